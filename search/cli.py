@@ -1,0 +1,232 @@
+"""The `search` command: one typed function per subcommand, each a thin call into the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import optuna
+import typer
+import yaml
+
+from search.export import best_trial, export_document, write_document
+from search.fidelity import default_fidelity
+from search.progress import log, stdout
+from search.spaces_info import describe_spaces
+from search.study import DEFAULT_BUDGET, PRUNERS, Search, load_study, run_search
+from search.summary import describe_model, trials_table
+from spaces import get_space
+from storage import ENV_VAR, resolve_url
+from trainers import (
+    UserError,
+    count_params,
+    load_config,
+    param_counts,
+    resolve_device,
+)
+from trainers.data import find_cifar10
+from trainers.retrain import full_fidelity, retrain
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Find the best CIFAR-10 ResNet under a parameter budget (Optuna + Ray).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+_debug = False
+
+Storage = Annotated[
+    str | None,
+    typer.Option(
+        help=f"SQLAlchemy URL of the study storage [default: ${ENV_VAR}, else sqlite:///search.db]",
+        show_default=False,
+    ),
+]
+Study = Annotated[str, typer.Option("--study", help="Study name.")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        help="A standard cifar-10-batches-py folder (or its parent), read offline "
+        "[default: $SEARCH_DATA_DIR or ~/.cache/search/cifar10, downloaded if absent]",
+        show_default=False,
+    ),
+]
+Device = Annotated[
+    str | None, typer.Option(help="cpu, cuda or cuda:N [default: cuda if any, else cpu]")
+]
+Precision = Annotated[str, typer.Option(help="auto, bf16, fp16 or fp32 autocast.")]
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    global _debug
+    _debug = debug
+
+
+@app.command()
+def run(
+    space: Annotated[str, typer.Option(help="Registered space name or path to a .py file.")] = (
+        "resnet_budget"
+    ),
+    study: Annotated[str | None, typer.Option(help="Study name [default: the space name].")] = None,
+    trials: Annotated[int, typer.Option(help="Trained trials (complete or pruned) to reach.")] = 20,
+    budget: Annotated[int, typer.Option(help="Most trainable parameters a model may have.")] = (
+        DEFAULT_BUDGET
+    ),
+    storage: Storage = None,
+    pruner: Annotated[str, typer.Option(help=f"One of: {', '.join(PRUNERS)}.")] = "hyperband",
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            help="Epochs per trial [default: 30 on a GPU, 2 on a CPU].", show_default=False
+        ),
+    ] = None,
+    train_subset: Annotated[
+        int | None,
+        typer.Option(
+            help="Training images per epoch, 0 = all [default: 0 on a GPU, 1000 on a CPU].",
+            show_default=False,
+        ),
+    ] = None,
+    val_size: Annotated[int, typer.Option(help="Training images held out to validate.")] = 5000,
+    data_dir: DataDir = None,
+    device: Device = None,
+    precision: Precision = "auto",
+    seed: Annotated[int | None, typer.Option(help="Sampler seed.")] = None,
+) -> None:
+    """Start or resume a study and run it until it holds --trials trained trials."""
+    torch_device = resolve_device(device)
+    search = Search(space, budget, default_fidelity(torch_device, epochs, train_subset, val_size))
+    space_fn = get_space(space)
+    folder = find_cifar10(data_dir)
+    name = study or Path(space).stem
+    result = run_search(
+        search,
+        space_fn,
+        study_name=name,
+        trials=trials,
+        storage_url=storage,
+        pruner=pruner,
+        seed=seed,
+        data_dir=folder,
+        device=torch_device,
+        precision=precision,
+    )
+    stdout.print(trials_table(result, best=10))
+    trial = best_trial(result)
+    stdout.print(
+        f"best: trial {trial.number}, val acc {trial.value:.4f}, "
+        f"{trial.user_attrs['n_params']:,} params"
+    )
+    stdout.print(yaml.safe_dump(trial.user_attrs["config"], sort_keys=False))
+
+
+@app.command()
+def status(
+    study: Study,
+    storage: Storage = None,
+    best: Annotated[int | None, typer.Option(help="Show only the best N trials.")] = None,
+) -> None:
+    """Table of a study's trials: state, validation accuracy, parameters, duration, config."""
+    stdout.print(trials_table(load_study(storage, study), best=best))
+
+
+@app.command()
+def export(
+    study: Study,
+    storage: Storage = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help="YAML, or JSON if it ends in .json.")] = (
+        Path("best.yaml")
+    ),
+) -> None:
+    """Write the best trial's full config, metrics and provenance."""
+    loaded = load_study(storage, study)
+    trial = best_trial(loaded)
+    path = write_document(export_document(loaded, trial, resolve_url(storage)), out)
+    log(f"trial {trial.number} (val acc {trial.value:.4f}) written to {path}")
+
+
+@app.command()
+def params(
+    file: Annotated[Path, typer.Argument(help="A config or an export (YAML or JSON).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Exact trainable-parameter count of a config's model; nothing is built or trained."""
+    config = load_config(file)
+    n = count_params(config.model)
+    if as_json:
+        parts = param_counts(config.model)
+        stdout.print_json(
+            json.dumps({"n_params": n, "parts": parts, "model": config.to_dict()["model"]})
+        )
+    else:
+        stdout.print(f"{n:,} trainable parameters ({describe_model(config.to_dict())})")
+
+
+@app.command("train")
+def train_(
+    file: Annotated[Path, typer.Argument(help="A config or an export (YAML or JSON).")],
+    epochs: Annotated[int | None, typer.Option(help="Override the config's epochs.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output directory [default: runs/FILE-STEM].", show_default=False),
+    ] = None,
+    train_subset: Annotated[
+        int, typer.Option(help="Train on this many images only, for a quick check; 0 = all.")
+    ] = 0,
+    data_dir: DataDir = None,
+    device: Device = None,
+    precision: Precision = "auto",
+) -> None:
+    """Retrain a config on the full training split and report its test accuracy."""
+    if epochs is not None and epochs < 1:
+        raise UserError(f"--epochs must be >= 1, got {epochs}")
+    config = full_fidelity(load_config(file), epochs, train_subset)
+    folder = find_cifar10(data_dir)
+    out = out or Path("runs") / file.stem
+    images = config.data.train_subset or 50_000 - config.data.val_size
+    log(
+        f"training {count_params(config.model):,} parameters for {config.epochs} epochs on "
+        f"{images:,} images from {folder}"
+    )
+
+    def report(epoch: int, value: float, /, **metrics: float) -> None:
+        log(
+            f"epoch {epoch}/{config.epochs}  val acc {value:.4f}  "
+            f"{metrics.get('images_per_s', 0):,.0f} img/s"
+        )
+
+    result = retrain(config, out, report, data_dir=folder, device=device, precision=precision)
+    stdout.print(
+        f"test accuracy {result['test_accuracy']:.4f}  (val {result['val_accuracy']:.4f},"
+        f" {result['n_params']:,} params, {result['wall_s']:.0f} s)"
+    )
+    log(f"checkpoint {out / 'model.pt'}, metrics {out / 'metrics.json'}")
+
+
+@app.command("spaces")
+def spaces_() -> None:
+    """Registered search spaces and what each samples."""
+    stdout.print(describe_spaces())
+
+
+def main() -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    try:
+        app()
+    except UserError as err:
+        if _debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,79 @@
+"""`search export`: the best trial's full config, metrics and provenance, as YAML or JSON."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import optuna
+import yaml
+from optuna.trial import FrozenTrial
+
+from storage import mask
+from trainers import TrainConfig, UserError
+
+__all__ = ["best_trial", "export_document", "write_document"]
+
+PACKAGES = ("resnet-budget-search", "torch", "torchvision", "optuna", "sqlalchemy", "ray")
+METRICS = ("val_loss", "images_per_s", "wall_s", "device", "precision")
+
+
+def best_trial(study: optuna.Study) -> FrozenTrial:
+    """The completed, within-budget trial with the highest validation accuracy."""
+    try:
+        return study.best_trial
+    except ValueError:
+        raise UserError(
+            f"study {study.study_name!r} has no completed trial within budget yet; "
+            f"run `search run --study {study.study_name}` first"
+        ) from None
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def export_document(study: optuna.Study, trial: FrozenTrial, storage_url: str) -> dict:
+    """What `search train` needs to rebuild and retrain the trial, and where it came from."""
+    config = TrainConfig.from_dict(trial.user_attrs["config"]).to_dict()  # checked round trip
+    metrics = {"val_accuracy": trial.value}
+    metrics.update({k: trial.user_attrs[k] for k in METRICS if k in trial.user_attrs})
+    return {
+        "config": config,
+        "n_params": trial.user_attrs["n_params"],
+        "metrics": metrics,
+        "provenance": {
+            "study": study.study_name,
+            "trial": trial.number,
+            "storage": mask(storage_url),
+            "space": study.user_attrs.get("space"),
+            "budget": study.user_attrs.get("budget"),
+            "fidelity": study.user_attrs.get("fidelity"),
+            "params": trial.params,
+            "exported_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "versions": _versions(),
+        },
+    }
+
+
+def write_document(document: dict, path: str | Path) -> Path:
+    """Write as JSON if the name ends in .json, else YAML."""
+    path = Path(path)
+    if path.suffix == ".json":
+        text = json.dumps(document, indent=2) + "\n"
+    else:
+        text = yaml.safe_dump(document, sort_keys=False)
+    try:
+        path.write_text(text)
+    except OSError as err:
+        raise UserError(f"cannot write {path}: {err.strerror}") from None
+    return path

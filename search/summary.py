@@ -1,0 +1,61 @@
+"""The trials of a study as a table a person reads: number, state, accuracy, size, config."""
+
+from __future__ import annotations
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+from rich.table import Table
+
+from search.objective import is_trained
+
+__all__ = ["describe_model", "trials_table"]
+
+
+def describe_model(config: dict) -> str:
+    """A model config in one short phrase: block, blocks x width per stage, SE."""
+    model = config.get("model", {})
+    pairs = zip(model.get("depths", []), model.get("widths", []), strict=True)
+    stages = " ".join(f"{d}x{w}" for d, w in pairs)
+    se = f" se{model['se_ratio']:g}" if model.get("se_ratio") else ""
+    return f"{model.get('block', '?')} {stages}{se}"
+
+
+def _row(trial: FrozenTrial) -> list[str]:
+    attrs = trial.user_attrs
+    config = attrs.get("config", {})
+    optim, schedule = config.get("optim", {}), config.get("schedule", {})
+    duration = trial.duration.total_seconds() if trial.duration else None
+    n_params = attrs.get("n_params")
+    note = attrs.get("pruned_reason") or attrs.get("fail_reason") or ""
+    return [
+        str(trial.number),
+        trial.state.name,
+        f"{trial.value:.4f}" if trial.value is not None else "",
+        f"{n_params:,}" if n_params is not None else "",
+        f"{duration:.1f}" if duration is not None else "",
+        describe_model(config) if config else "",
+        f"{optim['lr']:.3g}" if "lr" in optim else "",
+        schedule.get("name", ""),
+        str(optim.get("batch_size", "")),
+        f"{config['augment']['cutmix_prob']:.2f}" if config else "",
+        note,
+    ]
+
+
+def trials_table(study: optuna.Study, best: int | None = None) -> Table:
+    """Every trial in order, or with `best`, the best `best` trained trials by accuracy."""
+    trials = study.get_trials(deepcopy=False)
+    title = f"study {study.study_name!r}: {len(trials)} trials"
+    if best is not None:
+        trials = [t for t in trials if t.state == TrialState.COMPLETE and is_trained(t)]
+        trials = sorted(trials, key=lambda t: t.value, reverse=True)[:best]
+        title = f"best {len(trials)} of study {study.study_name!r}"
+    table = Table(title=title, title_justify="left")
+    right = ("#", "val acc", "params", "seconds", "lr", "batch", "cutmix")
+    for name in ("#", "state", "val acc", "params", "seconds", "model", "lr", "schedule"):
+        table.add_column(name, justify="right" if name in right else "left", no_wrap=True)
+    for name in ("batch", "cutmix", "note"):
+        table.add_column(name, justify="right" if name in right else "left")
+    for trial in trials:
+        table.add_row(*_row(trial))
+    return table

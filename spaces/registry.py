@@ -1,0 +1,80 @@
+"""Search spaces by name: plain define-by-run functions `trial -> TrainConfig`.
+
+Register one with `@register("name")`; `get_space` also takes the path of a user's Python file
+that registers one, or defines a function named `space`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeAlias
+
+import optuna
+
+from trainers import TrainConfig, UserError
+
+__all__ = ["Space", "get_space", "register", "registered"]
+
+Space: TypeAlias = Callable[[optuna.Trial], TrainConfig]
+_SPACES: dict[str, Space] = {}
+
+
+def register(name: str) -> Callable[[Space], Space]:
+    """Decorator: make the space function findable as `--space name`."""
+
+    def add(space: Space) -> Space:
+        _SPACES[name] = space
+        return space
+
+    return add
+
+
+def registered() -> dict[str, Space]:
+    """The built-in spaces and any registered since, by name."""
+    import spaces.resnet_budget  # noqa: F401  (registers itself)
+
+    return dict(_SPACES)
+
+
+def _load_file(path: Path) -> Space:
+    if not path.is_file():
+        raise UserError(f"space file {path} does not exist")
+    before = dict(_SPACES)
+    name = f"_search_space_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UserError(f"space file {path} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # so that trials can be pickled to Ray workers
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as err:
+        raise UserError(
+            f"space file {path}: syntax error at line {err.lineno}: {err.msg}"
+        ) from None
+    new = [s for key, s in _SPACES.items() if before.get(key) is not s]
+    candidate = getattr(module, "space", None)
+    if len(new) == 1:
+        return new[0]
+    if callable(candidate):
+        return candidate
+    raise UserError(
+        f"space file {path} defines no search space; allowed: a function `space(trial)` "
+        "returning a TrainConfig, or one function decorated with @spaces.register(name)"
+    )
+
+
+def get_space(name_or_path: str) -> Space:
+    """The space registered under `name_or_path`, or the one defined in that Python file."""
+    if name_or_path.endswith(".py") or "/" in name_or_path:
+        return _load_file(Path(name_or_path).expanduser())
+    spaces = registered()
+    if name_or_path not in spaces:
+        allowed = ", ".join(sorted(spaces))
+        raise UserError(
+            f"unknown space {name_or_path!r}; allowed: {allowed}, or a path to a .py file"
+        )
+    return spaces[name_or_path]

@@ -1,0 +1,99 @@
+"""Turning a storage URL into an Optuna RDB storage: resolution, SQLite settings, masking.
+
+Any SQLAlchemy URL Optuna accepts works. The default is a SQLite file in the working directory,
+opened in WAL mode with a long busy timeout, so that a dashboard can read it while a run writes.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import optuna
+import sqlalchemy
+from sqlalchemy.engine import make_url
+
+from trainers import UserError
+
+__all__ = ["DEFAULT_URL", "ENV_VAR", "mask", "open_storage", "resolve_url"]
+
+DEFAULT_URL = "sqlite:///search.db"
+ENV_VAR = "SEARCH_STORAGE"
+SQLITE_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before giving up
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The --storage flag, else $SEARCH_STORAGE, else ./search.db."""
+    return url or os.environ.get(ENV_VAR) or DEFAULT_URL
+
+
+def mask(url: str) -> str:
+    """The URL with its password replaced by ***, fit to print and log."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return url.split("@")[-1] if "@" in url else url
+
+
+def _prepare_sqlite(url: sqlalchemy.URL, must_exist: bool) -> None:
+    """Check the file can be opened and switch it to WAL (a setting the file keeps)."""
+    if not url.database or url.database == ":memory:":
+        return
+    path = Path(url.database)
+    if must_exist and not path.is_file():
+        raise UserError(
+            f"storage {url}: no such file; allowed: the storage `search run` wrote "
+            f"(--storage, ${ENV_VAR}, or ./search.db in the directory it ran in)"
+        )
+    if not path.parent.is_dir():
+        raise UserError(f"storage {url}: directory {path.parent} does not exist")
+    try:
+        with sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.Error as err:
+        raise UserError(f"storage {url}: cannot open the SQLite file ({err})") from None
+
+
+def open_storage(url: str | None = None, must_exist: bool = False) -> optuna.storages.RDBStorage:
+    """An Optuna storage on `url` (resolved as by `resolve_url`); bad or unreachable URLs fail
+    with one line naming them, before anything is written. With `must_exist`, a SQLite file
+    that is not there yet fails too, instead of being created."""
+    url = resolve_url(url)
+    try:
+        parsed = make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        raise UserError(
+            f"storage {mask(url)!r} is not a database URL; allowed: sqlite:///FILE, "
+            "postgresql://USER@HOST/DB, or any SQLAlchemy URL"
+        ) from None
+    engine_kwargs: dict = {"pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite":
+        _prepare_sqlite(parsed, must_exist)
+        engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
+    else:
+        _check_reachable(url, engine_kwargs)
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
+        raise UserError(f"storage {mask(url)}: {_reason(err)}") from None
+
+
+def _check_reachable(url: str, engine_kwargs: dict) -> None:
+    """Connect once before Optuna creates its tables, so a bad server writes nothing."""
+    try:
+        engine = sqlalchemy.create_engine(url, **engine_kwargs)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
+        raise UserError(f"storage {mask(url)} is unreachable: {_reason(err)}") from None
+
+
+def _reason(err: BaseException) -> str:
+    """The first line of a driver's error, without SQLAlchemy's boilerplate."""
+    if isinstance(err, ImportError):
+        return f"its database driver is not installed ({err.name or err})"
+    original = getattr(err, "orig", None) or err
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    return lines[0] if lines else type(original).__name__

@@ -1,0 +1,99 @@
+"""Shared fixtures: CIFAR-10 (real and generated), storage backends, the CLI in-process."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray stays on 127.0.0.1
+
+import pickle
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trainers.data import default_data_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+MAKE_CIFAR = ROOT.parent / "shared" / "data" / "cifar10" / "make_cifar10.py"
+POSTGRES = os.environ.get("SEARCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+TINY_SPACE = ROOT / "tests" / "data" / "tiny_space.py"
+
+
+@pytest.fixture(scope="session")
+def cifar_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real CIFAR-10 folder: $SEARCH_TEST_CIFAR, the default cache, or made from ../shared."""
+    for candidate in (os.environ.get("SEARCH_TEST_CIFAR"), default_data_dir()):
+        if candidate and (Path(candidate) / "cifar-10-batches-py" / "test_batch").is_file():
+            return Path(candidate)
+    if not MAKE_CIFAR.is_file():
+        pytest.skip("no CIFAR-10: set SEARCH_TEST_CIFAR or put ../shared/data beside the repo")
+    out = tmp_path_factory.mktemp("cifar10")
+    subprocess.run([sys.executable, str(MAKE_CIFAR), str(out)], check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def fake_cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated folder in the standard cifar-10-batches-py layout: random pixels, labels."""
+    root = tmp_path_factory.mktemp("fake_cifar")
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {
+            b"data": rng.integers(0, 256, (10_000, 3072), dtype=np.uint8),
+            b"labels": rng.integers(0, 10, 10_000).tolist(),
+        }
+        with open(folder / name, "wb") as f:
+            pickle.dump(batch, f)
+    return root
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """Every storage test runs on a SQLite file and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'search.db'}"
+        return
+    import psycopg
+
+    name = f"search_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"{POSTGRES}/{name}"
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Run `search ARGS...` in this process, in tmp_path, and return exit code and output."""
+    from search.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SEARCH_STORAGE", raising=False)
+
+    def run(*args: object) -> CliResult:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["search", *map(str, args)])
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

@@ -1,0 +1,30 @@
+"""Stand-in trainers for tests where the training itself is not what is tested.
+
+They honour the trainer contract (`train(config, report) -> Metrics`, one report per epoch) and
+give a score that depends on the config, so that samplers and pruners have something to learn.
+"""
+
+from __future__ import annotations
+
+import math
+
+from trainers import DivergedError, Metrics, TrainConfig, count_params
+
+
+def score(config: TrainConfig) -> float:
+    """Bigger models and a learning rate near 0.1 score higher, as they tend to on CIFAR-10."""
+    n = count_params(config.model)
+    return 0.3 + 0.08 * math.log10(n) - 0.1 * abs(math.log10(config.optim.lr) + 1.0)
+
+
+def standin_train(config: TrainConfig, report=None, **_: object) -> Metrics:
+    final = score(config)
+    for epoch in range(1, config.epochs + 1):
+        if report is not None:
+            report(epoch, final * epoch / config.epochs, images_per_s=1000.0)
+    n = count_params(config.model)
+    return Metrics(final, 1.0 - final, config.epochs, 1000.0, 0.01, n, "cpu", "fp32")
+
+
+def diverging_train(config: TrainConfig, report=None, **_: object) -> Metrics:
+    raise DivergedError("training loss is nan in epoch 1")

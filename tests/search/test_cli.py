@@ -1,0 +1,193 @@
+"""The `search` command end to end: the user's journey, and every bad input."""
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+from tests.conftest import TINY_SPACE
+from trainers import build_model, load_config
+
+QUICK = ["--epochs", "2", "--train-subset", "256", "--val-size", "256"]
+
+
+@pytest.mark.slow
+def test_run_status_export_params_train_on_real_cifar10(tmp_path, cifar_dir):
+    """The README's journey as a user types it, in a fresh directory, through the console script."""
+
+    def search(*args):
+        result = subprocess.run(
+            [sys.executable, "-m", "search", *map(str, args)],
+            cwd=tmp_path,
+            text=True,
+            capture_output=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stderr
+        return result
+
+    run_args = [
+        "run",
+        "--space",
+        TINY_SPACE,
+        "--study",
+        "demo",
+        "--trials",
+        "3",
+        "--epochs",
+        "2",
+        "--train-subset",
+        "1000",
+        "--val-size",
+        "1000",
+        "--data-dir",
+        cifar_dir,
+    ]
+    first = search(*run_args)
+    assert "fidelity: 2 epochs on 1,000 training images, validated on 1,000" in first.stderr
+    assert "study 'demo' in sqlite:///search.db" in first.stderr
+    assert "epoch 2  val acc" in first.stderr and "best: trial" in first.stdout
+    again = search(*run_args)
+    assert "already has 3 trained trials" in again.stderr
+
+    status = search("status", "--study", "demo").stdout
+    assert "COMPLETE" in status and "val acc" in status
+
+    search("export", "--study", "demo", "-o", "best.yaml")
+    exported = yaml.safe_load((tmp_path / "best.yaml").read_text())
+    assert exported["provenance"]["study"] == "demo"
+    assert exported["provenance"]["versions"]["torch"] == torch.__version__.split("+")[0]
+    assert 0.1 < exported["metrics"]["val_accuracy"] <= 1.0
+
+    counted = json.loads(search("params", "best.yaml", "--json").stdout)
+    assert counted["n_params"] == exported["n_params"]
+
+    trained = search(
+        "train",
+        "best.yaml",
+        "--epochs",
+        "1",
+        "--train-subset",
+        "1000",
+        "--out",
+        "run",
+        "--data-dir",
+        cifar_dir,
+    )
+    assert "test accuracy" in trained.stdout
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["n_params"] == exported["n_params"]
+    assert metrics["test_accuracy"] > 0.1
+    checkpoint = torch.load(tmp_path / "run" / "model.pt")
+    model = build_model(load_config(tmp_path / "best.yaml").model)
+    model.load_state_dict(checkpoint["state_dict"])
+    assert sum(p.numel() for p in model.parameters()) == exported["n_params"]
+
+
+def test_spaces_lists_what_each_space_samples(cli):
+    result = cli("spaces")
+    assert result.code == 0
+    for name in ("resnet_budget", "stages", "width", "lr", "schedule", "cutmix_prob", "block"):
+        assert name in result.out
+
+
+def test_export_writes_json_when_asked(cli, fake_cifar):
+    assert (
+        cli(
+            "run",
+            "--space",
+            TINY_SPACE,
+            "--study",
+            "j",
+            "--trials",
+            "1",
+            "--data-dir",
+            fake_cifar,
+            *QUICK,
+        ).code
+        == 0
+    )
+    assert cli("export", "--study", "j", "-o", "best.json").code == 0
+    from pathlib import Path
+
+    document = json.loads(Path("best.json").read_text())
+    assert set(document) == {"config", "n_params", "metrics", "provenance"}
+    assert document["config"]["data"]["train_subset"] == 256
+
+
+def trial_count(path):
+    with sqlite3.connect(path) as db:
+        return db.execute("select count(*) from trials").fetchone()[0]
+
+
+BAD_INPUTS = [
+    (["run", "--space", "nope"], "unknown space 'nope'; allowed: resnet_budget"),
+    (["run", "--space", "empty.py"], "defines no search space"),
+    (["run", "--budget", "0"], "--budget must be a positive number of parameters, got 0"),
+    (["run", "--budget", "-5"], "--budget must be a positive number"),
+    (["run", "--trials", "0"], "--trials must be a positive number, got 0"),
+    (["run", "--budget", "1000"], "--budget 1,000 is below every model of space"),
+    (["run", "--pruner", "asha"], "unknown pruner 'asha'; allowed: hyperband, sha, median, none"),
+    (["run", "--storage", "postgresql://u:pw@127.0.0.1:1/x"], "unreachable"),
+    (["run", "--storage", "sqlite:////no/such/dir/x.db"], "directory /no/such/dir does not exist"),
+    (["run", "--data-dir", "missing"], "--data-dir missing: no CIFAR-10 there"),
+    (["run", "--epochs", "0"], "--epochs must be >= 1, got 0"),
+    (["run", "--train-subset", "46000"], "--train-subset must be 0 (all) to 45,000"),
+    (["run", "--device", "tpu"], "unknown device 'tpu'; allowed: cpu, cuda, cuda:N"),
+    (["run", "--precision", "fp8"], "unknown precision 'fp8'; allowed: auto"),
+    (["status", "--study", "nope"], "no study 'nope' in sqlite:///search.db; studies there: ok"),
+    (["export", "--study", "nope"], "no study 'nope'"),
+    (["status", "--study", "ok", "--storage", "sqlite:///other.db"], "no such file"),
+    (["params", "bad.yaml"], "bad.yaml is not valid YAML or JSON at line"),
+    (["params", "unknown.yaml"], "unknown key 'model.widthz'; allowed: stem_width"),
+    (["params", "wrongtype.yaml"], "model.depths[0] must be an integer, got 'two'"),
+    (["params", "missing.yaml"], "cannot read config missing.yaml"),
+    (["train", "bad.yaml"], "bad.yaml is not valid YAML or JSON"),
+    (["train", "unknown.yaml", "--epochs", "0"], "--epochs must be >= 1, got 0"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, tmp_path, fake_cifar, args, message):
+    assert (
+        cli(
+            "run",
+            "--space",
+            TINY_SPACE,
+            "--study",
+            "ok",
+            "--trials",
+            "1",
+            "--data-dir",
+            fake_cifar,
+            *QUICK,
+        ).code
+        == 0
+    )
+    before = trial_count(tmp_path / "search.db")
+    (tmp_path / "empty.py").write_text("x = 1\n")
+    (tmp_path / "bad.yaml").write_text("model: [1, 2\n")
+    (tmp_path / "unknown.yaml").write_text("model:\n  widthz: 3\n")
+    (tmp_path / "wrongtype.yaml").write_text("model:\n  depths: [two, 2]\n  widths: [8, 8]\n")
+    if args[0] == "run" and "--data-dir" not in args:
+        args = [*args, "--data-dir", str(fake_cifar), "--study", "new"]
+    result = cli(*args)
+    assert result.code == 2, result
+    lines = result.err.strip().splitlines()
+    assert lines == [lines[0]] and lines[0].startswith("error: "), result.err
+    assert message in lines[0]
+    assert "Traceback" not in result.err and "pw@" not in result.err
+    assert trial_count(tmp_path / "search.db") == before
+    assert "new" not in result.out
+    assert not (tmp_path / "other.db").exists() and not (tmp_path / "x.db").exists()
+
+
+def test_debug_shows_the_traceback(cli):
+    from trainers import UserError
+
+    with pytest.raises(UserError):
+        cli("--debug", "run", "--budget", "0")

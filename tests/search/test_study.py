@@ -1,0 +1,93 @@
+import io
+from contextlib import redirect_stderr
+
+import pytest
+
+from search import Fidelity, Search, is_budget_rejected, is_trained, run_search
+from search import study as study_module
+from spaces import get_space
+from tests.search.standins import diverging_train, standin_train
+from trainers import UserError
+
+SPACE = get_space("resnet_budget")
+
+
+def search(budget=5_000_000, epochs=3):
+    return Search("resnet_budget", budget, Fidelity(epochs=epochs, train_subset=1000))
+
+
+def run(url, trials, seed=0, **kwargs):
+    kwargs.setdefault("train_fn", standin_train)
+    with redirect_stderr(io.StringIO()):
+        return run_search(
+            kwargs.pop("search", search()),
+            SPACE,
+            study_name="s",
+            trials=trials,
+            storage_url=url,
+            seed=seed,
+            **kwargs,
+        )
+
+
+def test_resuming_reaches_the_total_and_never_duplicates(storage_url):
+    run(storage_url, trials=3)
+    study = run(storage_url, trials=5, seed=1)
+    trials = study.get_trials()
+    assert sum(is_trained(t) for t in trials) == 5
+    numbers_before = [t.number for t in trials]
+    again = run(storage_url, trials=5, seed=2)
+    assert [t.number for t in again.get_trials()] == numbers_before
+    assert again.user_attrs["budget"] == 5_000_000
+    assert again.user_attrs["fidelity"] == {"epochs": 3, "train_subset": 1000, "val_size": 5000}
+    assert again.metric_names == ["val_accuracy"]
+
+
+def test_budget_rejections_do_not_count_towards_trials(tmp_path):
+    study = run(f"sqlite:///{tmp_path}/s.db", trials=8, search=search(budget=300_000))
+    trials = study.get_trials()
+    assert sum(is_trained(t) for t in trials) == 8
+    assert any(is_budget_rejected(t) for t in trials)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_sampler_learns_the_budget(seed):
+    """Over a 60-trial study at the default budget, at most 20% of the last 30 are over it."""
+    study = run("sqlite://", trials=60, seed=seed, pruner="none")
+    first60 = study.get_trials()[:60]
+    late = sum(is_budget_rejected(t) for t in first60[30:])
+    assert late <= 6, f"{late} of the last 30 samples over budget"
+
+
+def test_the_hyperband_pruner_stops_weak_trials(tmp_path):
+    study = run(f"sqlite:///{tmp_path}/s.db", trials=25, search=search(epochs=9))
+    reasons = [t.user_attrs.get("pruned_reason", "") for t in study.get_trials()]
+    assert any(r.startswith("pruner: ") for r in reasons)
+
+
+def test_a_budget_below_every_model_fails_before_storage_is_touched(tmp_path):
+    with pytest.raises(UserError, match="--budget 1,000 is below every model of space"):
+        run(f"sqlite:///{tmp_path}/s.db", trials=3, search=search(budget=1000))
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_resuming_with_another_budget_is_refused(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    run(url, trials=1)
+    with pytest.raises(UserError, match="created with budget 5000000, not 4000000"):
+        run(url, trials=2, search=search(budget=4_000_000))
+
+
+def test_a_run_that_trains_nothing_stops_with_an_error_instead_of_looping(monkeypatch):
+    monkeypatch.setattr(study_module, "MAX_UNTRAINED_IN_A_ROW", 5)
+    with pytest.raises(UserError, match="gave 5 trials in a row that did not train"):
+        run("sqlite://", trials=3, train_fn=diverging_train)
+
+
+def test_nonpositive_trials_and_unknown_pruners_are_refused(tmp_path):
+    with pytest.raises(UserError, match="--trials must be a positive number, got 0"):
+        run(f"sqlite:///{tmp_path}/s.db", trials=0)
+    with pytest.raises(UserError, match="unknown pruner 'asha'; allowed: hyperband"):
+        run(f"sqlite:///{tmp_path}/s.db", trials=1, pruner="asha")
+    assert not (tmp_path / "s.db").exists()

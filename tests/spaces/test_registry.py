@@ -1,0 +1,72 @@
+import optuna
+import pytest
+
+from spaces import get_space, registered
+from trainers import TrainConfig, UserError, count_params
+
+TINY_SPACE = "tests/data/tiny_space.py"
+
+
+def test_resnet_budget_is_registered_and_samples_valid_configs_of_2_to_5_stages():
+    space = registered()["resnet_budget"]
+    assert get_space("resnet_budget") is space
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    stages, schedules = set(), set()
+    for _ in range(200):
+        trial = study.ask()
+        config = space(trial)
+        assert isinstance(config, TrainConfig)
+        assert count_params(config.model) > 0
+        stages.add(len(config.model.depths))
+        schedules.add(config.schedule.name)
+        study.tell(trial, 0.0)
+    assert stages == {2, 3, 4, 5}
+    assert schedules == {"cosine", "step", "onecycle"}
+
+
+def test_unknown_space_lists_the_known_ones():
+    with pytest.raises(UserError, match="unknown space 'nope'; allowed: resnet_budget"):
+        get_space("nope")
+
+
+def test_a_user_file_with_a_registered_space(monkeypatch):
+    monkeypatch.chdir(__file__.rsplit("/tests/", 1)[0])
+    space = get_space(TINY_SPACE)
+    assert space.__name__ == "tiny"
+    assert isinstance(
+        space(optuna.trial.FixedTrial({"width": 8, "blocks": 1, "lr": 0.1})), TrainConfig
+    )
+
+
+def test_a_user_file_defining_space(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text(
+        "from trainers import TrainConfig\n"
+        "def space(trial):\n"
+        "    return TrainConfig(epochs=trial.suggest_int('epochs', 1, 3))\n"
+    )
+    assert get_space(str(path))(optuna.trial.FixedTrial({"epochs": 2})).epochs == 2
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("x = 1\n", "defines no search space; allowed: a function `space(trial)`"),
+        ("def space(:\n", r"line 1: invalid syntax"),
+    ],
+)
+def test_a_file_without_a_space_fails_clearly(tmp_path, source, message):
+    path = tmp_path / "empty.py"
+    path.write_text(source)
+    with pytest.raises(
+        UserError,
+        match=message.replace("(", r"\(").replace(")", r"\)")
+        if "syntax" not in message
+        else message,
+    ):
+        get_space(str(path))
+
+
+def test_a_missing_file_fails_clearly(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        get_space(str(tmp_path / "missing.py"))

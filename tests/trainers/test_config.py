@@ -1,0 +1,60 @@
+import json
+
+import pytest
+
+from trainers import ModelConfig, OptimConfig, TrainConfig, UserError, load_config
+
+
+def test_round_trip_through_dicts_json_and_yaml(tmp_path):
+    config = TrainConfig(model=ModelConfig(depths=(1, 2, 3), widths=(8, 16, 32)))
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    (tmp_path / "c.json").write_text(json.dumps(config.to_dict()))
+    assert load_config(tmp_path / "c.json") == config
+
+
+def test_missing_keys_take_defaults_and_an_export_is_read_through_its_config_key(tmp_path):
+    (tmp_path / "e.yaml").write_text("config:\n  optim:\n    lr: 1e-2\nn_params: 5\n")
+    config = load_config(tmp_path / "e.yaml")
+    assert config.optim == OptimConfig(lr=0.01)
+    assert config.model == ModelConfig()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"model": {"widthz": 3}}, "unknown key 'model.widthz'; allowed: stem_width"),
+        ({"epochs": "ten"}, "epochs must be an integer, got 'ten'"),
+        ({"epochs": 2.5}, "epochs must be an integer"),
+        ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
+        ({"model": {"depths": [1]}, "epochs": 1}, "model.depths must be a list of 2 to 5 stages"),
+        ({"model": {"depths": [1, 1], "widths": [8]}}, "model.widths must be one width per"),
+        ({"model": {"block": "dense"}}, "model.block must be one of basic, preact"),
+        ({"model": {"depths": "22"}}, "model.depths must be a list"),
+        ({"augment": {"flip": "yes"}}, "augment.flip must be true or false"),
+        ({"optim": {"lr": -1}}, "optim.lr must be a positive number"),
+        ({"model": []}, "model must be a mapping"),
+    ],
+)
+def test_bad_values_name_the_key_and_what_is_allowed(data, message):
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        TrainConfig.from_dict(data)
+
+
+def test_malformed_yaml_names_the_file_and_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("model:\n  depths: [1, 2\n")
+    with pytest.raises(UserError, match=r"bad\.yaml is not valid YAML or JSON at line"):
+        load_config(path)
+
+
+def test_a_missing_file_and_a_non_mapping_fail_clearly(tmp_path):
+    with pytest.raises(UserError, match="cannot read config"):
+        load_config(tmp_path / "nope.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n")
+    with pytest.raises(UserError, match="must hold a mapping"):
+        load_config(tmp_path / "list.yaml")
+
+
+def test_configs_are_frozen():
+    with pytest.raises(AttributeError):
+        TrainConfig().epochs = 3  # type: ignore[misc]

@@ -1,0 +1,93 @@
+import dataclasses
+import json
+import math
+
+import pytest
+import torch
+
+from trainers import (
+    AugmentConfig,
+    DataConfig,
+    DivergedError,
+    ModelConfig,
+    OptimConfig,
+    TrainConfig,
+    build_model,
+    count_params,
+    train,
+)
+from trainers.retrain import full_fidelity, retrain
+
+TINY = TrainConfig(
+    model=ModelConfig(stem_width=16, depths=(1, 1), widths=(16, 32)),
+    optim=OptimConfig(lr=0.2, batch_size=128),
+    augment=AugmentConfig(crop_padding=0, flip=False),  # learns fastest in few epochs
+    data=DataConfig(val_size=1000, train_subset=10_000),
+    epochs=3,
+)
+
+
+@pytest.mark.slow
+def test_a_tiny_resnet_learns_real_cifar10_well_above_chance(cifar_dir):
+    reports = []
+    metrics = train(TINY, lambda e, v, **m: reports.append((e, v, m)), data_dir=cifar_dir)
+    assert [e for e, _, _ in reports] == [1, 2, 3]
+    assert metrics.val_accuracy == reports[-1][1]
+    assert metrics.val_accuracy > 0.3, metrics  # chance is 0.1
+    assert metrics.n_params == count_params(TINY.model)
+    assert metrics.images_per_s > 0 and reports[0][2]["images_per_s"] > 0
+    assert metrics.epochs == 3 and metrics.device == "cpu"
+
+
+def test_whatever_report_raises_stops_training(fake_cifar):
+    class Stop(Exception):
+        pass
+
+    def report(epoch, value, **metrics):
+        raise Stop(epoch)
+
+    quick = dataclasses.replace(TINY, data=DataConfig(val_size=500, train_subset=640))
+    with pytest.raises(Stop, match="1"):
+        train(quick, report, data_dir=fake_cifar)
+
+
+def test_a_diverging_loss_raises(fake_cifar):
+    config = TrainConfig(
+        model=TINY.model,
+        optim=OptimConfig(lr=1e30, batch_size=64),
+        data=DataConfig(val_size=1000, train_subset=640),
+        epochs=2,
+    )
+    with pytest.raises(DivergedError, match=r"training loss is (nan|inf)"):
+        train(config, data_dir=fake_cifar, precision="fp32")
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "step", "onecycle"])
+def test_every_schedule_trains_and_is_seeded(fake_cifar, schedule):
+    from trainers import ScheduleConfig
+
+    config = TrainConfig(
+        model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 8)),
+        optim=OptimConfig(batch_size=64),
+        schedule=ScheduleConfig(name=schedule),
+        data=DataConfig(val_size=500, train_subset=640),
+        epochs=2,
+    )
+    first = train(config, data_dir=fake_cifar, precision="fp32")
+    second = train(config, data_dir=fake_cifar, precision="fp32")
+    assert math.isfinite(first.val_loss)
+    assert first.val_loss == second.val_loss
+
+
+def test_retrain_saves_a_checkpoint_of_the_same_model_and_test_metrics(fake_cifar, tmp_path):
+    config = full_fidelity(TINY, epochs=1, train_subset=640)
+    result = retrain(config, tmp_path / "run", data_dir=fake_cifar)
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["test_accuracy"] == result["test_accuracy"]
+    assert 0.0 <= saved["test_accuracy"] <= 1.0
+    checkpoint = torch.load(tmp_path / "run" / "model.pt")
+    assert TrainConfig.from_dict(checkpoint["config"]) == config
+    model = build_model(config.model)
+    model.load_state_dict(checkpoint["state_dict"])
+    assert sum(p.numel() for p in model.parameters()) == checkpoint["n_params"]
+    assert checkpoint["n_params"] == count_params(TINY.model)

@@ -1,0 +1,37 @@
+"""Models, data and training: CIFAR ResNets trained from a config, knowing nothing of the search."""
+
+from trainers.config import (
+    AugmentConfig,
+    DataConfig,
+    ModelConfig,
+    OptimConfig,
+    ScheduleConfig,
+    TrainConfig,
+    load_config,
+)
+from trainers.errors import DivergedError, SearchError, UserError
+from trainers.resnet import ResNet, build_model, count_params, param_counts
+from trainers.train import Metrics, Report, autocast_dtype, describe_device, resolve_device, train
+
+__all__ = [
+    "AugmentConfig",
+    "DataConfig",
+    "DivergedError",
+    "Metrics",
+    "ModelConfig",
+    "OptimConfig",
+    "Report",
+    "ResNet",
+    "ScheduleConfig",
+    "SearchError",
+    "TrainConfig",
+    "UserError",
+    "autocast_dtype",
+    "build_model",
+    "count_params",
+    "describe_device",
+    "load_config",
+    "param_counts",
+    "resolve_device",
+    "train",
+]

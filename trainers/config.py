@@ -1,0 +1,243 @@
+"""The training configuration: a frozen, typed dataclass tree, the whole effective config of a run.
+
+Every field has a unit and a default. A config round-trips through plain dicts (`to_dict`,
+`from_dict`), which is how it is stored with each trial and written by `search export`; reading
+one back checks every key and type and names the bad one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+import yaml
+
+from trainers.errors import UserError
+
+__all__ = [
+    "AugmentConfig",
+    "DataConfig",
+    "ModelConfig",
+    "OptimConfig",
+    "ScheduleConfig",
+    "TrainConfig",
+    "load_config",
+]
+
+
+def _require(ok: bool, name: str, allowed: str, value: object) -> None:
+    if not ok:
+        raise UserError(f"{name} must be {allowed}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A CIFAR ResNet: 3x3 stem, stages of residual blocks, global average pool, linear head.
+
+    Every stage after the first starts with a stride-2 block; a block whose input and output
+    shapes differ has a 1x1 convolution projection shortcut. The defaults are ResNet-18.
+    """
+
+    stem_width: int = 64  # output channels of the 3x3 stem convolution
+    depths: tuple[int, ...] = (2, 2, 2, 2)  # residual blocks per stage, 2 to 5 stages
+    widths: tuple[int, ...] = (64, 128, 256, 512)  # output channels of each stage
+    block: Literal["basic", "preact"] = (
+        "basic"  # post-activation (He 2015) or pre-activation (2016)
+    )
+    se_ratio: float = 0.0  # squeeze-and-excitation hidden width / block width; 0 = no SE
+    dropout: float = 0.0  # dropout probability between the two convolutions of each block
+    num_classes: int = 10  # outputs of the linear head
+
+    def __post_init__(self) -> None:
+        _require(2 <= len(self.depths) <= 5, "model.depths", "a list of 2 to 5 stages", self.depths)
+        _require(
+            len(self.widths) == len(self.depths),
+            "model.widths",
+            f"one width per stage ({len(self.depths)} stages)",
+            self.widths,
+        )
+        _require(all(d >= 1 for d in self.depths), "model.depths", "integers >= 1", self.depths)
+        _require(all(w >= 1 for w in self.widths), "model.widths", "integers >= 1", self.widths)
+        _require(self.stem_width >= 1, "model.stem_width", "an integer >= 1", self.stem_width)
+        _require(0.0 <= self.se_ratio <= 1.0, "model.se_ratio", "in [0, 1]", self.se_ratio)
+        _require(0.0 <= self.dropout < 1.0, "model.dropout", "in [0, 1)", self.dropout)
+        _require(self.num_classes >= 2, "model.num_classes", "an integer >= 2", self.num_classes)
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """SGD with Nesterov momentum and a label-smoothed cross-entropy."""
+
+    lr: float = 0.1  # peak learning rate
+    momentum: float = 0.9  # Nesterov momentum
+    weight_decay: float = 5e-4  # L2 penalty on convolution and linear weights (not biases, norms)
+    label_smoothing: float = 0.0  # probability mass spread over all classes, in [0, 1)
+    batch_size: int = 128  # images per optimizer step
+
+    def __post_init__(self) -> None:
+        _require(0.0 < self.lr < math.inf, "optim.lr", "a positive number", self.lr)
+        _require(0.0 <= self.momentum < 1.0, "optim.momentum", "in [0, 1)", self.momentum)
+        _require(self.weight_decay >= 0.0, "optim.weight_decay", ">= 0", self.weight_decay)
+        _require(
+            0.0 <= self.label_smoothing < 1.0,
+            "optim.label_smoothing",
+            "in [0, 1)",
+            self.label_smoothing,
+        )
+        _require(self.batch_size >= 1, "optim.batch_size", "an integer >= 1", self.batch_size)
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """Learning-rate schedule, stepped every batch; lengths are fractions of the whole run."""
+
+    name: Literal["cosine", "step", "onecycle"] = "cosine"
+    warmup: float = 0.05  # cosine: fraction of steps with a linear warm-up from 0 to the peak
+    milestones: tuple[float, ...] = (0.5, 0.75)  # step: fractions of the run where LR *= gamma
+    gamma: float = 0.1  # step: factor applied to the LR at each milestone
+    pct_start: float = 0.25  # onecycle: fraction of steps spent raising the LR to its peak
+
+    def __post_init__(self) -> None:
+        _require(0.0 <= self.warmup < 1.0, "schedule.warmup", "in [0, 1)", self.warmup)
+        _require(
+            all(0.0 < m < 1.0 for m in self.milestones),
+            "schedule.milestones",
+            "fractions in (0, 1)",
+            self.milestones,
+        )
+        _require(0.0 < self.gamma <= 1.0, "schedule.gamma", "in (0, 1]", self.gamma)
+        _require(0.0 < self.pct_start < 1.0, "schedule.pct_start", "in (0, 1)", self.pct_start)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Batch augmentation on the device: random crop, horizontal flip, CutMix."""
+
+    crop_padding: int = 4  # pixels of zero padding around the random 32x32 crop; 0 = no crop
+    flip: bool = True  # flip each image horizontally with probability 0.5
+    cutmix_prob: float = 0.0  # probability that a batch is CutMix-ed
+    cutmix_alpha: float = 1.0  # CutMix area ratio ~ Beta(alpha, alpha)
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.crop_padding <= 16, "augment.crop_padding", "0 to 16", self.crop_padding)
+        _require(
+            0.0 <= self.cutmix_prob <= 1.0, "augment.cutmix_prob", "in [0, 1]", self.cutmix_prob
+        )
+        _require(self.cutmix_alpha > 0.0, "augment.cutmix_alpha", "> 0", self.cutmix_alpha)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which CIFAR-10 training images train and which validate; the test set is separate."""
+
+    val_size: int = 5000  # training images held out for validation (the search's metric)
+    train_subset: int = 0  # train on the first N of the other training images; 0 = all of them
+    split_seed: int = 0  # seed of the shuffle that picks the validation images
+
+    def __post_init__(self) -> None:
+        _require(1 <= self.val_size < 50_000, "data.val_size", "1 to 49,999", self.val_size)
+        _require(self.train_subset >= 0, "data.train_subset", "an integer >= 0", self.train_subset)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a trained model, save the device it runs on."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    epochs: int = 30  # passes over the training images
+    seed: int = 0  # seeds weights, shuffling and augmentation
+
+    def __post_init__(self) -> None:
+        _require(self.epochs >= 1, "epochs", "an integer >= 1", self.epochs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict with lists for tuples, as JSON and YAML write it."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, data: object) -> TrainConfig:
+        """Build a config from a nested dict; missing keys take defaults, unknown keys fail."""
+        return _convert(cls, data, "")
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _convert(tp: Any, value: object, where: str) -> Any:
+    """Check `value` against the type hint `tp`, naming `where` and what is allowed on error."""
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise UserError(f"{where or 'config'} must be a mapping, got {value!r}")
+        hints = get_type_hints(tp)
+        names = [f.name for f in dataclasses.fields(tp)]
+        unknown = [k for k in value if k not in names]
+        if unknown:
+            key = _join(where, unknown[0])
+            raise UserError(f"unknown key {key!r}; allowed: {', '.join(names)}")
+        kwargs = {k: _convert(hints[k], v, _join(where, k)) for k, v in value.items()}
+        return tp(**kwargs)  # __post_init__ checks ranges, naming the section itself
+    origin = get_origin(tp)
+    if origin is Literal:
+        if value not in get_args(tp):
+            allowed = ", ".join(map(str, get_args(tp)))
+            raise UserError(f"{where} must be one of {allowed}, got {value!r}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise UserError(f"{where} must be a list, got {value!r}")
+        item = get_args(tp)[0]
+        return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is types.UnionType:
+        raise TypeError(f"unsupported config type {tp}")
+    return _convert_scalar(tp, value, where)
+
+
+def _convert_scalar(tp: type, value: object, where: str) -> Any:
+    if tp is float and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value)  # YAML 1.1 reads 1e-4 (no dot) as a string
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, int | float) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }[tp]
+    if not ok:
+        kind = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}[tp]
+        raise UserError(f"{where} must be {kind}, got {value!r}")
+    return float(value) if tp is float else value
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Read a config from YAML or JSON: a bare config, or an export holding one under `config`."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise UserError(f"cannot read config {path}: {err.strerror}") from None
+    try:
+        data = yaml.safe_load(text)  # JSON is YAML too
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or "malformed"
+        raise UserError(f"{path} is not valid YAML or JSON{at}: {problem}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path} must hold a mapping of config keys, got {type(data).__name__}")
+    if "config" in data and isinstance(data["config"], dict):
+        data = data["config"]  # an export written by `search export`
+    try:
+        return TrainConfig.from_dict(data)
+    except UserError as err:
+        raise UserError(f"{path}: {err}") from None

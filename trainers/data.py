@@ -1,0 +1,203 @@
+"""CIFAR-10 as uint8 tensors on the device, split, and batches augmented a whole batch at a time.
+
+The images never leave the device and no Python runs per image (airbench's loader): shuffling,
+random crops, flips and CutMix are tensor operations on a batch.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import pickle
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torchvision.transforms import v2
+
+from trainers.config import AugmentConfig, DataConfig
+from trainers.errors import UserError
+
+__all__ = [
+    "CLASSES",
+    "Batches",
+    "Cifar10",
+    "Split",
+    "default_data_dir",
+    "find_cifar10",
+    "load_cifar10",
+    "normalize",
+    "split",
+]
+
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+MEAN = (0.4914, 0.4822, 0.4465)  # per-channel mean of the training images, in [0, 1] units
+STD = (0.2470, 0.2435, 0.2616)  # per-channel standard deviation, same units
+FOLDER = "cifar-10-batches-py"
+TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
+
+
+def default_data_dir() -> Path:
+    """Where CIFAR-10 is downloaded when no --data-dir is given: $SEARCH_DATA_DIR or a cache."""
+    return Path(os.environ.get("SEARCH_DATA_DIR", "~/.cache/search/cifar10")).expanduser()
+
+
+@dataclass(frozen=True)
+class Cifar10:
+    """The 50,000 training and 10,000 test images, N x 3 x 32 x 32 uint8, labels int64."""
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+
+    def to(self, device: torch.device) -> Cifar10:
+        return Cifar10(*(t.to(device) for t in vars(self).values()))
+
+
+def find_cifar10(data_dir: str | Path | None = None) -> Path:
+    """The cifar-10-batches-py folder to read: given, cached, or downloaded into the cache."""
+    if data_dir is not None:
+        data_dir = Path(data_dir).expanduser()
+        for candidate in (data_dir / FOLDER, data_dir):
+            if (candidate / "test_batch").is_file():
+                return candidate
+        raise UserError(
+            f"--data-dir {data_dir}: no CIFAR-10 there; allowed: a standard {FOLDER} folder "
+            "(data_batch_1..5, test_batch) or its parent"
+        )
+    cache = default_data_dir()
+    if not (cache / FOLDER / "test_batch").is_file():
+        from torchvision.datasets import CIFAR10
+
+        try:
+            CIFAR10(str(cache), train=True, download=True)  # checks the official md5 sums
+        except (OSError, RuntimeError) as err:
+            raise UserError(
+                f"cannot download CIFAR-10 into {cache} ({err}); pass --data-dir with a "
+                f"{FOLDER} folder"
+            ) from None
+    return cache / FOLDER
+
+
+def _read_batches(folder: Path, names: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    images, labels = [], []
+    for name in names:
+        try:
+            with open(folder / name, "rb") as f:
+                batch = pickle.load(f, encoding="bytes")
+            images.append(torch.frombuffer(bytearray(batch[b"data"]), dtype=torch.uint8))
+            labels.extend(batch[b"labels"])
+        except (OSError, pickle.UnpicklingError, KeyError, EOFError, TypeError) as err:
+            raise UserError(f"{folder / name}: not a CIFAR-10 batch file ({err})") from None
+    return torch.cat(images).view(-1, 3, 32, 32), torch.tensor(labels, dtype=torch.int64)
+
+
+@functools.lru_cache(maxsize=2)
+def _load(folder: Path, device: torch.device) -> Cifar10:
+    train = _read_batches(folder, TRAIN_FILES)
+    test = _read_batches(folder, ["test_batch"])
+    return Cifar10(*train, *test).to(device)
+
+
+def load_cifar10(data_dir: str | Path | None = None, device: torch.device | None = None) -> Cifar10:
+    """CIFAR-10 read without md5 checks from `data_dir`, or from (downloaded into) the cache.
+
+    Cached per process, so the trials of one worker read the files once.
+    """
+    folder = find_cifar10(data_dir)
+    return _load(folder.resolve(), device or torch.device("cpu"))
+
+
+@dataclass(frozen=True)
+class Split:
+    """Training and validation images (uint8, on the data's device) drawn from the train set."""
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    val_images: torch.Tensor
+    val_labels: torch.Tensor
+
+
+def split(data: Cifar10, cfg: DataConfig) -> Split:
+    """Hold out `cfg.val_size` training images (same ones for every trial of a split seed)."""
+    n = len(data.train_labels)
+    available = n - cfg.val_size
+    if cfg.train_subset > available:
+        raise UserError(
+            f"train subset {cfg.train_subset:,} is too large; allowed: at most {available:,} "
+            f"({n:,} training images minus {cfg.val_size:,} held out)"
+        )
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.split_seed))
+    order = order.to(data.train_labels.device)
+    val, train = order[: cfg.val_size], order[cfg.val_size :]
+    if cfg.train_subset:
+        train = train[: cfg.train_subset]
+    images, labels = data.train_images, data.train_labels
+    return Split(images[train], labels[train], images[val], labels[val])
+
+
+def normalize(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images to standardized float32, channels_last."""
+    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
+    x = images.to(memory_format=torch.channels_last).float().div_(255)
+    return x.sub_(mean).div_(std)
+
+
+class Batches:
+    """One epoch at a time of shuffled, augmented, normalized batches from device-resident images.
+
+    Yields (images, targets): targets are class indices, or class probabilities for a batch that
+    CutMix mixed. A final partial batch is dropped unless it is the only one.
+    """
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        augment: AugmentConfig,
+        num_classes: int,
+        seed: int,
+    ) -> None:
+        self.images, self.labels = images, labels
+        self.batch_size = batch_size
+        self.augment = augment
+        self.generator = torch.Generator(device=images.device).manual_seed(seed)
+        self.cutmix = v2.CutMix(alpha=augment.cutmix_alpha, num_classes=num_classes)
+
+    def __len__(self) -> int:
+        return max(1, len(self.labels) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.labels)
+        device = self.images.device
+        order = torch.randperm(n, device=device, generator=self.generator)
+        for i in range(len(self)):
+            index = order[i * self.batch_size : (i + 1) * self.batch_size]
+            images, labels = self.images[index], self.labels[index]
+            if self.augment.crop_padding:
+                images = self._crop(images, self.augment.crop_padding)
+            if self.augment.flip:
+                flip = torch.rand(len(images), device=device, generator=self.generator) < 0.5
+                images = torch.where(flip.view(-1, 1, 1, 1), images.flip(3), images)
+            targets: torch.Tensor = labels
+            p = self.augment.cutmix_prob
+            if p > 0 and (p >= 1 or torch.rand(()).item() < p):  # CPU draw: no device sync
+                images, targets = self.cutmix(images, labels)
+            yield normalize(images), targets
+
+    def _crop(self, images: torch.Tensor, pad: int) -> torch.Tensor:
+        """A random 32x32 window of each zero-padded image, by one gather for the batch."""
+        b, c, h, w = images.shape
+        padded = F.pad(images, (pad, pad, pad, pad))
+        device = images.device
+        dy, dx = torch.randint(0, 2 * pad + 1, (2, b, 1), device=device, generator=self.generator)
+        rows = (dy + torch.arange(h, device=device)).view(b, 1, h, 1)
+        cols = (dx + torch.arange(w, device=device)).view(b, 1, 1, w)
+        batch = torch.arange(b, device=device).view(b, 1, 1, 1)
+        channel = torch.arange(c, device=device).view(1, c, 1, 1)
+        return padded[batch, channel, rows, cols]

@@ -1,0 +1,18 @@
+"""The project's exception hierarchy: one base, and the user-facing branch the CLI prints."""
+
+__all__ = ["DivergedError", "SearchError", "UserError"]
+
+
+class SearchError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class UserError(SearchError):
+    """Bad input from a person: the CLI prints the message as one line and exits with code 2.
+
+    The message names the bad input and what is allowed.
+    """
+
+
+class DivergedError(SearchError):
+    """Training produced a NaN or infinite loss; the trial cannot go on."""
