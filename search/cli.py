@@ -27,6 +27,7 @@ from trainers import (
     param_counts,
     resolve_device,
 )
+from trainers.config import TRAIN_IMAGES
 from trainers.data import find_cifar10
 from trainers.retrain import full_fidelity, retrain
 
@@ -81,7 +82,7 @@ def run(
         DEFAULT_BUDGET
     ),
     storage: Storage = None,
-    pruner: Annotated[str, typer.Option(help=f"One of: {', '.join(PRUNERS)}.")] = "hyperband",
+    pruner: Annotated[str, typer.Option(help=f"One of: {', '.join(PRUNERS)}.")] = "sha",
     epochs: Annotated[
         int | None,
         typer.Option(
@@ -105,7 +106,6 @@ def run(
     torch_device = resolve_device(device)
     search = Search(space, budget, default_fidelity(torch_device, epochs, train_subset, val_size))
     space_fn = get_space(space)
-    folder = find_cifar10(data_dir)
     name = study or Path(space).stem
     result = run_search(
         search,
@@ -115,7 +115,7 @@ def run(
         storage_url=storage,
         pruner=pruner,
         seed=seed,
-        data_dir=folder,
+        data_dir=data_dir,
         device=torch_device,
         precision=precision,
     )
@@ -191,7 +191,7 @@ def train_(
     config = full_fidelity(load_config(file), epochs, train_subset)
     folder = find_cifar10(data_dir)
     out = out or Path("runs") / file.stem
-    images = config.data.train_subset or 50_000 - config.data.val_size
+    images = config.data.train_subset or TRAIN_IMAGES - config.data.val_size
     log(
         f"training {count_params(config.model):,} parameters for {config.epochs} epochs on "
         f"{images:,} images from {folder}"

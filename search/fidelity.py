@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from trainers import TrainConfig, UserError
+from trainers.config import TRAIN_IMAGES
 
 __all__ = ["Fidelity", "default_fidelity"]
 
@@ -25,15 +26,14 @@ class Fidelity:
     val_size: int = 5_000  # training images held out to validate every epoch
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "val_size"):
-            if getattr(self, name) < 1:
-                raise UserError(
-                    f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}"
-                )
-        if not 0 <= self.train_subset <= 50_000 - self.val_size:
+        if self.epochs < 1:
+            raise UserError(f"--epochs must be >= 1, got {self.epochs}")
+        if not 1 <= self.val_size < TRAIN_IMAGES:
+            raise UserError(f"--val-size must be 1 to {TRAIN_IMAGES - 1:,}, got {self.val_size}")
+        available = TRAIN_IMAGES - self.val_size
+        if not 0 <= self.train_subset <= available:
             raise UserError(
-                f"--train-subset must be 0 (all) to {50_000 - self.val_size:,}, "
-                f"got {self.train_subset}"
+                f"--train-subset must be 0 (all) to {available:,}, got {self.train_subset}"
             )
 
     def apply(self, config: TrainConfig) -> TrainConfig:
@@ -44,9 +44,8 @@ class Fidelity:
         return dataclasses.replace(config, epochs=self.epochs, data=data)
 
     def describe(self) -> str:
-        images = (
-            f"{self.train_subset:,}" if self.train_subset else f"all {50_000 - self.val_size:,}"
-        )
+        available = TRAIN_IMAGES - self.val_size
+        images = f"{self.train_subset:,}" if self.train_subset else f"all {available:,}"
         return (
             f"{self.epochs} epochs on {images} training images, "
             f"validated on {self.val_size:,} held-out images"
@@ -61,10 +60,8 @@ def default_fidelity(
 ) -> Fidelity:
     """The given knobs, the rest defaulted for `device`: full data on a GPU, a slice on a CPU."""
     cuda = device.type == "cuda"
-    return Fidelity(
-        epochs=epochs if epochs is not None else (GPU_EPOCHS if cuda else CPU_EPOCHS),
-        train_subset=train_subset
-        if train_subset is not None
-        else (0 if cuda else CPU_TRAIN_SUBSET),
-        val_size=val_size,
-    )
+    if epochs is None:
+        epochs = GPU_EPOCHS if cuda else CPU_EPOCHS
+    if train_subset is None:
+        train_subset = 0 if cuda else CPU_TRAIN_SUBSET
+    return Fidelity(epochs, train_subset, val_size)

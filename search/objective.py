@@ -13,8 +13,8 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from search.fidelity import Fidelity
-from spaces import Space
-from trainers import DivergedError, Metrics, Report, TrainConfig, UserError, count_params, train
+from spaces import Space, call_space
+from trainers import DivergedError, Metrics, Report, count_params, train
 
 __all__ = [
     "BUDGET",
@@ -22,7 +22,6 @@ __all__ = [
     "Objective",
     "is_budget_rejected",
     "is_trained",
-    "sample_config",
 ]
 
 BUDGET = "budget"  # name of the constraint n_params - budget, feasible when <= 0
@@ -38,17 +37,6 @@ def is_trained(trial: FrozenTrial) -> bool:
     if trial.state == TrialState.COMPLETE:
         return True
     return trial.state == TrialState.PRUNED and not is_budget_rejected(trial)
-
-
-def sample_config(space: Space, trial: optuna.Trial, fidelity: Fidelity) -> TrainConfig:
-    """The space's config for `trial`, at the study's fidelity."""
-    config = space(trial)
-    if not isinstance(config, TrainConfig):
-        name = getattr(space, "__name__", repr(space))
-        raise UserError(
-            f"space {name!r} returned {type(config).__name__}; allowed: a trainers.TrainConfig"
-        )
-    return fidelity.apply(config)
 
 
 class Listener(Protocol):
@@ -72,7 +60,7 @@ class Objective:
     listener: Listener | None = None
 
     def __call__(self, trial: optuna.Trial) -> float:
-        config = sample_config(self.space, trial, self.fidelity)
+        config = self.fidelity.apply(call_space(self.space, trial))
         n_params = count_params(config.model)
         trial.set_user_attr("n_params", n_params)
         trial.set_user_attr("config", config.to_dict())
@@ -99,8 +87,9 @@ class Objective:
             images_per_s = metrics.get("images_per_s", float("nan"))
             if self.listener:
                 self.listener.trial_epoch(trial.number, epoch, value, images_per_s)
-            if trial.should_prune():
+            if epoch < self.fidelity.epochs and trial.should_prune():
                 trial.set_user_attr("images_per_s", images_per_s)
+                trial.set_user_attr("val_loss", metrics.get("val_loss", float("nan")))
                 reason = (
                     f"pruner: validation accuracy {value:.4f} after epoch {epoch} "
                     f"of {self.fidelity.epochs}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 
-import optuna
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -13,20 +12,16 @@ from optuna.distributions import (
 )
 from rich.table import Table
 
-from spaces import Space, registered
+from spaces import Space, probe, registered
 
 __all__ = ["describe_spaces", "sampled_distributions"]
 
 
 def sampled_distributions(space: Space, probes: int = 100) -> dict[str, BaseDistribution]:
     """Every parameter `space` samples in `probes` random trials (conditional ones included)."""
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     found: dict[str, BaseDistribution] = {}
-    for _ in range(probes):
-        trial = study.ask()
-        space(trial)
+    for trial, _ in probe(space, probes):
         found.update(trial.distributions)
-        study.tell(trial, 0.0)
     return found
 
 

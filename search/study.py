@@ -15,10 +15,10 @@ from optuna.pruners import BasePruner
 from optuna.trial import FrozenTrial, TrialState
 
 from search.fidelity import Fidelity
-from search.objective import Objective, is_budget_rejected, is_trained, sample_config
+from search.objective import Objective, is_budget_rejected, is_trained
 from search.progress import TrialProgress, log
-from spaces import Space
-from storage import mask, open_storage
+from spaces import Space, probe
+from storage import describe_storage, mask, open_storage
 from trainers import (
     DivergedError,
     Metrics,
@@ -29,6 +29,8 @@ from trainers import (
     resolve_device,
     train,
 )
+from trainers.config import MAX_SEED
+from trainers.data import find_cifar10
 
 __all__ = [
     "DEFAULT_BUDGET",
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 DEFAULT_BUDGET = 5_000_000
-PRUNERS = ("hyperband", "sha", "median", "none")
+PRUNERS = ("sha", "hyperband", "median", "none")
 MAX_UNTRAINED_IN_A_ROW = 100  # budget rejections or failures in a row before a run gives up
 PROBES = 200  # random configs sampled to find the smallest model of a space
 
@@ -65,11 +67,19 @@ class Search:
 
 
 def make_pruner(name: str, epochs: int) -> BasePruner:
-    """The multi-fidelity pruner `name`, its resource being the epoch."""
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs)
+    """The multi-fidelity pruner `name`, its resource being the epoch.
+
+    sha (the default) is asynchronous successive halving: at epochs 1, 3, 9, 27 only the best
+    third of the trials that got there go on. hyperband runs several such brackets with later
+    first rungs, but shows the sampler only the trials of the bracket at hand, so TPE learns
+    from a fraction of the study (Optuna's HyperbandPruner design).
+    """
     if name == "sha":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1)
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(
+            min_resource=1, max_resource=epochs, reduction_factor=3
+        )
     if name == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
     if name == "none":
@@ -82,20 +92,12 @@ def make_sampler(seed: int | None = None) -> optuna.samplers.BaseSampler:
     return optuna.samplers.TPESampler(seed=seed, multivariate=True)
 
 
-def smallest_model(space: Space, fidelity: Fidelity, probes: int = PROBES) -> int:
+def smallest_model(space: Space, probes: int = PROBES) -> int:
     """Fewest parameters among `probes` random configs of `space` (in memory, seeded).
 
     Also shows early, before any storage is touched, that the space runs and returns configs.
     """
-    probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    smallest = None
-    for _ in range(probes):
-        trial = probe.ask()
-        n = count_params(sample_config(space, trial, fidelity).model)
-        probe.tell(trial, n)
-        smallest = n if smallest is None else min(smallest, n)
-    assert smallest is not None
-    return smallest
+    return min(count_params(config.model) for _, config in probe(space, probes))
 
 
 def load_study(storage_url: str | None, name: str) -> optuna.Study:
@@ -115,9 +117,11 @@ def _create_or_resume(
     pruner: BasePruner,
     seed: int | None,
 ) -> optuna.Study:
-    sampler = make_sampler(seed)
     if name in optuna.get_all_study_names(storage):
-        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+        study = optuna.load_study(study_name=name, storage=storage, pruner=pruner)
+        if seed is not None:  # a resumed run must not replay the random start-up configs
+            seed = (seed + len(study.get_trials(deepcopy=False))) % (MAX_SEED + 1)
+        study.sampler = make_sampler(seed)
         if study.direction != optuna.study.StudyDirection.MAXIMIZE:
             raise UserError(f"study {name!r} minimizes; allowed: a study that maximizes accuracy")
         for key, value in search.attrs().items():
@@ -129,7 +133,11 @@ def _create_or_resume(
                 )
         return study
     study = optuna.create_study(
-        study_name=name, storage=storage, sampler=sampler, pruner=pruner, direction="maximize"
+        study_name=name,
+        storage=storage,
+        sampler=make_sampler(seed),
+        pruner=pruner,
+        direction="maximize",
     )
     with warnings.catch_warnings():  # experimental since Optuna 3.2, and what dashboards read
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -170,9 +178,9 @@ def run_search(
     study_name: str,
     trials: int,
     storage_url: str | None = None,
-    pruner: str = "hyperband",
+    pruner: str = "sha",
     seed: int | None = None,
-    data_dir: Path | None = None,
+    data_dir: str | Path | None = None,
     device: torch.device | None = None,
     precision: str = "auto",
     train_fn: Callable[..., Metrics] = train,
@@ -184,23 +192,26 @@ def run_search(
     """
     if trials < 1:
         raise UserError(f"--trials must be a positive number, got {trials}")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise UserError(f"--seed must be 0 to {MAX_SEED:,}, got {seed}")
     device = device or resolve_device()
+    device_name = describe_device(device)
     autocast_dtype(device, precision)  # checks the name
     pruner_ = make_pruner(pruner, search.fidelity.epochs)
-    smallest = smallest_model(space, search.fidelity)
+    smallest = smallest_model(space)
     if smallest > search.budget:
         raise UserError(
             f"--budget {search.budget:,} is below every model of space {search.space!r} "
             f"(smallest of {PROBES} sampled: {smallest:,} parameters); "
             f"allowed: a budget of at least {smallest:,}"
         )
+    data_dir = find_cifar10(data_dir)  # a missing copy is downloaded (or fails) here
     storage = open_storage(storage_url)
     study = _create_or_resume(storage, study_name, search, pruner_, seed)
-    log(f"study {study_name!r} in {mask(storage.url)}")
+    log(f"study {study_name!r} in {describe_storage(storage.url)}")
     log(f"space {search.space!r}, budget {search.budget:,} parameters, pruner {pruner}")
-    log(f"fidelity: {search.fidelity.describe()}, on {describe_device(device)}")
-    if data_dir is not None:
-        log(f"data: CIFAR-10 from {data_dir}")
+    log(f"fidelity: {search.fidelity.describe()}, on {device_name}")
+    log(f"data: CIFAR-10 from {data_dir}")
     done = trained_count(study.get_trials(deepcopy=False))
     if done >= trials:
         log(f"study already has {done} trained trials (--trials {trials}): nothing to run")
@@ -213,7 +224,7 @@ def run_search(
             space,
             search.budget,
             search.fidelity,
-            describe_device(device),
+            device_name,
             train_fn,
             train_kwargs,
             progress,

@@ -1,5 +1,5 @@
 """Search spaces: define-by-run functions `trial -> TrainConfig`, registered by name."""
 
-from spaces.registry import Space, get_space, register, registered
+from spaces.registry import Space, call_space, get_space, probe, register, registered
 
-__all__ = ["Space", "get_space", "register", "registered"]
+__all__ = ["Space", "call_space", "get_space", "probe", "register", "registered"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeAlias
 
@@ -16,7 +16,7 @@ import optuna
 
 from trainers import TrainConfig, UserError
 
-__all__ = ["Space", "get_space", "register", "registered"]
+__all__ = ["Space", "call_space", "get_space", "probe", "register", "registered"]
 
 Space: TypeAlias = Callable[[optuna.Trial], TrainConfig]
 _SPACES: dict[str, Space] = {}
@@ -37,6 +37,26 @@ def registered() -> dict[str, Space]:
     import spaces.resnet_budget  # noqa: F401  (registers itself)
 
     return dict(_SPACES)
+
+
+def call_space(space: Space, trial: optuna.Trial) -> TrainConfig:
+    """The space's config for `trial`, checked to be a TrainConfig."""
+    config = space(trial)
+    if not isinstance(config, TrainConfig):
+        name = getattr(space, "__name__", repr(space))
+        raise UserError(
+            f"space {name!r} returned {type(config).__name__}; allowed: a trainers.TrainConfig"
+        )
+    return config
+
+
+def probe(space: Space, n: int, seed: int = 0) -> Iterator[tuple[optuna.Trial, TrainConfig]]:
+    """`n` random trials of `space` in a throwaway in-memory study, and their configs."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    for _ in range(n):
+        trial = study.ask()
+        yield trial, call_space(space, trial)
+        study.tell(trial, 0.0)
 
 
 def _load_file(path: Path) -> Space:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from trainers import UserError
 
-__all__ = ["DEFAULT_URL", "ENV_VAR", "mask", "open_storage", "resolve_url"]
+__all__ = ["DEFAULT_URL", "ENV_VAR", "describe_storage", "mask", "open_storage", "resolve_url"]
 
 DEFAULT_URL = "sqlite:///search.db"
 ENV_VAR = "SEARCH_STORAGE"
@@ -34,6 +34,17 @@ def mask(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except sqlalchemy.exc.ArgumentError:
         return url.split("@")[-1] if "@" in url else url
+
+
+def describe_storage(url: str) -> str:
+    """The masked URL, and for a SQLite file its absolute path: where the study lives."""
+    try:
+        parsed = make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        return mask(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return f"{mask(url)} ({Path(parsed.database).resolve()})"
+    return mask(url)
 
 
 def _prepare_sqlite(url: sqlalchemy.URL, must_exist: bool) -> None:
@@ -71,22 +82,9 @@ def open_storage(url: str | None = None, must_exist: bool = False) -> optuna.sto
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite(parsed, must_exist)
         engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
-    else:
-        _check_reachable(url, engine_kwargs)
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
-    except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
-        raise UserError(f"storage {mask(url)}: {_reason(err)}") from None
-
-
-def _check_reachable(url: str, engine_kwargs: dict) -> None:
-    """Connect once before Optuna creates its tables, so a bad server writes nothing."""
-    try:
-        engine = sqlalchemy.create_engine(url, **engine_kwargs)
-        with engine.connect():
-            pass
-        engine.dispose()
-    except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:  # nothing was written
         raise UserError(f"storage {mask(url)} is unreachable: {_reason(err)}") from None
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import math
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
@@ -21,6 +21,8 @@ import yaml
 from trainers.errors import UserError
 
 __all__ = [
+    "NUM_CLASSES",
+    "TRAIN_IMAGES",
     "AugmentConfig",
     "DataConfig",
     "ModelConfig",
@@ -31,9 +33,21 @@ __all__ = [
 ]
 
 
+NUM_CLASSES = 10  # CIFAR-10
+TRAIN_IMAGES = 50_000  # images in CIFAR-10's training set, validation split included
+MAX_SEED = 2**32 - 1
+
+
 def _require(ok: bool, name: str, allowed: str, value: object) -> None:
     if not ok:
         raise UserError(f"{name} must be {allowed}, got {value!r}")
+
+
+def _coerce(config: object, section: str) -> None:
+    """Check every field of a config against its type hint (lists become tuples, ints floats)."""
+    for name, hint in _hints(type(config)).items():
+        value = _convert(hint, getattr(config, name), _join(section, name))
+        object.__setattr__(config, name, value)  # frozen: this is its construction
 
 
 @dataclass(frozen=True)
@@ -47,14 +61,12 @@ class ModelConfig:
     stem_width: int = 64  # output channels of the 3x3 stem convolution
     depths: tuple[int, ...] = (2, 2, 2, 2)  # residual blocks per stage, 2 to 5 stages
     widths: tuple[int, ...] = (64, 128, 256, 512)  # output channels of each stage
-    block: Literal["basic", "preact"] = (
-        "basic"  # post-activation (He 2015) or pre-activation (2016)
-    )
+    block: Literal["basic", "preact"] = "basic"  # post-activation (He 2015) or pre-act (He 2016)
     se_ratio: float = 0.0  # squeeze-and-excitation hidden width / block width; 0 = no SE
     dropout: float = 0.0  # dropout probability between the two convolutions of each block
-    num_classes: int = 10  # outputs of the linear head
 
     def __post_init__(self) -> None:
+        _coerce(self, "model")
         _require(2 <= len(self.depths) <= 5, "model.depths", "a list of 2 to 5 stages", self.depths)
         _require(
             len(self.widths) == len(self.depths),
@@ -67,7 +79,6 @@ class ModelConfig:
         _require(self.stem_width >= 1, "model.stem_width", "an integer >= 1", self.stem_width)
         _require(0.0 <= self.se_ratio <= 1.0, "model.se_ratio", "in [0, 1]", self.se_ratio)
         _require(0.0 <= self.dropout < 1.0, "model.dropout", "in [0, 1)", self.dropout)
-        _require(self.num_classes >= 2, "model.num_classes", "an integer >= 2", self.num_classes)
 
 
 @dataclass(frozen=True)
@@ -81,8 +92,9 @@ class OptimConfig:
     batch_size: int = 128  # images per optimizer step
 
     def __post_init__(self) -> None:
+        _coerce(self, "optim")
         _require(0.0 < self.lr < math.inf, "optim.lr", "a positive number", self.lr)
-        _require(0.0 <= self.momentum < 1.0, "optim.momentum", "in [0, 1)", self.momentum)
+        _require(0.0 < self.momentum < 1.0, "optim.momentum", "in (0, 1)", self.momentum)
         _require(self.weight_decay >= 0.0, "optim.weight_decay", ">= 0", self.weight_decay)
         _require(
             0.0 <= self.label_smoothing < 1.0,
@@ -90,7 +102,7 @@ class OptimConfig:
             "in [0, 1)",
             self.label_smoothing,
         )
-        _require(self.batch_size >= 1, "optim.batch_size", "an integer >= 1", self.batch_size)
+        _require(self.batch_size >= 2, "optim.batch_size", "an integer >= 2", self.batch_size)
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,7 @@ class ScheduleConfig:
     pct_start: float = 0.25  # onecycle: fraction of steps spent raising the LR to its peak
 
     def __post_init__(self) -> None:
+        _coerce(self, "schedule")
         _require(0.0 <= self.warmup < 1.0, "schedule.warmup", "in [0, 1)", self.warmup)
         _require(
             all(0.0 < m < 1.0 for m in self.milestones),
@@ -125,6 +138,7 @@ class AugmentConfig:
     cutmix_alpha: float = 1.0  # CutMix area ratio ~ Beta(alpha, alpha)
 
     def __post_init__(self) -> None:
+        _coerce(self, "augment")
         _require(0 <= self.crop_padding <= 16, "augment.crop_padding", "0 to 16", self.crop_padding)
         _require(
             0.0 <= self.cutmix_prob <= 1.0, "augment.cutmix_prob", "in [0, 1]", self.cutmix_prob
@@ -141,8 +155,17 @@ class DataConfig:
     split_seed: int = 0  # seed of the shuffle that picks the validation images
 
     def __post_init__(self) -> None:
-        _require(1 <= self.val_size < 50_000, "data.val_size", "1 to 49,999", self.val_size)
-        _require(self.train_subset >= 0, "data.train_subset", "an integer >= 0", self.train_subset)
+        _coerce(self, "data")
+        _require(1 <= self.val_size < TRAIN_IMAGES, "data.val_size", "1 to 49,999", self.val_size)
+        available = TRAIN_IMAGES - self.val_size
+        _require(
+            0 <= self.train_subset <= available,
+            "data.train_subset",
+            f"0 (all) to {available:,} ({TRAIN_IMAGES:,} minus val_size)",
+            self.train_subset,
+        )
+        seed = self.split_seed
+        _require(0 <= seed <= MAX_SEED, "data.split_seed", "0 to 2**32-1", seed)
 
 
 @dataclass(frozen=True)
@@ -158,7 +181,9 @@ class TrainConfig:
     seed: int = 0  # seeds weights, shuffling and augmentation
 
     def __post_init__(self) -> None:
+        _coerce(self, "")
         _require(self.epochs >= 1, "epochs", "an integer >= 1", self.epochs)
+        _require(0 <= self.seed <= MAX_SEED, "seed", "0 to 2**32-1", self.seed)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict with lists for tuples, as JSON and YAML write it."""
@@ -170,6 +195,11 @@ class TrainConfig:
         return _convert(cls, data, "")
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
@@ -177,16 +207,16 @@ def _join(where: str, key: str) -> str:
 def _convert(tp: Any, value: object, where: str) -> Any:
     """Check `value` against the type hint `tp`, naming `where` and what is allowed on error."""
     if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
         if not isinstance(value, dict):
             raise UserError(f"{where or 'config'} must be a mapping, got {value!r}")
-        hints = get_type_hints(tp)
-        names = [f.name for f in dataclasses.fields(tp)]
+        names = list(_hints(tp))
         unknown = [k for k in value if k not in names]
         if unknown:
             key = _join(where, unknown[0])
             raise UserError(f"unknown key {key!r}; allowed: {', '.join(names)}")
-        kwargs = {k: _convert(hints[k], v, _join(where, k)) for k, v in value.items()}
-        return tp(**kwargs)  # __post_init__ checks ranges, naming the section itself
+        return tp(**value)  # whose __post_init__ checks each value, naming it
     origin = get_origin(tp)
     if origin is Literal:
         if value not in get_args(tp):
@@ -198,8 +228,6 @@ def _convert(tp: Any, value: object, where: str) -> Any:
             raise UserError(f"{where} must be a list, got {value!r}")
         item = get_args(tp)[0]
         return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
-    if origin is types.UnionType:
-        raise TypeError(f"unsupported config type {tp}")
     return _convert_scalar(tp, value, where)
 
 
@@ -226,6 +254,8 @@ def load_config(path: str | Path) -> TrainConfig:
         text = path.read_text()
     except OSError as err:
         raise UserError(f"cannot read config {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"cannot read config {path}: not a text file (YAML or JSON)") from None
     try:
         data = yaml.safe_load(text)  # JSON is YAML too
     except yaml.YAMLError as err:

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms import v2
 
-from trainers.config import AugmentConfig, DataConfig
+from trainers.config import NUM_CLASSES, AugmentConfig, DataConfig
 from trainers.errors import UserError
 
 __all__ = [
@@ -57,19 +57,23 @@ class Cifar10:
         return Cifar10(*(t.to(device) for t in vars(self).values()))
 
 
+def _complete(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in [*TRAIN_FILES, "test_batch"])
+
+
 def find_cifar10(data_dir: str | Path | None = None) -> Path:
     """The cifar-10-batches-py folder to read: given, cached, or downloaded into the cache."""
     if data_dir is not None:
         data_dir = Path(data_dir).expanduser()
         for candidate in (data_dir / FOLDER, data_dir):
-            if (candidate / "test_batch").is_file():
+            if _complete(candidate):
                 return candidate
         raise UserError(
             f"--data-dir {data_dir}: no CIFAR-10 there; allowed: a standard {FOLDER} folder "
             "(data_batch_1..5, test_batch) or its parent"
         )
     cache = default_data_dir()
-    if not (cache / FOLDER / "test_batch").is_file():
+    if not _complete(cache / FOLDER):
         from torchvision.datasets import CIFAR10
 
         try:
@@ -123,13 +127,7 @@ class Split:
 
 def split(data: Cifar10, cfg: DataConfig) -> Split:
     """Hold out `cfg.val_size` training images (same ones for every trial of a split seed)."""
-    n = len(data.train_labels)
-    available = n - cfg.val_size
-    if cfg.train_subset > available:
-        raise UserError(
-            f"train subset {cfg.train_subset:,} is too large; allowed: at most {available:,} "
-            f"({n:,} training images minus {cfg.val_size:,} held out)"
-        )
+    n = len(data.train_labels)  # DataConfig keeps val_size + train_subset within it
     order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.split_seed))
     order = order.to(data.train_labels.device)
     val, train = order[: cfg.val_size], order[cfg.val_size :]
@@ -139,12 +137,19 @@ def split(data: Cifar10, cfg: DataConfig) -> Split:
     return Split(images[train], labels[train], images[val], labels[val])
 
 
+@functools.cache
+def _scale_shift(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """x * scale + shift standardizes uint8 pixels; made once per device (no copy per batch)."""
+    std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
+    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
+    return 1.0 / (255.0 * std), -mean / std
+
+
 def normalize(images: torch.Tensor) -> torch.Tensor:
     """uint8 images to standardized float32, channels_last."""
-    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
-    x = images.to(memory_format=torch.channels_last).float().div_(255)
-    return x.sub_(mean).div_(std)
+    scale, shift = _scale_shift(images.device)
+    x = images.to(memory_format=torch.channels_last).float()
+    return torch.addcmul(shift, x, scale)
 
 
 class Batches:
@@ -160,14 +165,13 @@ class Batches:
         labels: torch.Tensor,
         batch_size: int,
         augment: AugmentConfig,
-        num_classes: int,
         seed: int,
     ) -> None:
         self.images, self.labels = images, labels
         self.batch_size = batch_size
         self.augment = augment
         self.generator = torch.Generator(device=images.device).manual_seed(seed)
-        self.cutmix = v2.CutMix(alpha=augment.cutmix_alpha, num_classes=num_classes)
+        self.cutmix = v2.CutMix(alpha=augment.cutmix_alpha, num_classes=NUM_CLASSES)
 
     def __len__(self) -> int:
         return max(1, len(self.labels) // self.batch_size)

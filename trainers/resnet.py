@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from trainers.config import ModelConfig
+from trainers.config import NUM_CLASSES, ModelConfig
 
 __all__ = ["BasicBlock", "PreActBlock", "ResNet", "build_model", "count_params", "param_counts"]
 
@@ -136,7 +136,7 @@ def build_model(cfg: ModelConfig, device: torch.device | str | None = None) -> R
             stem_width=cfg.stem_width,
             se_ratio=cfg.se_ratio,
             dropout=cfg.dropout,
-            num_classes=cfg.num_classes,
+            num_classes=NUM_CLASSES,
         )
 
 
@@ -159,7 +159,7 @@ def param_counts(cfg: ModelConfig) -> dict[str, int]:
             total += convs + norms + shortcut + se
             c_in = width
         counts[f"stage{i}"] = total
-    counts["head"] = c_in * cfg.num_classes + cfg.num_classes + (bn * c_in if preact else 0)
+    counts["head"] = c_in * NUM_CLASSES + NUM_CLASSES + (bn * c_in if preact else 0)
     return counts
 
 

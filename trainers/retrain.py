@@ -10,9 +10,9 @@ from pathlib import Path
 import torch
 
 from trainers.config import TrainConfig
-from trainers.data import load_cifar10, split
+from trainers.data import split
 from trainers.errors import UserError
-from trainers.train import Report, autocast_dtype, evaluate, fit, resolve_device
+from trainers.train import Report, evaluate, fit, prepare
 
 __all__ = ["full_fidelity", "retrain"]
 
@@ -46,9 +46,7 @@ def retrain(
     except OSError as err:
         raise UserError(f"cannot create output directory {out}: {err.strerror}") from None
     start = time.perf_counter()
-    device = resolve_device(device)
-    dtype = autocast_dtype(device, precision)
-    data = load_cifar10(data_dir, device)
+    data, dtype = prepare(data_dir, device, precision)
     model, metrics = fit(config, split(data, config.data), report, dtype)
     test_accuracy, test_loss = evaluate(model, data.test_images, data.test_labels, dtype)
     result = {

@@ -7,6 +7,7 @@ pruner's verdict) ends training.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainers.config import TrainConfig
-from trainers.data import Batches, Split, load_cifar10, normalize, split
+from trainers.data import Batches, Cifar10, Split, load_cifar10, normalize, split
 from trainers.errors import DivergedError, UserError
 from trainers.resnet import build_model, count_params
 from trainers.schedules import make_scheduler
@@ -30,6 +31,7 @@ __all__ = [
     "describe_device",
     "evaluate",
     "fit",
+    "prepare",
     "resolve_device",
     "train",
 ]
@@ -61,11 +63,18 @@ class Metrics:
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """The given device, else the first CUDA device this process sees, else the CPU."""
     if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    allowed = "cpu" + (f", cuda, cuda:0 to cuda:{count - 1}" if count else " (no CUDA device here)")
     try:
-        return torch.device(device)
+        parsed = torch.device(device)
     except RuntimeError:
-        raise UserError(f"unknown device {device!r}; allowed: cpu, cuda, cuda:N") from None
+        raise UserError(f"unknown device {device!r}; allowed: {allowed}") from None
+    if parsed.type == "cuda" and (parsed.index or 0) < count:
+        return torch.device("cuda", parsed.index or 0)
+    if parsed.type == "cpu":
+        return parsed
+    raise UserError(f"unknown device {device!r}; allowed: {allowed}")
 
 
 def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
@@ -78,7 +87,9 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
         raise UserError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
     if precision == "auto":
         if device.type == "cuda":
-            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+            with torch.cuda.device(device):  # natively: emulated bf16 is slower than fp16
+                native = torch.cuda.is_bf16_supported(including_emulation=False)
+            precision = "bf16" if native else "fp16"
         elif device.type == "cpu" and torch.cpu._is_avx512_bf16_supported():
             precision = "bf16"
         else:
@@ -90,8 +101,7 @@ def describe_device(device: torch.device) -> str:
     """The device with its model name, e.g. "cuda:0 (NVIDIA H100 80GB HBM3)"."""
     if device.type != "cuda":
         return str(device)
-    index = device.index if device.index is not None else torch.cuda.current_device()
-    return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return f"{device} ({torch.cuda.get_device_name(device)})"
 
 
 @torch.inference_mode()
@@ -144,13 +154,10 @@ def fit(
         data.train_labels,
         config.optim.batch_size,
         config.augment,
-        config.model.num_classes,
         seed=config.seed,
     )
     optimizer = _optimizer(model, config)
-    scheduler = make_scheduler(
-        optimizer, config.schedule, config.optim.lr, config.epochs * len(batches)
-    )
+    scheduler = make_scheduler(optimizer, config.schedule, config.epochs * len(batches))
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     seen, train_s = 0, 0.0
     val_accuracy = val_loss = math.nan
@@ -183,6 +190,7 @@ def fit(
                 val_accuracy,
                 images_per_s=(seen - seen_before) / epoch_s,
                 train_loss=mean_loss,
+                val_loss=val_loss,
             )
     metrics = Metrics(
         val_accuracy=val_accuracy,
@@ -207,8 +215,17 @@ def train(
 ) -> Metrics:
     """Train `config` on CIFAR-10's training split and return its validation metrics."""
     start = time.perf_counter()
-    device = resolve_device(device)
-    dtype = autocast_dtype(device, precision)
-    data = split(load_cifar10(data_dir, device), config.data)
-    _, metrics = fit(config, data, report, dtype)
-    return Metrics(**{**vars(metrics), "wall_s": time.perf_counter() - start})
+    data, dtype = prepare(data_dir, device, precision)
+    _, metrics = fit(config, split(data, config.data), report, dtype)
+    return dataclasses.replace(metrics, wall_s=time.perf_counter() - start)
+
+
+def prepare(
+    data_dir: str | Path | None, device: str | torch.device | None, precision: str
+) -> tuple[Cifar10, torch.dtype | None]:
+    """CIFAR-10 on the resolved device, and the autocast dtype to train it with."""
+    resolved = resolve_device(device)
+    dtype = autocast_dtype(resolved, precision)
+    if resolved.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # input shapes are fixed: pick the fastest kernels
+    return load_cifar10(data_dir, resolved), dtype

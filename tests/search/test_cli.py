@@ -1,6 +1,7 @@
 """The `search` command end to end: the user's journey, and every bad input."""
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -131,13 +132,17 @@ BAD_INPUTS = [
     (["run", "--budget", "-5"], "--budget must be a positive number"),
     (["run", "--trials", "0"], "--trials must be a positive number, got 0"),
     (["run", "--budget", "1000"], "--budget 1,000 is below every model of space"),
-    (["run", "--pruner", "asha"], "unknown pruner 'asha'; allowed: hyperband, sha, median, none"),
+    (["run", "--pruner", "asha"], "unknown pruner 'asha'; allowed: sha, hyperband, median, none"),
     (["run", "--storage", "postgresql://u:pw@127.0.0.1:1/x"], "unreachable"),
     (["run", "--storage", "sqlite:////no/such/dir/x.db"], "directory /no/such/dir does not exist"),
     (["run", "--data-dir", "missing"], "--data-dir missing: no CIFAR-10 there"),
     (["run", "--epochs", "0"], "--epochs must be >= 1, got 0"),
     (["run", "--train-subset", "46000"], "--train-subset must be 0 (all) to 45,000"),
-    (["run", "--device", "tpu"], "unknown device 'tpu'; allowed: cpu, cuda, cuda:N"),
+    (["run", "--device", "tpu"], "unknown device 'tpu'; allowed: cpu"),
+    (["run", "--device", "cuda:7"], "unknown device 'cuda:7'; allowed: cpu"),
+    (["run", "--seed", "-1"], "--seed must be 0 to 4,294,967,295, got -1"),
+    (["run", "--val-size", "50000"], "--val-size must be 1 to 49,999, got 50000"),
+    (["run", "--data-dir", "partial"], "--data-dir partial: no CIFAR-10 there"),
     (["run", "--precision", "fp8"], "unknown precision 'fp8'; allowed: auto"),
     (["status", "--study", "nope"], "no study 'nope' in sqlite:///search.db; studies there: ok"),
     (["export", "--study", "nope"], "no study 'nope'"),
@@ -146,33 +151,52 @@ BAD_INPUTS = [
     (["params", "unknown.yaml"], "unknown key 'model.widthz'; allowed: stem_width"),
     (["params", "wrongtype.yaml"], "model.depths[0] must be an integer, got 'two'"),
     (["params", "missing.yaml"], "cannot read config missing.yaml"),
+    (["params", "binary.pt"], "cannot read config binary.pt: not a text file"),
+    (["params", "momentum.yaml"], "optim.momentum must be in (0, 1), got 0.0"),
     (["train", "bad.yaml"], "bad.yaml is not valid YAML or JSON"),
     (["train", "unknown.yaml", "--epochs", "0"], "--epochs must be >= 1, got 0"),
 ]
 
 
-@pytest.mark.parametrize(("args", "message"), BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, tmp_path, fake_cifar, args, message):
-    assert (
-        cli(
-            "run",
-            "--space",
-            TINY_SPACE,
-            "--study",
-            "ok",
-            "--trials",
-            "1",
-            "--data-dir",
-            fake_cifar,
-            *QUICK,
-        ).code
-        == 0
+@pytest.fixture(scope="module")
+def ok_study(tmp_path_factory, fake_cifar):
+    """A storage holding one finished study, 'ok', for the bad inputs to leave untouched."""
+    where = tmp_path_factory.mktemp("ok")
+    args = [
+        "run",
+        "--space",
+        TINY_SPACE,
+        "--study",
+        "ok",
+        "--trials",
+        "1",
+        "--data-dir",
+        fake_cifar,
+        *QUICK,
+    ]
+    subprocess.run(
+        [sys.executable, "-m", "search", *map(str, args)],
+        cwd=where,
+        check=True,
+        capture_output=True,
     )
+    return where / "search.db"
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    cli, tmp_path, fake_cifar, ok_study, args, message
+):
+    shutil.copy(ok_study, tmp_path / "search.db")
     before = trial_count(tmp_path / "search.db")
     (tmp_path / "empty.py").write_text("x = 1\n")
     (tmp_path / "bad.yaml").write_text("model: [1, 2\n")
     (tmp_path / "unknown.yaml").write_text("model:\n  widthz: 3\n")
     (tmp_path / "wrongtype.yaml").write_text("model:\n  depths: [two, 2]\n  widths: [8, 8]\n")
+    (tmp_path / "momentum.yaml").write_text("optim:\n  momentum: 0\n")
+    (tmp_path / "binary.pt").write_bytes(bytes(range(256)))
+    (tmp_path / "partial" / "cifar-10-batches-py").mkdir(parents=True)
+    (tmp_path / "partial" / "cifar-10-batches-py" / "test_batch").write_bytes(b"")
     if args[0] == "run" and "--data-dir" not in args:
         args = [*args, "--data-dir", str(fake_cifar), "--study", "new"]
     result = cli(*args)

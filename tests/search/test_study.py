@@ -12,6 +12,12 @@ from trainers import UserError
 SPACE = get_space("resnet_budget")
 
 
+@pytest.fixture(autouse=True)
+def data(monkeypatch, fake_cifar):
+    """The stand-in trainers read no images, but a run checks that the data is there."""
+    monkeypatch.setenv("SEARCH_DATA_DIR", str(fake_cifar))
+
+
 def search(budget=5_000_000, epochs=3):
     return Search("resnet_budget", budget, Fidelity(epochs=epochs, train_subset=1000))
 
@@ -60,10 +66,14 @@ def test_the_sampler_learns_the_budget(seed):
     assert late <= 6, f"{late} of the last 30 samples over budget"
 
 
-def test_the_hyperband_pruner_stops_weak_trials(tmp_path):
-    study = run(f"sqlite:///{tmp_path}/s.db", trials=25, search=search(epochs=9))
-    reasons = [t.user_attrs.get("pruned_reason", "") for t in study.get_trials()]
-    assert any(r.startswith("pruner: ") for r in reasons)
+@pytest.mark.parametrize("pruner", ["sha", "hyperband", "median"])
+def test_the_pruners_stop_weak_trials_but_never_a_finished_one(tmp_path, pruner):
+    study = run(f"sqlite:///{tmp_path}/s.db", trials=25, search=search(epochs=9), pruner=pruner)
+    pruned = [t for t in study.get_trials() if is_trained(t) and t.state.name == "PRUNED"]
+    assert pruned
+    for t in pruned:
+        assert t.user_attrs["pruned_reason"].startswith("pruner: ")
+        assert max(t.intermediate_values) < 9  # the last epoch's report never prunes
 
 
 def test_a_budget_below_every_model_fails_before_storage_is_touched(tmp_path):
@@ -85,9 +95,16 @@ def test_a_run_that_trains_nothing_stops_with_an_error_instead_of_looping(monkey
         run("sqlite://", trials=3, train_fn=diverging_train)
 
 
+def test_a_resumed_seeded_run_does_not_replay_its_first_configs(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    first = run(url, trials=2, seed=7).get_trials()
+    resumed = run(url, trials=4, seed=7).get_trials()[len(first) :]
+    assert [t.params for t in resumed[: len(first)]] != [t.params for t in first]
+
+
 def test_nonpositive_trials_and_unknown_pruners_are_refused(tmp_path):
     with pytest.raises(UserError, match="--trials must be a positive number, got 0"):
         run(f"sqlite:///{tmp_path}/s.db", trials=0)
-    with pytest.raises(UserError, match="unknown pruner 'asha'; allowed: hyperband"):
+    with pytest.raises(UserError, match="unknown pruner 'asha'; allowed: sha, hyperband"):
         run(f"sqlite:///{tmp_path}/s.db", trials=1, pruner="asha")
     assert not (tmp_path / "s.db").exists()

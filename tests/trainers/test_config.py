@@ -55,6 +55,18 @@ def test_a_missing_file_and_a_non_mapping_fail_clearly(tmp_path):
         load_config(tmp_path / "list.yaml")
 
 
+def test_a_space_may_pass_lists_but_not_wrong_types():
+    from trainers import ScheduleConfig
+
+    model = ModelConfig(depths=[1, 2], widths=[8, 16], stem_width=8)
+    assert model.depths == (1, 2) and hash(model)
+    assert ScheduleConfig(gamma=1).gamma == 1.0 and isinstance(ScheduleConfig(gamma=1).gamma, float)
+    with pytest.raises(UserError, match=r"model\.widths\[0\] must be an integer, got 8\.5"):
+        ModelConfig(depths=(1, 1), widths=(8.5, 16))
+    with pytest.raises(UserError, match="seed must be 0 to 2"):
+        TrainConfig(seed=2**70)
+
+
 def test_configs_are_frozen():
     with pytest.raises(AttributeError):
         TrainConfig().epochs = 3  # type: ignore[misc]

@@ -19,7 +19,6 @@ def random_config(rng: random.Random) -> ModelConfig:
         block=rng.choice(["basic", "preact"]),
         se_ratio=rng.choice([0.0, 0.05, 0.125, 0.25, 1.0]),
         dropout=rng.choice([0.0, 0.2]),
-        num_classes=rng.choice([2, 10, 100]),
     )
 
 
