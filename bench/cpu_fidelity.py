@@ -1,10 +1,12 @@
 """Wall time of one trial at the default CPU fidelity, for models of the space near 5M params.
 
-The default fidelity without a GPU must finish a 5M-parameter trial in one to two minutes on
-2 CPU cores. This samples configs of `resnet_budget` between 4M and 5M parameters (seeded) and
-trains each at that fidelity, as `search run` would, without pruning.
+Without a GPU the default fidelity must finish a 5M-parameter trial in one to two minutes on
+2 CPU cores. Time depends on compute, not parameters, so this samples configs of
+`resnet_budget` with 4M to 5M parameters (seeded), counts their multiply-accumulates, and
+trains the lightest, the median and the heaviest at that fidelity, as `search run` would,
+without pruning.
 
-    python bench/cpu_fidelity.py [--models 3] [--data-dir DIR]
+    python bench/cpu_fidelity.py [--samples 2000] [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -13,36 +15,43 @@ import argparse
 
 import optuna
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from search.fidelity import default_fidelity
-from spaces import call_space, get_space
-from trainers import count_params, train
+from spaces import get_space, probe
+from trainers import ModelConfig, build_model, count_params, train
+
+
+def macs(model: ModelConfig) -> float:
+    """Multiply-accumulates of one forward pass of one image, counted on the meta device."""
+    with FlopCounterMode(display=False) as counter:
+        build_model(model, "meta")(torch.empty(1, 3, 32, 32, device="meta"))
+    return counter.get_total_flops() / 2
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--models", type=int, default=3)
+    parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     fidelity = default_fidelity(torch.device("cpu"))
     print(f"fidelity: {fidelity.describe()}; torch threads: {torch.get_num_threads()}")
-    space = get_space("resnet_budget")
-    probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    configs = []
-    while len(configs) < args.models:
-        trial = probe.ask()
-        config = fidelity.apply(call_space(space, trial))
-        probe.tell(trial, 0.0)
-        if 4_000_000 <= count_params(config.model) <= 5_000_000:
-            configs.append(config)
-    for config in configs:
+    near_5m = [
+        fidelity.apply(config)
+        for _, config in probe(get_space("resnet_budget"), args.samples, seed=0)
+        if 4_000_000 <= count_params(config.model) <= 5_000_000
+    ]
+    ranked = sorted(near_5m, key=lambda c: macs(c.model))
+    print(f"{len(ranked)} of {args.samples} sampled configs have 4M to 5M parameters")
+    for label, config in [("lightest", ranked[0]), ("median", ranked[len(ranked) // 2]),
+                          ("heaviest", ranked[-1])]:  # fmt: skip
         m = train(config, data_dir=args.data_dir, device="cpu")
         model = config.model
         print(
-            f"{m.n_params:>10,} params  {model.block:<6} depths {model.depths} widths "
-            f"{model.widths} batch {config.optim.batch_size}: {m.wall_s:6.1f} s, "
-            f"{m.images_per_s:5.0f} train img/s, val acc {m.val_accuracy:.3f}"
+            f"{label:<8} {m.n_params:>9,} params {macs(model) / 1e9:5.2f} GMACs  "
+            f"{model.block} {model.depths} x {model.widths}, batch {config.optim.batch_size}: "
+            f"{m.wall_s:6.1f} s, {m.images_per_s:4.0f} train img/s, val acc {m.val_accuracy:.3f}"
         )
 
 

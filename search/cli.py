@@ -96,7 +96,13 @@ def run(
             show_default=False,
         ),
     ] = None,
-    val_size: Annotated[int, typer.Option(help="Training images held out to validate.")] = 5000,
+    val_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Training images held out to validate [default: 5000 on a GPU, 1000 on a CPU].",
+            show_default=False,
+        ),
+    ] = None,
     data_dir: DataDir = None,
     device: Device = None,
     precision: Precision = "auto",

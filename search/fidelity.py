@@ -12,8 +12,10 @@ from trainers.config import TRAIN_IMAGES
 
 __all__ = ["Fidelity", "default_fidelity"]
 
-CPU_EPOCHS = 2  # a 5M-parameter trial then takes one to two minutes on 2 CPU cores
+CPU_EPOCHS = 2  # a 5M-parameter trial then takes at most two minutes on 2 CPU cores
 CPU_TRAIN_SUBSET = 1_000
+CPU_VAL_SIZE = 1_000  # evaluating 5,000 images twice would cost more than the training
+VAL_SIZE = 5_000
 GPU_EPOCHS = 30
 
 
@@ -56,7 +58,7 @@ def default_fidelity(
     device: torch.device,
     epochs: int | None = None,
     train_subset: int | None = None,
-    val_size: int = 5_000,
+    val_size: int | None = None,
 ) -> Fidelity:
     """The given knobs, the rest defaulted for `device`: full data on a GPU, a slice on a CPU."""
     cuda = device.type == "cuda"
@@ -64,4 +66,6 @@ def default_fidelity(
         epochs = GPU_EPOCHS if cuda else CPU_EPOCHS
     if train_subset is None:
         train_subset = 0 if cuda else CPU_TRAIN_SUBSET
+    if val_size is None:
+        val_size = VAL_SIZE if cuda else CPU_VAL_SIZE
     return Fidelity(epochs, train_subset, val_size)

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 __all__ = ["TrialProgress", "console", "log", "stdout"]
 
-console = Console(stderr=True, highlight=False)  # logs and live progress
+console = Console(stderr=True, highlight=False, soft_wrap=True)  # logs and live progress
 # tables and results; wide when piped to a file, where nothing wraps them again
 stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
 

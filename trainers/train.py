@@ -110,9 +110,11 @@ def evaluate(
     images: torch.Tensor,
     labels: torch.Tensor,
     dtype: torch.dtype | None = None,
-    batch_size: int = 1000,
+    batch_size: int | None = None,
 ) -> tuple[float, float]:
     """(accuracy, mean cross-entropy) of `model` on uint8 images."""
+    if batch_size is None:  # CPUs are faster on batches that stay in cache
+        batch_size = 1024 if images.device.type == "cuda" else 256
     model.eval()
     correct = torch.zeros((), device=images.device)
     loss = torch.zeros((), device=images.device)
