@@ -137,7 +137,7 @@ BAD_INPUTS = [
     (["run", "--storage", "sqlite:////no/such/dir/x.db"], "directory /no/such/dir does not exist"),
     (["run", "--data-dir", "missing"], "--data-dir missing: no CIFAR-10 there"),
     (["run", "--epochs", "0"], "--epochs must be >= 1, got 0"),
-    (["run", "--train-subset", "46000"], "--train-subset must be 0 (all) to 45,000"),
+    (["run", "--train-subset", "49500"], "--train-subset must be 0 (all) to 49,000"),
     (["run", "--device", "tpu"], "unknown device 'tpu'; allowed: cpu"),
     (["run", "--device", "cuda:7"], "unknown device 'cuda:7'; allowed: cpu"),
     (["run", "--seed", "-1"], "--seed must be 0 to 4,294,967,295, got -1"),
