@@ -12,20 +12,18 @@ import optuna
 import typer
 import yaml
 
+from search.algorithms import PRUNERS
 from search.export import best_trial, export_document, write_document
-from search.fidelity import default_fidelity
 from search.progress import log, stdout
 from search.spaces_info import describe_spaces
-from search.study import DEFAULT_BUDGET, PRUNERS, Search, load_study, run_search
+from search.study import DEFAULT_BUDGET, RunOptions, load_study, run_search
 from search.summary import describe_model, trials_table
-from spaces import get_space
 from storage import ENV_VAR, resolve_url
 from trainers import (
     UserError,
     count_params,
     load_config,
     param_counts,
-    resolve_device,
 )
 from trainers.config import TRAIN_IMAGES
 from trainers.data import find_cifar10
@@ -107,24 +105,44 @@ def run(
     device: Device = None,
     precision: Precision = "auto",
     seed: Annotated[int | None, typer.Option(help="Sampler seed.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Trials at once, on Ray when more than 1 [default: one per GPU, 1 without].",
+            show_default=False,
+        ),
+    ] = None,
+    gpus_per_trial: Annotated[
+        float | None,
+        typer.Option(
+            help="GPUs each trial holds; 0.5 puts two trials on a GPU [default: 1 "
+            "when there are GPUs, else 0].",
+            show_default=False,
+        ),
+    ] = None,
+    cpus_per_trial: Annotated[
+        float | None,
+        typer.Option(
+            help="CPUs each trial holds [default: 1 with GPUs, else the CPUs shared out].",
+            show_default=False,
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="Join this Ray cluster (HOST:6379, or auto) instead of starting a local Ray.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Start or resume a study and run it until it holds --trials trained trials."""
-    torch_device = resolve_device(device)
-    search = Search(space, budget, default_fidelity(torch_device, epochs, train_subset, val_size))
-    space_fn = get_space(space)
-    name = study or Path(space).stem
-    result = run_search(
-        search,
-        space_fn,
-        study_name=name,
-        trials=trials,
-        storage_url=storage,
-        pruner=pruner,
-        seed=seed,
-        data_dir=data_dir,
-        device=torch_device,
-        precision=precision,
-    )
+    options = RunOptions(
+        space=space, study=study, trials=trials, budget=budget, storage=storage, pruner=pruner,
+        epochs=epochs, train_subset=train_subset, val_size=val_size, data_dir=data_dir,
+        device=device, precision=precision, seed=seed, workers=workers,
+        gpus_per_trial=gpus_per_trial, cpus_per_trial=cpus_per_trial, ray_address=ray_address,
+    )  # fmt: skip
+    result = run_search(options)
     stdout.print(trials_table(result, best=10))
     trial = best_trial(result)
     stdout.print(

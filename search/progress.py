@@ -49,6 +49,7 @@ class TrialProgress:
                 transient=True,
             )
         self.tasks: dict[int, TaskID] = {}
+        self.seen: dict[int, int] = {}  # trial number -> last epoch shown, for refresh
 
     def __enter__(self) -> TrialProgress:
         if self.bars:
@@ -73,6 +74,22 @@ class TrialProgress:
             self.bars.update(self.tasks[number], completed=epoch, value=f"{value:.4f}", speed=speed)
         elif not self.bars:
             self.out.print(f"trial {number:>4} epoch {epoch}  val acc {value:.4f}  {speed} img/s")
+
+    def refresh(self, running: list[FrozenTrial]) -> None:
+        """Show what running trials reported to the storage since the last look (the trials of
+        other processes, such as Ray workers, which cannot call this listener)."""
+        for trial in running:
+            if not trial.intermediate_values:
+                continue
+            epoch = max(trial.intermediate_values)
+            if self.seen.get(trial.number, 0) == 0:
+                epochs = trial.user_attrs.get("config", {}).get("epochs", 0)
+                self.trial_started(trial.number, trial.user_attrs.get("n_params", 0), epochs)
+            for e in range(self.seen.get(trial.number, 0) + 1, epoch + 1):
+                if e in trial.intermediate_values:
+                    speed = trial.user_attrs.get("images_per_s", math.nan)
+                    self.trial_epoch(trial.number, e, trial.intermediate_values[e], speed)
+            self.seen[trial.number] = epoch
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if self.bars and trial.number in self.tasks:

@@ -1,26 +1,33 @@
-"""Creating, resuming and running a study: sampler, pruner, budget check, stopping rule."""
+"""`search run` as a library call: check everything, open the study, run its trials.
+
+Everything a person can get wrong is checked before the storage is written. The trials then
+run in this process, or on Ray when there are several workers or a cluster to join.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import shlex
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import optuna
 import torch
 from optuna.pruners import BasePruner
-from optuna.trial import FrozenTrial, TrialState
 
-from search.fidelity import Fidelity
-from search.objective import Objective, is_budget_rejected, is_trained
+from search.algorithms import make_pruner, make_sampler
+from search.fidelity import Fidelity, default_fidelity
+from search.objective import trained_count
 from search.progress import TrialProgress, log
-from spaces import Space, probe
+from search.runner import LocalExecutor, Plan, run_trials
+from spaces import Space, get_space, probe
 from storage import describe_storage, mask, open_storage
 from trainers import (
-    DivergedError,
     Metrics,
     UserError,
     autocast_dtype,
@@ -32,22 +39,43 @@ from trainers import (
 from trainers.config import MAX_SEED
 from trainers.data import find_cifar10
 
-__all__ = [
-    "DEFAULT_BUDGET",
-    "PRUNERS",
-    "Search",
-    "load_study",
-    "make_pruner",
-    "make_sampler",
-    "run_search",
-    "smallest_model",
-    "trained_count",
-]
+__all__ = ["DEFAULT_BUDGET", "RunOptions", "Search", "load_study", "run_search", "smallest_model"]
 
 DEFAULT_BUDGET = 5_000_000
-PRUNERS = ("sha", "hyperband", "median", "none")
-MAX_UNTRAINED_IN_A_ROW = 100  # budget rejections or failures in a row before a run gives up
 PROBES = 200  # random configs sampled to find the smallest model of a space
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything `search run` takes; None means "the default for where trials run"."""
+
+    space: str = "resnet_budget"  # registered name, or path of a .py file defining one
+    study: str | None = None  # default: the space's name
+    trials: int = 20  # trained trials (COMPLETE, or PRUNED by the pruner) the study should hold
+    budget: int = DEFAULT_BUDGET  # trainable parameters a model may have
+    storage: str | None = None  # SQLAlchemy URL; default $SEARCH_STORAGE, else ./search.db
+    pruner: str = "sha"
+    epochs: int | None = None  # fidelity: epochs per trial
+    train_subset: int | None = None  # fidelity: training images per epoch, 0 = all
+    val_size: int | None = None  # fidelity: training images held out to validate
+    data_dir: Path | None = None
+    device: str | None = None
+    precision: str = "auto"
+    seed: int | None = None  # sampler seed
+    workers: int | None = None  # trials at once; more than 1 runs them on Ray
+    gpus_per_trial: float | None = None
+    cpus_per_trial: float | None = None
+    ray_address: str | None = None  # join this Ray cluster ("auto": the local one)
+
+    @property
+    def uses_ray(self) -> bool:
+        """Trials go to Ray when asked for Ray resources, or for more than one at once (by
+        default, one per local GPU)."""
+        asked = (self.ray_address, self.gpus_per_trial, self.cpus_per_trial)
+        if any(value is not None for value in asked):
+            return True
+        workers = self.workers if self.workers is not None else torch.cuda.device_count()
+        return workers > 1
 
 
 @dataclass(frozen=True)
@@ -58,38 +86,8 @@ class Search:
     budget: int  # trainable parameters a model may have
     fidelity: Fidelity
 
-    def __post_init__(self) -> None:
-        if self.budget < 1:
-            raise UserError(f"--budget must be a positive number of parameters, got {self.budget}")
-
     def attrs(self) -> dict[str, object]:
         return {"space": self.space, "budget": self.budget, "fidelity": asdict(self.fidelity)}
-
-
-def make_pruner(name: str, epochs: int) -> BasePruner:
-    """The multi-fidelity pruner `name`, its resource being the epoch.
-
-    sha (the default) is asynchronous successive halving: at epochs 1, 3, 9, 27 only the best
-    third of the trials that got there go on. hyperband runs several such brackets with later
-    first rungs, but shows the sampler only the trials of the bracket at hand, so TPE learns
-    from a fraction of the study (Optuna's HyperbandPruner design).
-    """
-    if name == "sha":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(
-            min_resource=1, max_resource=epochs, reduction_factor=3
-        )
-    if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
-    if name == "none":
-        return optuna.pruners.NopPruner()
-    raise UserError(f"unknown pruner {name!r}; allowed: {', '.join(PRUNERS)}")
-
-
-def make_sampler(seed: int | None = None) -> optuna.samplers.BaseSampler:
-    """Multivariate TPE; it learns the budget from the constraint each trial records."""
-    return optuna.samplers.TPESampler(seed=seed, multivariate=True)
 
 
 def smallest_model(space: Space, probes: int = PROBES) -> int:
@@ -106,135 +104,162 @@ def load_study(storage_url: str | None, name: str) -> optuna.Study:
     names = optuna.get_all_study_names(storage)
     if name not in names:
         known = ", ".join(sorted(names)) or "none yet"
-        raise UserError(f"no study {name!r} in {mask(storage.url)}; studies there: {known}")
+        where = describe_storage(getattr(storage, "url", storage_url or ""))
+        raise UserError(f"no study {name!r} in {where}; studies there: {known}")
     return optuna.load_study(study_name=name, storage=storage)
 
 
 def _create_or_resume(
-    storage: optuna.storages.BaseStorage,
-    name: str,
-    search: Search,
-    pruner: BasePruner,
+    storage: optuna.storages.BaseStorage, name: str, search: Search, pruner: BasePruner,
     seed: int | None,
-) -> optuna.Study:
-    if name in optuna.get_all_study_names(storage):
-        study = optuna.load_study(study_name=name, storage=storage, pruner=pruner)
-        if seed is not None:  # a resumed run must not replay the random start-up configs
-            seed = (seed + len(study.get_trials(deepcopy=False))) % (MAX_SEED + 1)
-        study.sampler = make_sampler(seed)
-        if study.direction != optuna.study.StudyDirection.MAXIMIZE:
-            raise UserError(f"study {name!r} minimizes; allowed: a study that maximizes accuracy")
+) -> optuna.Study:  # fmt: skip
+    if name not in optuna.get_all_study_names(storage):
+        study = optuna.create_study(
+            study_name=name, storage=storage, sampler=make_sampler(seed), pruner=pruner,
+            direction="maximize",
+        )  # fmt: skip
+        with warnings.catch_warnings():  # experimental since Optuna 3.2; dashboards read it
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(["val_accuracy"])
         for key, value in search.attrs().items():
-            stored = study.user_attrs.get(key)
-            if stored != value:
-                raise UserError(
-                    f"study {name!r} was created with {key} {stored!r}, not {value!r}; "
-                    f"allowed: the same {key}, or a new --study name"
-                )
+            study.set_user_attr(key, value)
+        study.set_user_attr("command", shlex.join(["search", *sys.argv[1:]]))
         return study
-    study = optuna.create_study(
-        study_name=name,
-        storage=storage,
-        sampler=make_sampler(seed),
-        pruner=pruner,
-        direction="maximize",
-    )
-    with warnings.catch_warnings():  # experimental since Optuna 3.2, and what dashboards read
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study.set_metric_names(["val_accuracy"])
+    study = optuna.load_study(study_name=name, storage=storage, pruner=pruner)
+    if study.direction != optuna.study.StudyDirection.MAXIMIZE:
+        raise UserError(f"study {name!r} minimizes; allowed: a study that maximizes accuracy")
     for key, value in search.attrs().items():
-        study.set_user_attr(key, value)
-    study.set_user_attr("command", shlex.join(["search", *sys.argv[1:]]))
+        stored = study.user_attrs.get(key)
+        if stored != value:
+            raise UserError(
+                f"study {name!r} was created with {key} {stored!r}, not {value!r}; "
+                f"allowed: the same {key}, or a new --study name"
+            )
+    if seed is not None:  # a resumed run must not replay the random start-up configs
+        seed = (seed + len(study.get_trials(deepcopy=False))) % (MAX_SEED + 1)
+    study.sampler = make_sampler(seed)
     return study
 
 
-def trained_count(trials: Sequence[FrozenTrial]) -> int:
-    return sum(is_trained(t) for t in trials)
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops a run as Ctrl-C does: running trials end FAIL, none left RUNNING."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
-class _StopRule:
-    """`study.optimize` callback: stop at `target` trained trials in the whole study, or when
-    too many trials in a row did not train (a space that only builds over-budget models)."""
-
-    def __init__(self, target: int) -> None:
-        self.target = target
-        self.untrained_in_a_row = 0
-        self.gave_up = False
-
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        self.untrained_in_a_row = 0 if is_trained(trial) else self.untrained_in_a_row + 1
-        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-        if trained_count(done) >= self.target:
-            study.stop()
-        elif self.untrained_in_a_row >= MAX_UNTRAINED_IN_A_ROW:
-            self.gave_up = True
-            study.stop()
-
-
-def run_search(
-    search: Search,
-    space: Space,
-    *,
-    study_name: str,
-    trials: int,
-    storage_url: str | None = None,
-    pruner: str = "sha",
-    seed: int | None = None,
-    data_dir: str | Path | None = None,
-    device: torch.device | None = None,
-    precision: str = "auto",
-    train_fn: Callable[..., Metrics] = train,
-) -> optuna.Study:
-    """Run `study_name` until it holds `trials` trained trials, creating it if need be.
-
-    Trials train with `train_fn(config, report, data_dir=, device=, precision=)`. Everything
-    a person can get wrong is checked before the storage is written.
-    """
-    if trials < 1:
-        raise UserError(f"--trials must be a positive number, got {trials}")
-    if seed is not None and not 0 <= seed <= MAX_SEED:
-        raise UserError(f"--seed must be 0 to {MAX_SEED:,}, got {seed}")
-    device = device or resolve_device()
-    device_name = describe_device(device)
-    autocast_dtype(device, precision)  # checks the name
-    pruner_ = make_pruner(pruner, search.fidelity.epochs)
-    smallest = smallest_model(space)
-    if smallest > search.budget:
+def _check(options: RunOptions) -> None:
+    if options.trials < 1:
+        raise UserError(f"--trials must be a positive number, got {options.trials}")
+    if options.budget < 1:
+        raise UserError(f"--budget must be a positive number of parameters, got {options.budget}")
+    if options.seed is not None and not 0 <= options.seed <= MAX_SEED:
+        raise UserError(f"--seed must be 0 to {MAX_SEED:,}, got {options.seed}")
+    if options.workers is not None and options.workers < 1:
+        raise UserError(f"--workers must be >= 1, got {options.workers}")
+    make_pruner(options.pruner, 1)  # checks the name
+    autocast_dtype(torch.device("cpu"), options.precision)  # checks the name
+    if options.uses_ray and options.device not in (None, "cpu", "cuda"):
         raise UserError(
-            f"--budget {search.budget:,} is below every model of space {search.space!r} "
+            f"--device {options.device!r} with Ray workers; allowed: cpu or cuda (each trial "
+            "uses the GPUs Ray gives it)"
+        )
+
+
+def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) -> optuna.Study:
+    """Run the study until it holds `options.trials` trained trials, creating it if need be.
+
+    Trials train with `train_fn(config, report, data_dir=, device=, precision=)`.
+    """
+    _check(options)
+    space = get_space(options.space)
+    smallest = smallest_model(space)
+    if smallest > options.budget:
+        raise UserError(
+            f"--budget {options.budget:,} is below every model of space {options.space!r} "
             f"(smallest of {PROBES} sampled: {smallest:,} parameters); "
             f"allowed: a budget of at least {smallest:,}"
         )
-    data_dir = find_cifar10(data_dir)  # a missing copy is downloaded (or fails) here
-    storage = open_storage(storage_url)
-    study = _create_or_resume(storage, study_name, search, pruner_, seed)
-    log(f"study {study_name!r} in {describe_storage(storage.url)}")
-    log(f"space {search.space!r}, budget {search.budget:,} parameters, pruner {pruner}")
-    log(f"fidelity: {search.fidelity.describe()}, on {device_name}")
+    if not options.uses_ray:
+        return _run_local(options, space, train_fn)
+    from search.ray_executor import ray_session
+
+    with ray_session(options.ray_address):
+        return _run_on_ray(options, space, train_fn)
+
+
+def _open(
+    options: RunOptions, fidelity: Fidelity, where: str
+) -> tuple[optuna.Study, optuna.storages.BaseStorage, Path]:
+    """Find the data, open the storage, create or resume the study; say where all of it is."""
+    data_dir = find_cifar10(options.data_dir)  # a missing copy is downloaded (or fails) here
+    search = Search(options.space, options.budget, fidelity)
+    storage = open_storage(options.storage)
+    pruner = make_pruner(options.pruner, fidelity.epochs)
+    name = options.study or Path(options.space).stem
+    study = _create_or_resume(storage, name, search, pruner, options.seed)
+    log(f"study {name!r} in {describe_storage(storage.url)}")
+    log(f"space {options.space!r}, budget {options.budget:,} parameters, pruner {options.pruner}")
+    log(f"fidelity: {fidelity.describe()}; trials on {where}")
     log(f"data: CIFAR-10 from {data_dir}")
+    return study, storage, data_dir
+
+
+def _plan(study: optuna.Study, options: RunOptions, space: Space, fidelity: Fidelity) -> Plan:
     done = trained_count(study.get_trials(deepcopy=False))
-    if done >= trials:
-        log(f"study already has {done} trained trials (--trials {trials}): nothing to run")
-        return study
-    log(f"{done} trained trials so far; running until {trials}")
-    stop = _StopRule(trials)
-    with TrialProgress() as progress:
-        train_kwargs = {"data_dir": data_dir, "device": device, "precision": precision}
-        objective = Objective(
-            space,
-            search.budget,
-            search.fidelity,
-            device_name,
-            train_fn,
-            train_kwargs,
-            progress,
-        )
-        study.optimize(objective, callbacks=[progress, stop], catch=(DivergedError,))
-    if stop.gave_up:
-        rejected = sum(is_budget_rejected(t) for t in study.get_trials(deepcopy=False)[-10:])
-        raise UserError(
-            f"space {search.space!r} gave {MAX_UNTRAINED_IN_A_ROW} trials in a row that did not "
-            f"train ({rejected} of the last 10 over --budget {search.budget:,}); allowed: a "
-            "larger --budget or a space that builds smaller models"
-        )
+    verb = "nothing to run" if done >= options.trials else f"running until {options.trials}"
+    log(f"{done} trained trials so far; {verb}")
+    return Plan(space, fidelity, options.budget, options.trials)
+
+
+def _run_local(options: RunOptions, space: Space, train_fn: Callable[..., Metrics]) -> optuna.Study:
+    device = resolve_device(options.device)
+    fidelity = default_fidelity(device, options.epochs, options.train_subset, options.val_size)
+    study, _, data_dir = _open(options, fidelity, describe_device(device))
+    plan = _plan(study, options, space, fidelity)
+    kwargs = {"data_dir": data_dir, "device": device, "precision": options.precision}
+    with _sigterm_interrupts(), TrialProgress() as progress:
+        run_trials(study, plan, LocalExecutor(train_fn, kwargs, progress), progress)
+    return study
+
+
+def _run_on_ray(
+    options: RunOptions, space: Space, train_fn: Callable[..., Metrics]
+) -> optuna.Study:
+    import ray
+
+    from search.ray_executor import RayExecutor, plan_resources
+    from storage.proxy import serve_proxy
+
+    res = plan_resources(options.workers, options.gpus_per_trial, options.cpus_per_trial)
+    gpu = torch.device("cuda" if res.gpus_per_trial else "cpu")
+    fidelity = default_fidelity(gpu, options.epochs, options.train_subset, options.val_size)
+    where = (
+        f"Ray, {res.workers} at once, each with {res.gpus_per_trial:g} GPU and "
+        f"{res.cpus_per_trial:g} CPU"
+    )
+    study, storage, data_dir = _open(options, fidelity, where)
+    plan = _plan(study, options, space, fidelity)
+    kwargs = {"data_dir": data_dir, "device": options.device, "precision": options.precision}
+    with contextlib.ExitStack() as stack:
+        address = storage.url
+        if storage.url.startswith("sqlite"):  # one writer: workers go through the driver
+            address = stack.enter_context(serve_proxy(storage, ray.util.get_node_ip_address()))
+            log(f"workers reach the storage through Optuna's gRPC proxy at {address}")
+        else:
+            log(f"workers reach the storage at {mask(address)}")
+        stack.enter_context(_sigterm_interrupts())
+        progress = stack.enter_context(TrialProgress())
+        executor = RayExecutor(res, address, study, options.pruner, train_fn, kwargs, progress)
+        run_trials(study, plan, executor, progress)
     return study

@@ -54,12 +54,9 @@ def fake_cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def storage_url(request: pytest.FixtureRequest, tmp_path: Path):
-    """Every storage test runs on a SQLite file and on a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'search.db'}"
-        return
+@pytest.fixture
+def postgres_url():
+    """A fresh database on the PostgreSQL server, dropped afterwards."""
     import psycopg
 
     name = f"search_test_{uuid.uuid4().hex[:12]}"
@@ -68,6 +65,14 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path):
     yield f"{POSTGRES}/{name}"
     with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every storage test runs on a SQLite file and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'search.db'}"
+    return request.getfixturevalue("postgres_url")
 
 
 @dataclass

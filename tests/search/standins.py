@@ -6,9 +6,14 @@ give a score that depends on the config, so that samplers and pruners have somet
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import time
+import uuid
+from pathlib import Path
 
-from trainers import DivergedError, Metrics, TrainConfig, count_params
+from trainers import DivergedError, Metrics, TrainConfig, UserError, count_params
 
 
 def score(config: TrainConfig) -> float:
@@ -28,3 +33,31 @@ def standin_train(config: TrainConfig, report=None, **_: object) -> Metrics:
 
 def diverging_train(config: TrainConfig, report=None, **_: object) -> Metrics:
     raise DivergedError("training loss is nan in epoch 1")
+
+
+class Timed:
+    """Takes `seconds_per_epoch` per epoch, as a real trainer would; with `log_dir`, writes
+    when it ran, in which process and on which GPUs Ray gave it, one JSON file per call."""
+
+    def __init__(self, seconds_per_epoch: float, log_dir: str | None = None) -> None:
+        self.seconds_per_epoch, self.log_dir = seconds_per_epoch, log_dir
+
+    def __call__(self, config: TrainConfig, report=None, **kwargs: object) -> Metrics:
+        start = time.time()
+        final = score(config)
+        for epoch in range(1, config.epochs + 1):
+            time.sleep(self.seconds_per_epoch)
+            if report is not None:
+                report(epoch, final * epoch / config.epochs, images_per_s=1000.0)
+        if self.log_dir:
+            record = {
+                "pid": os.getpid(), "start": start, "end": time.time(),
+                "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", ""),
+            }  # fmt: skip
+            Path(self.log_dir, f"{uuid.uuid4().hex}.json").write_text(json.dumps(record))
+        n = count_params(config.model)
+        return Metrics(final, 1.0 - final, config.epochs, 1000.0, 0.01, n, "cpu", "fp32")
+
+
+def missing_data(config: TrainConfig, report=None, **_: object) -> Metrics:
+    raise UserError("--data-dir /data: no CIFAR-10 on this worker")

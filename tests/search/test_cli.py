@@ -144,7 +144,7 @@ BAD_INPUTS = [
     (["run", "--val-size", "50000"], "--val-size must be 1 to 49,999, got 50000"),
     (["run", "--data-dir", "partial"], "--data-dir partial: no CIFAR-10 there"),
     (["run", "--precision", "fp8"], "unknown precision 'fp8'; allowed: auto"),
-    (["status", "--study", "nope"], "no study 'nope' in sqlite:///search.db; studies there: ok"),
+    (["status", "--study", "nope"], "no study 'nope' in sqlite:///search.db ("),
     (["export", "--study", "nope"], "no study 'nope'"),
     (["status", "--study", "ok", "--storage", "sqlite:///other.db"], "no such file"),
     (["params", "bad.yaml"], "bad.yaml is not valid YAML or JSON at line"),

@@ -1,14 +1,25 @@
+"""One trial's life, through the driver loop in this process, on every storage backend."""
+
 import optuna
 import pytest
 from optuna.trial import TrialState
 
-from search import Fidelity, Objective, is_budget_rejected, is_trained
+from search import Fidelity, is_budget_rejected, is_trained
+from search.progress import TrialProgress
+from search.runner import LocalExecutor, Plan, run_trials
 from spaces import get_space
 from storage import open_storage
 from tests.search.standins import diverging_train, standin_train
-from trainers import DivergedError, TrainConfig
+from trainers import TrainConfig, UserError
 
 FIDELITY = Fidelity(epochs=3, train_subset=1000, val_size=5000)
+SPACE = get_space("resnet_budget")
+
+
+def run(study, trained, train_fn, budget=5_000_000, space=SPACE):
+    progress = TrialProgress()
+    executor = LocalExecutor(train_fn, {"device": "cpu"}, progress)
+    run_trials(study, Plan(space, FIDELITY, budget, trained), executor, progress)
 
 
 class Recorder:
@@ -23,18 +34,15 @@ class Recorder:
 def test_over_budget_trials_are_pruned_before_training_on_every_backend(storage_url):
     budget = 400_000
     recorder = Recorder()
-    objective = Objective(get_space("resnet_budget"), budget, FIDELITY, "cpu", recorder)
     study = optuna.create_study(
-        storage=open_storage(storage_url),
-        direction="maximize",
-        sampler=optuna.samplers.RandomSampler(seed=0),
-        pruner=optuna.pruners.NopPruner(),
-    )
-    study.optimize(objective, n_trials=20)
+        storage=open_storage(storage_url), direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=0), pruner=optuna.pruners.NopPruner(),
+    )  # fmt: skip
+    run(study, 10, recorder, budget)
     trials = study.get_trials()
     rejected = [t for t in trials if is_budget_rejected(t)]
     trained = [t for t in trials if is_trained(t)]
-    assert rejected and trained and len(rejected) + len(trained) == 20
+    assert rejected and len(trained) == 10 and len(rejected) + len(trained) == len(trials)
     for t in rejected:
         assert t.state == TrialState.PRUNED
         assert t.user_attrs["n_params"] > budget
@@ -50,40 +58,49 @@ def test_over_budget_trials_are_pruned_before_training_on_every_backend(storage_
         assert config.epochs == 3 and config.data.train_subset == 1000
         assert t.user_attrs["device"] == "cpu" and t.user_attrs["images_per_s"] == 1000.0
         assert sorted(t.intermediate_values) == [1, 2, 3]
+        assert t.value == pytest.approx(t.intermediate_values[3])
 
 
 def test_a_trial_the_pruner_stops_says_why_and_counts_as_trained():
-    objective = Objective(get_space("resnet_budget"), 5_000_000, FIDELITY, "cpu", standin_train)
     study = optuna.create_study(
-        direction="maximize",
-        sampler=optuna.samplers.RandomSampler(seed=1),
-        pruner=optuna.pruners.ThresholdPruner(lower=1.0),  # prunes every trial at epoch 1
-    )
-    study.optimize(objective, n_trials=10)
-    pruned = [t for t in study.trials if not is_budget_rejected(t)]
-    assert pruned
-    for t in pruned:
-        assert t.state == TrialState.PRUNED and is_trained(t)
+        direction="maximize", sampler=optuna.samplers.RandomSampler(seed=1),
+        pruner=optuna.pruners.ThresholdPruner(lower=1.0),  # prunes every trial it may
+    )  # fmt: skip
+    run(study, 5, standin_train)
+    trained = [t for t in study.trials if is_trained(t)]
+    assert len(trained) == 5
+    for t in trained:
+        assert t.state == TrialState.PRUNED
         assert t.user_attrs["pruned_reason"].startswith("pruner: validation accuracy ")
         assert list(t.intermediate_values) == [1]
+        assert "val_loss" in t.user_attrs and "images_per_s" in t.user_attrs
 
 
-def test_a_diverged_trial_fails_with_its_reason_and_the_study_goes_on():
-    objective = Objective(get_space("resnet_budget"), 5_000_000, FIDELITY, "cpu", diverging_train)
+def test_the_last_epoch_never_prunes():
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(1.0))
+    progress = TrialProgress()
+    one_epoch = Fidelity(epochs=1, train_subset=1000, val_size=5000)
+    plan = Plan(SPACE, one_epoch, 5_000_000, 3)
+    run_trials(study, plan, LocalExecutor(standin_train, {}, progress), progress)
+    assert [t.state for t in study.trials if is_trained(t)] == [TrialState.COMPLETE] * 3
+
+
+def test_diverged_trials_fail_with_their_reason_until_the_run_gives_up(monkeypatch):
+    import search.runner
+
+    monkeypatch.setattr(search.runner, "MAX_UNTRAINED_IN_A_ROW", 4)
     study = optuna.create_study(direction="maximize")
-    study.optimize(objective, n_trials=5, catch=(DivergedError,))
-    trained = [t for t in study.trials if not is_budget_rejected(t)]
-    assert trained
-    assert all(t.state == TrialState.FAIL for t in trained)
-    assert all(t.user_attrs["fail_reason"].startswith("diverged: ") for t in trained)
+    with pytest.raises(UserError, match="4 trials in a row did not train"):
+        run(study, 3, diverging_train)
+    failed = [t for t in study.trials if t.state == TrialState.FAIL]
+    assert failed
+    assert all(t.user_attrs["fail_reason"].startswith("diverged: ") for t in failed)
+    assert not [t for t in study.trials if t.state == TrialState.RUNNING]
 
 
 def test_a_space_returning_something_else_is_named():
-    from trainers import UserError
-
     def broken(trial):
         return {"model": {}}
 
-    objective = Objective(broken, 5_000_000, FIDELITY, "cpu", standin_train)
     with pytest.raises(UserError, match="space 'broken' returned dict; allowed: a trainers"):
-        objective(optuna.create_study().ask())
+        run(optuna.create_study(direction="maximize"), 1, standin_train, space=broken)

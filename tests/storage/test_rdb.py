@@ -16,12 +16,15 @@ def test_a_study_round_trips_on_every_backend(storage_url):
     assert again.trials[0].user_attrs["config"] == {"model": {"depths": [1, 2]}}
 
 
-def test_sqlite_files_are_in_wal_mode(tmp_path):
+def test_sqlite_files_are_in_wal_mode_with_normal_sync(tmp_path):
     import sqlite3
 
-    open_storage(f"sqlite:///{tmp_path / 'a.db'}")
+    storage = open_storage(f"sqlite:///{tmp_path / 'a.db'}")
     mode = sqlite3.connect(tmp_path / "a.db").execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+    with storage.engine.connect() as connection:
+        synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+    assert synchronous == 1  # NORMAL
 
 
 def test_the_flag_beats_the_environment_which_beats_the_default(monkeypatch):

@@ -1,0 +1,182 @@
+"""Trials on Ray: each trial is a Ray task holding its GPUs (or CPUs); Optuna decides.
+
+Ray schedules: a task starts when a worker has the resources it asks for, and Ray gives it its
+own GPUs (CUDA_VISIBLE_DEVICES). Optuna decides: the driver samples, rejects over-budget
+configs and tells results; the task reports each epoch to the study's storage and asks the
+study's pruner, which sees every worker's trials there.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+import ray
+from ray.exceptions import RayError
+
+from search.algorithms import make_pruner
+from search.objective import Outcome, train_trial
+from search.progress import TrialProgress
+from storage import open_storage
+from trainers import Metrics, TrainConfig, UserError
+
+__all__ = ["RayExecutor", "Resources", "plan_resources", "ray_session"]
+
+POLL_S = 1.0  # how often the driver refreshes the progress of running trials
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What each trial asks Ray for, and how many run at once."""
+
+    workers: int  # trials at once
+    gpus_per_trial: float  # fractions let several trials share a GPU
+    cpus_per_trial: float
+
+
+@contextmanager
+def ray_session(address: str | None) -> Iterator[None]:
+    """Ray for the block: the cluster at `address`, else one started here and shut down after.
+
+    A Ray already initialized in this process (a caller's) is used as it is and left running.
+    """
+    if ray.is_initialized():
+        yield
+        return
+    try:
+        ray.init(
+            address=address, include_dashboard=False, logging_level=logging.WARNING,
+            log_to_driver=True,
+        )  # fmt: skip
+    except ConnectionError as err:
+        raise UserError(f"--ray-address {address}: {err}") from None
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def plan_resources(
+    workers: int | None, gpus_per_trial: float | None, cpus_per_trial: float | None
+) -> Resources:
+    """Fill in what was not given from the cluster: one trial per GPU, else CPUs shared out."""
+    total = ray.cluster_resources()
+    gpus, cpus = total.get("GPU", 0.0), total.get("CPU", 1.0)
+    if gpus_per_trial is None:
+        gpus_per_trial = 1.0 if gpus else 0.0
+    if not 0 <= gpus_per_trial <= gpus:
+        raise UserError(
+            f"--gpus-per-trial {gpus_per_trial:g}; allowed: 0 to {gpus:g} (the cluster's GPUs)"
+        )
+    if workers is None:
+        workers = int(gpus // gpus_per_trial) if gpus_per_trial else 1
+    if workers < 1:
+        raise UserError(f"--workers must be >= 1, got {workers}")
+    if cpus_per_trial is None:
+        cpus_per_trial = 1.0 if gpus_per_trial else max(1.0, float(cpus // workers))
+    if not 0 < cpus_per_trial <= cpus:
+        raise UserError(
+            f"--cpus-per-trial {cpus_per_trial:g}; allowed: more than 0, at most {cpus:g} "
+            "(the cluster's CPUs)"
+        )
+    return Resources(workers, gpus_per_trial, cpus_per_trial)
+
+
+@functools.lru_cache(maxsize=4)
+def _worker_study(address: str, name: str, pruner: str, epochs: int) -> optuna.Study:
+    """The study as a worker process sees it, opened once per process."""
+    return optuna.load_study(
+        study_name=name, storage=open_storage(address), pruner=make_pruner(pruner, epochs)
+    )
+
+
+def _train_on_worker(
+    address: str,
+    study_name: str,
+    pruner: str,
+    trial_id: int,
+    config: dict[str, Any],
+    train_fn: Callable[..., Metrics],
+    train_kwargs: dict[str, Any],
+) -> Outcome:
+    """Body of a Ray task: one trial, trained where Ray put it."""
+    parsed = TrainConfig.from_dict(config)
+    study = _worker_study(address, study_name, pruner, parsed.epochs)
+    trial = optuna.trial.Trial(study, trial_id)
+    trial.set_user_attr("node", ray.get_runtime_context().get_node_id())
+    trial.set_user_attr("host", socket.gethostname())
+    trial.set_user_attr("pid", os.getpid())
+    trial.set_user_attr("gpu_ids", [str(i) for i in ray.get_gpu_ids()])
+    return train_trial(trial, parsed, train_fn, train_kwargs)
+
+
+class RayExecutor:
+    """Runs up to `resources.workers` trials at once as Ray tasks."""
+
+    def __init__(
+        self,
+        resources: Resources,
+        storage_address: str,
+        study: optuna.Study,
+        pruner: str,
+        train_fn: Callable[..., Metrics],
+        train_kwargs: dict[str, Any],
+        progress: TrialProgress,
+    ) -> None:
+        self.capacity = resources.workers
+        self.task = ray.remote(_train_on_worker).options(
+            num_gpus=resources.gpus_per_trial,
+            num_cpus=resources.cpus_per_trial,
+            max_retries=0,  # a failed trial is told FAIL; the search goes on with new ones
+            runtime_env={"env_vars": {"GRPC_VERBOSITY": "ERROR"}},  # no chatter at shutdown
+        )
+        self.args = (storage_address, study.study_name, pruner)
+        self.train_fn, self.train_kwargs = train_fn, train_kwargs
+        self.study, self.progress = study, progress
+        self.tasks: dict[ray.ObjectRef, optuna.Trial] = {}
+
+    def submit(self, trial: optuna.Trial, config: TrainConfig) -> None:
+        ref = self.task.remote(
+            *self.args, trial._trial_id, config.to_dict(), self.train_fn, self.train_kwargs
+        )
+        self.tasks[ref] = trial
+
+    def running(self) -> list[optuna.Trial]:
+        return list(self.tasks.values())
+
+    def wait(self) -> list[tuple[optuna.Trial, Outcome]]:
+        ready: list[ray.ObjectRef] = []
+        while not ready:
+            ready, rest = ray.wait(list(self.tasks), num_returns=1, timeout=POLL_S)
+            storage = self.study._storage
+            self.progress.refresh([storage.get_trial(t._trial_id) for t in self.tasks.values()])
+        if rest:  # others that ended meanwhile
+            ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
+        ended = []
+        for ref in ready:
+            outcome = self._outcome(ref)  # on bad input, raises with the trial still running
+            ended.append((self.tasks.pop(ref), outcome))
+        return ended
+
+    @staticmethod
+    def _outcome(ref: ray.ObjectRef) -> Outcome:
+        try:
+            return ray.get(ref)
+        except UserError:
+            raise  # bad input a worker found (its data directory, say): stop the search
+        except RayError as err:  # the task raised, or its worker died
+            lines = [line for line in str(err).splitlines() if line.strip()]
+            reason = f"worker: {type(err).__name__}: {lines[-1] if lines else ''}"
+            return Outcome(optuna.trial.TrialState.FAIL, reason=reason[:500])
+
+    def cancel(self) -> None:
+        for ref in self.tasks:
+            ray.cancel(ref, force=True)
+        self.tasks.clear()

@@ -1,0 +1,197 @@
+"""Trials on real Ray: logical GPUs on this CPU machine, simulated nodes, SQLite and PostgreSQL."""
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import redirect_stderr
+from datetime import datetime
+from itertools import combinations
+
+import optuna
+import pytest
+import ray
+from ray.cluster_utils import Cluster
+
+import tests.search.standins as standins
+from search import RunOptions, is_trained, run_search
+from tests.conftest import TINY_SPACE
+
+pytestmark = pytest.mark.slow
+
+ray.cloudpickle.register_pickle_by_value(standins)  # workers need not import the tests
+
+
+@pytest.fixture(autouse=True)
+def data(monkeypatch, fake_cifar):
+    monkeypatch.setenv("SEARCH_DATA_DIR", str(fake_cifar))
+
+
+@pytest.fixture
+def two_gpus():
+    """A local Ray with two logical GPUs (no real ones: Ray only schedules them)."""
+    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False)
+    yield
+    ray.shutdown()
+
+
+def search(url, trials, train_fn, **options):
+    options = {"epochs": 3, "train_subset": 1000, "seed": 0, "device": "cpu", **options}
+    with redirect_stderr(io.StringIO()):
+        return run_search(RunOptions(study="s", trials=trials, storage=url, **options), train_fn)
+
+
+def spans(log_dir, trials):
+    """What the stand-in logged, each run matched to its trial: a worker process trains one
+    trial at a time, so a run belongs to the first trial of its process told after it ended."""
+    runs = [json.loads(p.read_text()) for p in log_dir.iterdir()]
+    for run in runs:
+        end = datetime.fromtimestamp(run["end"])
+        mine = [t for t in trials if t.user_attrs.get("pid") == run["pid"]]
+        run["trial"] = min(
+            (t for t in mine if t.datetime_complete >= end), key=lambda t: t.datetime_complete
+        ).number
+    assert len({r["trial"] for r in runs}) == len(runs)
+    return runs
+
+
+def test_two_gpus_two_trials_at_once_each_on_its_own_gpu(two_gpus, tmp_path):
+    log_dir = tmp_path / "log"
+    log_dir.mkdir()
+    train = standins.Timed(seconds_per_epoch=0.5, log_dir=str(log_dir))
+    study = search(f"sqlite:///{tmp_path}/s.db", 8, train, workers=3, gpus_per_trial=1,
+                   pruner="none")  # fmt: skip
+    trained = [t for t in study.trials if is_trained(t)]
+    assert len(trained) == 8
+    runs = spans(log_dir, trained)
+    assert len(runs) == 8
+    overlapping = [(a, b) for a, b in combinations(runs, 2)
+                   if a["start"] < b["end"] and b["start"] < a["end"]]  # fmt: skip
+    assert overlapping, "trials never ran at the same time"
+    for a, b in overlapping:
+        assert a["cuda_visible_devices"] != b["cuda_visible_devices"]
+    for moment in [r["start"] + 0.01 for r in runs]:
+        assert sum(r["start"] <= moment < r["end"] for r in runs) <= 2  # 3 workers, 2 GPUs
+    by_number = {t.number: t for t in trained}
+    for run in runs:
+        trial = by_number[run["trial"]]
+        assert trial.user_attrs["gpu_ids"] == run["cuda_visible_devices"].split(",")
+        assert trial.user_attrs["pid"] == run["pid"]
+
+
+def test_two_nodes_write_one_study_in_postgresql(postgres_url, tmp_path):
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "num_gpus": 1})
+    cluster.add_node(num_cpus=1, num_gpus=1)
+    cluster.wait_for_nodes()
+    try:
+        log_dir = tmp_path / "log"
+        log_dir.mkdir()
+        train = standins.Timed(seconds_per_epoch=0.3, log_dir=str(log_dir))
+        study = search(postgres_url, 8, train, ray_address=cluster.address, gpus_per_trial=1,
+                       pruner="none")  # fmt: skip
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    trained = [t for t in study.trials if is_trained(t)]
+    assert len(trained) == 8
+    assert len({t.user_attrs["node"] for t in trained}) == 2  # both nodes ran trials
+    assert {t.state.name for t in study.trials} <= {"COMPLETE", "PRUNED"}
+    assert sorted(r["trial"] for r in spans(log_dir, trained)) == sorted(t.number for t in trained)
+
+
+def test_four_workers_on_the_sqlite_default_lose_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ray.init(num_cpus=4, include_dashboard=False)
+    try:
+        study = search(None, 16, standins.Timed(seconds_per_epoch=0.1), workers=4,
+                       cpus_per_trial=1)  # fmt: skip
+    finally:
+        ray.shutdown()
+    assert (tmp_path / "search.db").is_file()
+    trials = study.trials
+    assert sum(is_trained(t) for t in trials) == 16
+    assert {t.state.name for t in trials} <= {"COMPLETE", "PRUNED"}  # no FAIL, none RUNNING
+    assert len({t.user_attrs["pid"] for t in trials if is_trained(t)}) >= 2
+
+
+def test_a_trial_is_pruned_by_another_workers_results(two_gpus, tmp_path):
+    study = search(f"sqlite:///{tmp_path}/s.db", 14, standins.Timed(seconds_per_epoch=0.2),
+                   workers=2, gpus_per_trial=1, pruner="sha")  # fmt: skip
+    trials = [t for t in study.trials if is_trained(t)]
+    pruned = [t for t in trials if t.state.name == "PRUNED"]
+    assert pruned
+    assert any(
+        q.user_attrs["pid"] != p.user_attrs["pid"]
+        and q.datetime_complete < p.datetime_start
+        and q.intermediate_values[1] > p.intermediate_values[1]
+        for p in pruned
+        for q in trials
+    )
+
+
+def test_progress_shows_every_workers_epochs(two_gpus, tmp_path):
+    err = io.StringIO()
+    with redirect_stderr(err):
+        run_search(
+            RunOptions(study="p", trials=3, storage=f"sqlite:///{tmp_path}/s.db", epochs=3,
+                       train_subset=1000, workers=2, gpus_per_trial=1, device="cpu",
+                       pruner="none", seed=0),
+            standins.Timed(seconds_per_epoch=1.5),
+        )  # fmt: skip
+    text = err.getvalue()
+    assert "trials on Ray, 2 at once, each with 1 GPU" in text
+    assert "through Optuna's gRPC proxy at grpc://127.0.0.1:" in text
+    for number in range(3):
+        assert f"trial {number:>4} epoch 2  val acc" in text
+        assert f"trial {number:>4} COMPLETE" in text
+
+
+def test_the_driver_stops_when_a_worker_reports_bad_input(two_gpus, tmp_path):
+    from trainers import UserError
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    with pytest.raises(UserError, match="no CIFAR-10 on this worker"):
+        search(url, 4, standins.missing_data, workers=2, gpus_per_trial=1)
+    study = optuna.load_study(study_name="s", storage=url)
+    assert study.trials and "RUNNING" not in {t.state.name for t in study.trials}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_the_driver_stops_workers_and_fails_their_trials(tmp_path, fake_cifar, signum):
+    url = f"sqlite:///{tmp_path}/s.db"
+    args = ["run", "--space", TINY_SPACE, "--study", "s", "--trials", "6", "--workers", "2",
+            "--cpus-per-trial", "1", "--epochs", "50", "--train-subset", "2000", "--val-size",
+            "500", "--data-dir", fake_cifar, "--storage", url]  # fmt: skip
+    command = [sys.executable, "-m", "search", *map(str, args)]
+    driver = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:  # until both workers are training
+            time.sleep(1)
+            if not (tmp_path / "s.db").exists() or "s" not in optuna.get_all_study_names(url):
+                continue
+            study = optuna.load_study(study_name="s", storage=url)
+            running = [t for t in study.trials if t.state.name == "RUNNING"]
+            if len(running) == 2 and all(t.intermediate_values for t in running):
+                break
+        else:
+            pytest.fail("two trials never ran at once")
+        pids = [t.user_attrs["pid"] for t in running]
+        driver.send_signal(signum)
+        _, err = driver.communicate(timeout=60)
+    finally:
+        driver.kill()
+    assert driver.returncode == 130, err
+    study = optuna.load_study(study_name="s", storage=url)
+    states = {t.number: t.state.name for t in study.trials}
+    assert "RUNNING" not in states.values()
+    for t in running:
+        assert states[t.number] == "FAIL"
+        assert study.trials[t.number].user_attrs["fail_reason"] == "interrupted"
+    time.sleep(2)
+    for pid in pids:  # the workers are gone with the driver's Ray
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
