@@ -90,7 +90,7 @@ def open_storage(url: str | None = None, must_exist: bool = False) -> optuna.sto
         storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
     except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:  # nothing was written
         raise UserError(f"storage {mask(url)} is unreachable: {_reason(err)}") from None
-    if parsed.get_backend_name() == "sqlite":
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         sqlalchemy.event.listen(storage.engine, "connect", _sqlite_connection)
         storage.engine.dispose()  # connections opened from now on get the setting
     return storage

@@ -53,7 +53,7 @@ def test_run_status_export_params_train_on_real_cifar10(tmp_path, cifar_dir):
     assert "study 'demo' in sqlite:///search.db" in first.stderr
     assert "epoch 2  val acc" in first.stderr and "best: trial" in first.stdout
     again = search(*run_args)
-    assert "already has 3 trained trials" in again.stderr
+    assert "3 trained trials so far; nothing to run" in again.stderr
 
     status = search("status", "--study", "demo").stdout
     assert "COMPLETE" in status and "val acc" in status
