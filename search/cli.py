@@ -13,8 +13,10 @@ import typer
 import yaml
 
 from search.algorithms import PRUNERS
+from search.dashboard import serve_dashboard
 from search.export import best_trial, export_document, write_document
 from search.progress import log, stdout
+from search.report import write_report
 from search.spaces_info import describe_spaces
 from search.study import DEFAULT_BUDGET, RunOptions, load_study, run_search
 from search.summary import describe_model, trials_table
@@ -233,6 +235,32 @@ def train_(
         f" {result['n_params']:,} params, {result['wall_s']:.0f} s)"
     )
     log(f"checkpoint {out / 'model.pt'}, metrics {out / 'metrics.json'}")
+
+
+@app.command()
+def dashboard(
+    study: Annotated[str | None, typer.Option(help="Open this study's page.")] = None,
+    storage: Storage = None,
+    host: Annotated[str, typer.Option(help="Address to listen on; loopback by default.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+) -> None:
+    """Serve optuna-dashboard on the storage the runs use."""
+    serve_dashboard(storage, study, host, port)
+
+
+@app.command()
+def report(
+    study: Study,
+    storage: Storage = None,
+    out: Annotated[Path, typer.Option(help="Directory for trials.csv, plots, index.html.")] = (
+        Path("report")
+    ),
+) -> None:
+    """Write trials.csv, PNG plots and an index.html for a study."""
+    written = write_report(load_study(storage, study), out)
+    log(f"wrote {len(written)} files; open {out / 'index.html'}")
 
 
 @app.command("spaces")

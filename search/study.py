@@ -17,10 +17,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import optuna
+import optuna_dashboard
 import torch
-from optuna.pruners import BasePruner
 
 from search.algorithms import make_pruner, make_sampler
+from search.dashboard import mask_command, study_note
 from search.fidelity import Fidelity, default_fidelity
 from search.objective import trained_count
 from search.progress import TrialProgress, log
@@ -110,9 +111,10 @@ def load_study(storage_url: str | None, name: str) -> optuna.Study:
 
 
 def _create_or_resume(
-    storage: optuna.storages.BaseStorage, name: str, search: Search, pruner: BasePruner,
+    storage: optuna.storages.BaseStorage, name: str, search: Search, pruner_name: str,
     seed: int | None,
 ) -> optuna.Study:  # fmt: skip
+    pruner = make_pruner(pruner_name, search.fidelity.epochs)
     if name not in optuna.get_all_study_names(storage):
         study = optuna.create_study(
             study_name=name, storage=storage, sampler=make_sampler(seed), pruner=pruner,
@@ -123,7 +125,12 @@ def _create_or_resume(
             study.set_metric_names(["val_accuracy"])
         for key, value in search.attrs().items():
             study.set_user_attr(key, value)
-        study.set_user_attr("command", shlex.join(["search", *sys.argv[1:]]))
+        command = shlex.join(["search", *mask_command(sys.argv[1:])])
+        study.set_user_attr("command", command)
+        note = study_note(
+            search.space, search.budget, search.fidelity.describe(), pruner_name, command
+        )
+        optuna_dashboard.save_note(study, note)
         return study
     study = optuna.load_study(study_name=name, storage=storage, pruner=pruner)
     if study.direction != optuna.study.StudyDirection.MAXIMIZE:
@@ -205,9 +212,8 @@ def _open(
     data_dir = find_cifar10(options.data_dir)  # a missing copy is downloaded (or fails) here
     search = Search(options.space, options.budget, fidelity)
     storage = open_storage(options.storage)
-    pruner = make_pruner(options.pruner, fidelity.epochs)
     name = options.study or Path(options.space).stem
-    study = _create_or_resume(storage, name, search, pruner, options.seed)
+    study = _create_or_resume(storage, name, search, options.pruner, options.seed)
     log(f"study {name!r} in {describe_storage(storage.url)}")
     log(f"space {options.space!r}, budget {options.budget:,} parameters, pruner {options.pruner}")
     log(f"fidelity: {fidelity.describe()}; trials on {where}")
