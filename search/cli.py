@@ -29,7 +29,7 @@ from trainers import (
 )
 from trainers.config import TRAIN_IMAGES
 from trainers.data import find_cifar10
-from trainers.retrain import full_fidelity, retrain
+from trainers.retrain import full_fidelity, prepare_out, retrain
 
 __all__ = ["app", "main"]
 
@@ -129,6 +129,21 @@ def run(
             show_default=False,
         ),
     ] = None,
+    checkpoint_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Trial checkpoints go under DIR/STUDY [default: beside the SQLite "
+            "file, else ./checkpoints]; shared by all nodes of a cluster.",
+            show_default=False,
+        ),
+    ] = None,
+    heartbeat: Annotated[
+        int,
+        typer.Option(
+            help="Seconds between heartbeats of running trials; one silent for "
+            "three is failed and run again from its checkpoint."
+        ),
+    ] = 10,
     ray_address: Annotated[
         str | None,
         typer.Option(
@@ -143,6 +158,7 @@ def run(
         epochs=epochs, train_subset=train_subset, val_size=val_size, data_dir=data_dir,
         device=device, precision=precision, seed=seed, workers=workers,
         gpus_per_trial=gpus_per_trial, cpus_per_trial=cpus_per_trial, ray_address=ray_address,
+        checkpoint_dir=checkpoint_dir, heartbeat_s=heartbeat,
     )  # fmt: skip
     result = run_search(options)
     stdout.print(trials_table(result, best=10))
@@ -210,6 +226,9 @@ def train_(
     data_dir: DataDir = None,
     device: Device = None,
     precision: Precision = "auto",
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Go on from OUT/checkpoint.pt of an interrupted run.")
+    ] = False,
 ) -> None:
     """Retrain a config on the full training split and report its test accuracy."""
     if epochs is not None and epochs < 1:
@@ -217,6 +236,7 @@ def train_(
     config = full_fidelity(load_config(file), epochs, train_subset)
     folder = find_cifar10(data_dir)
     out = out or Path("runs") / file.stem
+    prepare_out(out, config, resume)
     images = config.data.train_subset or TRAIN_IMAGES - config.data.val_size
     log(
         f"training {count_params(config.model):,} parameters for {config.epochs} epochs on "
@@ -229,7 +249,9 @@ def train_(
             f"{metrics.get('images_per_s', 0):,.0f} img/s"
         )
 
-    result = retrain(config, out, report, data_dir=folder, device=device, precision=precision)
+    result = retrain(
+        config, out, report, data_dir=folder, device=device, precision=precision, resume=resume
+    )
     stdout.print(
         f"test accuracy {result['test_accuracy']:.4f}  (val {result['val_accuracy']:.4f},"
         f" {result['n_params']:,} params, {result['wall_s']:.0f} s)"

@@ -15,11 +15,12 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import optuna
 import ray
-from ray.exceptions import RayError
+from ray.exceptions import NodeDiedError, RayActorError, RayError, WorkerCrashedError
 
 from search.algorithms import make_pruner
 from search.objective import Outcome, train_trial
@@ -103,6 +104,7 @@ def _train_on_worker(
     pruner: str,
     trial_id: int,
     config: dict[str, Any],
+    checkpoint: str,
     train_fn: Callable[..., Metrics],
     train_kwargs: dict[str, Any],
 ) -> Outcome:
@@ -114,7 +116,7 @@ def _train_on_worker(
     trial.set_user_attr("host", socket.gethostname())
     trial.set_user_attr("pid", os.getpid())
     trial.set_user_attr("gpu_ids", [str(i) for i in ray.get_gpu_ids()])
-    return train_trial(trial, parsed, train_fn, train_kwargs)
+    return train_trial(trial, parsed, train_fn, train_kwargs, checkpoint=Path(checkpoint))
 
 
 class RayExecutor:
@@ -142,10 +144,11 @@ class RayExecutor:
         self.study, self.progress = study, progress
         self.tasks: dict[ray.ObjectRef, optuna.Trial] = {}
 
-    def submit(self, trial: optuna.Trial, config: TrainConfig) -> None:
+    def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None:
         ref = self.task.remote(
-            *self.args, trial._trial_id, config.to_dict(), self.train_fn, self.train_kwargs
-        )
+            *self.args, trial._trial_id, config.to_dict(), str(checkpoint), self.train_fn,
+            self.train_kwargs,
+        )  # fmt: skip
         self.tasks[ref] = trial
 
     def running(self) -> list[optuna.Trial]:
@@ -171,7 +174,10 @@ class RayExecutor:
             return ray.get(ref)
         except UserError:
             raise  # bad input a worker found (its data directory, say): stop the search
-        except RayError as err:  # the task raised, or its worker died
+        except (WorkerCrashedError, NodeDiedError, RayActorError) as err:  # died: run it again
+            reason = f"worker died ({type(err).__name__}); retried from its checkpoint"
+            return Outcome(optuna.trial.TrialState.FAIL, reason=reason, retry=True)
+        except RayError as err:  # the task raised: a bug a retry would meet again
             lines = [line for line in str(err).splitlines() if line.strip()]
             reason = f"worker: {type(err).__name__}: {lines[-1] if lines else ''}"
             return Outcome(optuna.trial.TrialState.FAIL, reason=reason[:500])

@@ -2,22 +2,37 @@
 
 One loop for every executor: `LocalExecutor` trains in this process, one trial at a time;
 `search.ray_executor.RayExecutor` trains on Ray workers. The sampler, the budget check and every
-`tell` stay here, with the study; executors only train and report.
+`tell` stay here, with the study; executors only train and report. Several drivers may run one
+study at once (several `search run` on one storage): they count each other's running trials,
+fail the ones whose driver died (no heartbeat) and run them again from their checkpoints.
 """
 
 from __future__ import annotations
 
+import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import optuna
 from optuna.trial import TrialState
 
 from search.fidelity import Fidelity
-from search.objective import Listener, Outcome, is_trained, sample, train_trial, trained_count
-from search.progress import TrialProgress
+from search.heartbeat import Heartbeat
+from search.objective import (
+    Listener,
+    Outcome,
+    checkpoint_path,
+    is_trained,
+    sample,
+    train_trial,
+    trained_count,
+)
+from search.progress import TrialProgress, log
 from spaces import Space
+from storage import RETRY
 from trainers import Metrics, SearchError, TrainConfig, UserError
 
 __all__ = ["MAX_UNTRAINED_IN_A_ROW", "Executor", "LocalExecutor", "Plan", "run_trials"]
@@ -30,7 +45,7 @@ class Executor(Protocol):
 
     capacity: int  # trials it trains at once
 
-    def submit(self, trial: optuna.Trial, config: TrainConfig) -> None: ...
+    def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None: ...
 
     def wait(self) -> list[tuple[optuna.Trial, Outcome]]:
         """Block until at least one submitted trial has ended; return those that have."""
@@ -47,12 +62,14 @@ class Executor(Protocol):
 
 @dataclass(frozen=True)
 class Plan:
-    """What the loop samples and how much of it to train."""
+    """What the loop samples, how much of it to train, where trials checkpoint."""
 
     space: Space
     fidelity: Fidelity
     budget: int
     target: int  # trained trials the whole study should hold
+    checkpoints: Path  # directory of the study's trial checkpoints
+    heartbeat_s: int = 10  # seconds between heartbeats of running trials
 
 
 class LocalExecutor:
@@ -67,9 +84,11 @@ class LocalExecutor:
         self.current: optuna.Trial | None = None
         self.done: list[tuple[optuna.Trial, Outcome]] = []
 
-    def submit(self, trial: optuna.Trial, config: TrainConfig) -> None:
+    def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None:
         self.current = trial
-        outcome = train_trial(trial, config, self.train_fn, self.train_kwargs, self.listener)
+        outcome = train_trial(
+            trial, config, self.train_fn, self.train_kwargs, self.listener, checkpoint
+        )
         self.done.append((trial, outcome))
         self.current = None
 
@@ -78,20 +97,108 @@ class LocalExecutor:
         return done
 
     def running(self) -> list[optuna.Trial]:
-        """Submitted and not yet returned by `wait`."""
         return [trial for trial, _ in self.done] + ([self.current] if self.current else [])
 
     def cancel(self) -> None:
         self.current = None  # the interrupt that cancels has already stopped it
 
 
-def _tell(study: optuna.Study, trial: optuna.Trial, outcome: Outcome) -> None:
-    if outcome.state == TrialState.COMPLETE:
-        study.tell(trial, outcome.value)
-    else:
-        if outcome.state == TrialState.FAIL:
-            trial.set_user_attr("fail_reason", outcome.reason)
-        study.tell(trial, state=outcome.state)
+class _GaveUp(SearchError):
+    """Too many trials in a row did not train."""
+
+
+class _Loop:
+    """State of one `run_trials` call."""
+
+    def __init__(
+        self, study: optuna.Study, plan: Plan, executor: Executor, progress: TrialProgress,
+        beats: Heartbeat,
+    ) -> None:  # fmt: skip
+        self.study, self.plan, self.executor = study, plan, executor
+        self.progress, self.beats = progress, beats
+        self.untrained_in_a_row = 0
+        self.waiting_said = False
+
+    def tell(self, trial: optuna.Trial, outcome: Outcome) -> None:
+        if outcome.state == TrialState.COMPLETE:
+            self.study.tell(trial, outcome.value)
+        else:
+            if outcome.state == TrialState.FAIL:
+                trial.set_user_attr("fail_reason", outcome.reason)
+            self.study.tell(trial, state=outcome.state)
+        self.beats.discard(trial._trial_id)
+        frozen = self.study._storage.get_trial(trial._trial_id)
+        if outcome.retry:
+            RETRY(self.study, frozen)  # queued again, to resume from its checkpoint
+        self.progress(self.study, frozen)
+
+    def count(self, trial: optuna.Trial) -> None:
+        """Give up when too many trials in a row end without training."""
+        trained = is_trained(self.study._storage.get_trial(trial._trial_id))
+        self.untrained_in_a_row = 0 if trained else self.untrained_in_a_row + 1
+        if self.untrained_in_a_row >= MAX_UNTRAINED_IN_A_ROW:
+            raise _GaveUp
+
+    def surplus(self, trial: optuna.Trial) -> bool:
+        """Whether drivers racing for the last places asked more trials than are wanted: the
+        lowest-numbered running trials keep the places. Counted on one fresh snapshot."""
+        trials = self.study.get_trials(deepcopy=False)
+        ahead = sum(t.state == TrialState.RUNNING and t.number < trial.number for t in trials)
+        return trained_count(trials) + ahead >= self.plan.target
+
+    def launch(self, trained: int) -> None:
+        """Start trials while this executor has room and the study needs them."""
+        busy = len(self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+        while len(self.executor.running()) < self.executor.capacity and (
+            trained + busy < self.plan.target
+        ):
+            with warnings.catch_warnings():  # this loop beats for ask/tell trials itself
+                warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used")
+                trial = self.study.ask()
+            self.beats.add(trial._trial_id)
+            if self.surplus(trial):
+                self.tell(trial, Outcome(TrialState.FAIL, reason="surplus: others took the place"))
+                return
+            try:
+                config = sample(trial, self.plan.space, self.plan.fidelity, self.plan.budget)
+            except optuna.TrialPruned:
+                self.tell(trial, Outcome(TrialState.PRUNED))
+                self.count(trial)
+                continue
+            self.executor.submit(trial, config, checkpoint_path(self.plan.checkpoints, trial))
+            busy += 1
+
+    def wait_for_others(self) -> None:
+        """All places are held by trials of other drivers (alive, or dead but not yet stale)."""
+        if not self.waiting_said:
+            grace = 3 * self.plan.heartbeat_s
+            log(f"waiting for trials running in other processes (a dead one's are failed and "
+                f"run again after {grace} s without a heartbeat)")  # fmt: skip
+            self.waiting_said = True
+        time.sleep(self.plan.heartbeat_s)
+
+    def run(self) -> None:
+        while True:
+            with warnings.catch_warnings():  # experimental since Optuna 2.9
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(self.study)  # dead drivers' trials: FAIL, retry
+            trained = trained_count(self.study.get_trials(deepcopy=False))
+            if trained >= self.plan.target and not self.executor.running():
+                return
+            self.launch(trained)
+            if self.executor.running():
+                for trial, outcome in self.executor.wait():
+                    self.tell(trial, outcome)
+                    self.count(trial)
+            elif trained < self.plan.target:
+                self.wait_for_others()
+
+    def fail_running(self, reason: str) -> None:
+        running = self.executor.running()
+        self.executor.cancel()
+        for trial in running:
+            if self.study._storage.get_trial(trial._trial_id).state == TrialState.RUNNING:
+                self.tell(trial, Outcome(TrialState.FAIL, reason=reason))
 
 
 def run_trials(
@@ -99,62 +206,23 @@ def run_trials(
 ) -> None:
     """Run until the study holds `plan.target` trained trials, never more.
 
-    A trial is started only while trained + running < target, so concurrent trials cannot
-    overshoot. An interrupt (Ctrl-C, SIGTERM) stops the running trials and marks them FAIL.
+    A trial is started only while trained + running (in any process) < target. An interrupt
+    (Ctrl-C, SIGTERM) stops the running trials and marks them FAIL.
     """
-    untrained_in_a_row = 0
-
-    def finished(trial: optuna.Trial) -> None:
-        nonlocal untrained_in_a_row
-        frozen = study._storage.get_trial(trial._trial_id)
-        progress(study, frozen)
-        untrained_in_a_row = 0 if is_trained(frozen) else untrained_in_a_row + 1
-        if untrained_in_a_row >= MAX_UNTRAINED_IN_A_ROW:
-            raise _GaveUp
-
-    try:
-        trained = trained_count(study.get_trials(deepcopy=False))
-        while True:
-            while len(executor.running()) < executor.capacity and (
-                trained + len(executor.running()) < plan.target
-            ):
-                trial = study.ask()
-                try:
-                    config = sample(trial, plan.space, plan.fidelity, plan.budget)
-                except optuna.TrialPruned:
-                    study.tell(trial, state=TrialState.PRUNED)
-                    finished(trial)
-                    continue
-                executor.submit(trial, config)
-            if not executor.running() and trained >= plan.target:
-                return
-            for trial, outcome in executor.wait():
-                _tell(study, trial, outcome)
-                finished(trial)
-            trained = trained_count(study.get_trials(deepcopy=False))
-    except _GaveUp:
-        _fail_running(study, executor, "stopped: too many trials in a row did not train")
-        raise UserError(
-            f"{MAX_UNTRAINED_IN_A_ROW} trials in a row did not train (over --budget "
-            f"{plan.budget:,}, or failed); allowed: a larger --budget or a space that builds "
-            "smaller models"
-        ) from None
-    except KeyboardInterrupt:
-        _fail_running(study, executor, "interrupted")
-        raise
-    except SearchError as err:  # bad input a trial found: nothing more can train
-        _fail_running(study, executor, f"stopped: {err}")
-        raise
-
-
-class _GaveUp(SearchError):
-    """Too many trials in a row did not train."""
-
-
-def _fail_running(study: optuna.Study, executor: Executor, reason: str) -> None:
-    running = executor.running()
-    executor.cancel()
-    for trial in running:
-        frozen = study._storage.get_trial(trial._trial_id)
-        if frozen.state == TrialState.RUNNING:
-            _tell(study, trial, Outcome(TrialState.FAIL, reason=reason))
+    with Heartbeat(study._storage, plan.heartbeat_s) as beats:
+        loop = _Loop(study, plan, executor, progress, beats)
+        try:
+            loop.run()
+        except _GaveUp:
+            loop.fail_running("stopped: too many trials in a row did not train")
+            raise UserError(
+                f"{MAX_UNTRAINED_IN_A_ROW} trials in a row did not train (over --budget "
+                f"{plan.budget:,}, or failed); allowed: a larger --budget or a space that builds "
+                "smaller models"
+            ) from None
+        except KeyboardInterrupt:
+            loop.fail_running("interrupted")
+            raise
+        except SearchError as err:  # bad input a trial found: nothing more can train
+            loop.fail_running(f"stopped: {err}")
+            raise

@@ -7,6 +7,7 @@ run in this process, or on Ray when there are several workers or a cluster to jo
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import signal
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 import optuna
 import optuna_dashboard
 import torch
+from sqlalchemy.engine import make_url
 
 from search.algorithms import make_pruner, make_sampler
 from search.dashboard import mask_command, study_note
@@ -67,6 +69,8 @@ class RunOptions:
     gpus_per_trial: float | None = None
     cpus_per_trial: float | None = None
     ray_address: str | None = None  # join this Ray cluster ("auto": the local one)
+    checkpoint_dir: Path | None = None  # default: beside the SQLite file, else ./checkpoints
+    heartbeat_s: int = 10  # a running trial silent for 3 beats is failed and run again
 
     @property
     def uses_ray(self) -> bool:
@@ -110,39 +114,51 @@ def load_study(storage_url: str | None, name: str) -> optuna.Study:
     return optuna.load_study(study_name=name, storage=storage)
 
 
+def _create(
+    storage: optuna.storages.BaseStorage, name: str, search: Search, pruner_name: str
+) -> optuna.Study | None:
+    """A new study with its settings and note; None if another process just created it."""
+    try:
+        study = optuna.create_study(
+            study_name=name, storage=storage, pruner=make_pruner(pruner_name, 1),
+            direction="maximize",
+        )  # fmt: skip
+    except optuna.exceptions.DuplicatedStudyError:
+        return None
+    with warnings.catch_warnings():  # experimental since Optuna 3.2; dashboards read it
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(["val_accuracy"])
+    for key, value in search.attrs().items():
+        study.set_user_attr(key, value)
+    command = shlex.join(["search", *mask_command(sys.argv[1:])])
+    study.set_user_attr("command", command)
+    note = study_note(search.space, search.budget, search.fidelity.describe(), pruner_name, command)
+    optuna_dashboard.save_note(study, note)
+    return study
+
+
 def _create_or_resume(
     storage: optuna.storages.BaseStorage, name: str, search: Search, pruner_name: str,
     seed: int | None,
 ) -> optuna.Study:  # fmt: skip
-    pruner = make_pruner(pruner_name, search.fidelity.epochs)
+    """The study, created, or resumed if what it searches is the same."""
+    created = None
     if name not in optuna.get_all_study_names(storage):
-        study = optuna.create_study(
-            study_name=name, storage=storage, sampler=make_sampler(seed), pruner=pruner,
-            direction="maximize",
-        )  # fmt: skip
-        with warnings.catch_warnings():  # experimental since Optuna 3.2; dashboards read it
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            study.set_metric_names(["val_accuracy"])
-        for key, value in search.attrs().items():
-            study.set_user_attr(key, value)
-        command = shlex.join(["search", *mask_command(sys.argv[1:])])
-        study.set_user_attr("command", command)
-        note = study_note(
-            search.space, search.budget, search.fidelity.describe(), pruner_name, command
-        )
-        optuna_dashboard.save_note(study, note)
-        return study
+        created = _create(storage, name, search, pruner_name)
+    pruner = make_pruner(pruner_name, search.fidelity.epochs)
     study = optuna.load_study(study_name=name, storage=storage, pruner=pruner)
     if study.direction != optuna.study.StudyDirection.MAXIMIZE:
         raise UserError(f"study {name!r} minimizes; allowed: a study that maximizes accuracy")
     for key, value in search.attrs().items():
         stored = study.user_attrs.get(key)
-        if stored != value:
+        if stored is None:  # its creator, started at the same moment, has not written it yet
+            study.set_user_attr(key, value)
+        elif stored != value:
             raise UserError(
                 f"study {name!r} was created with {key} {stored!r}, not {value!r}; "
                 f"allowed: the same {key}, or a new --study name"
             )
-    if seed is not None:  # a resumed run must not replay the random start-up configs
+    if seed is not None and created is None:  # resumed: don't replay the random start-up
         seed = (seed + len(study.get_trials(deepcopy=False))) % (MAX_SEED + 1)
     study.sampler = make_sampler(seed)
     return study
@@ -174,6 +190,8 @@ def _check(options: RunOptions) -> None:
         raise UserError(f"--seed must be 0 to {MAX_SEED:,}, got {options.seed}")
     if options.workers is not None and options.workers < 1:
         raise UserError(f"--workers must be >= 1, got {options.workers}")
+    if options.heartbeat_s < 1:
+        raise UserError(f"--heartbeat must be >= 1 second, got {options.heartbeat_s}")
     make_pruner(options.pruner, 1)  # checks the name
     autocast_dtype(torch.device("cpu"), options.precision)  # checks the name
     if options.uses_ray and options.device not in (None, "cpu", "cuda"):
@@ -211,8 +229,9 @@ def _open(
     """Find the data, open the storage, create or resume the study; say where all of it is."""
     data_dir = find_cifar10(options.data_dir)  # a missing copy is downloaded (or fails) here
     search = Search(options.space, options.budget, fidelity)
-    storage = open_storage(options.storage)
+    storage = open_storage(options.storage, heartbeat_s=options.heartbeat_s)
     name = options.study or Path(options.space).stem
+    _writable(checkpoint_dir(options.checkpoint_dir, storage.url, name))
     study = _create_or_resume(storage, name, search, options.pruner, options.seed)
     log(f"study {name!r} in {describe_storage(storage.url)}")
     log(f"space {options.space!r}, budget {options.budget:,} parameters, pruner {options.pruner}")
@@ -221,18 +240,50 @@ def _open(
     return study, storage, data_dir
 
 
-def _plan(study: optuna.Study, options: RunOptions, space: Space, fidelity: Fidelity) -> Plan:
+def checkpoint_dir(option: Path | None, storage_url: str, study: str) -> Path:
+    """The study's checkpoint directory: under --checkpoint-dir, else beside the SQLite file
+    (search.db -> search-checkpoints/), else ./checkpoints."""
+    if option is None:
+        parsed = make_url(storage_url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            database = Path(parsed.database).resolve()
+            option = database.with_name(f"{database.stem}-checkpoints")
+        else:
+            option = Path("checkpoints").resolve()
+    return option / study
+
+
+def _writable(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(
+            f"checkpoint directory {directory} cannot be created ({err.strerror}); allowed: "
+            "--checkpoint-dir naming a writable directory"
+        ) from None
+    if not os.access(directory, os.W_OK):
+        raise UserError(
+            f"checkpoint directory {directory} is not writable; allowed: --checkpoint-dir "
+            "naming a writable directory"
+        )
+
+
+def _plan(
+    study: optuna.Study, options: RunOptions, space: Space, fidelity: Fidelity, url: str
+) -> Plan:
     done = trained_count(study.get_trials(deepcopy=False))
     verb = "nothing to run" if done >= options.trials else f"running until {options.trials}"
     log(f"{done} trained trials so far; {verb}")
-    return Plan(space, fidelity, options.budget, options.trials)
+    checkpoints = checkpoint_dir(options.checkpoint_dir, url, study.study_name)
+    log(f"checkpoints: {checkpoints}")
+    return Plan(space, fidelity, options.budget, options.trials, checkpoints, options.heartbeat_s)
 
 
 def _run_local(options: RunOptions, space: Space, train_fn: Callable[..., Metrics]) -> optuna.Study:
     device = resolve_device(options.device)
     fidelity = default_fidelity(device, options.epochs, options.train_subset, options.val_size)
-    study, _, data_dir = _open(options, fidelity, describe_device(device))
-    plan = _plan(study, options, space, fidelity)
+    study, storage, data_dir = _open(options, fidelity, describe_device(device))
+    plan = _plan(study, options, space, fidelity, storage.url)
     kwargs = {"data_dir": data_dir, "device": device, "precision": options.precision}
     with _sigterm_interrupts(), TrialProgress() as progress:
         run_trials(study, plan, LocalExecutor(train_fn, kwargs, progress), progress)
@@ -255,7 +306,7 @@ def _run_on_ray(
         f"{res.cpus_per_trial:g} CPU"
     )
     study, storage, data_dir = _open(options, fidelity, where)
-    plan = _plan(study, options, space, fidelity)
+    plan = _plan(study, options, space, fidelity, storage.url)
     kwargs = {"data_dir": data_dir, "device": options.device, "precision": options.precision}
     with contextlib.ExitStack() as stack:
         address = storage.url

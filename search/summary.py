@@ -20,13 +20,24 @@ def describe_model(config: dict) -> str:
     return f"{model.get('block', '?')} {stages}{se}"
 
 
+def _silent_note(trial: FrozenTrial) -> str:
+    """What happened to a trial that recorded no reason itself."""
+    if trial.state == TrialState.FAIL:
+        return "no heartbeat: its process died"  # failed by another driver, and retried
+    retried = trial.system_attrs.get("failed_trial")
+    if retried is not None:
+        resumed = trial.user_attrs.get("resumed_from_epoch")
+        return f"retry of #{retried}" + (f", resumed after epoch {resumed}" if resumed else "")
+    return ""
+
+
 def _row(trial: FrozenTrial) -> list[str]:
     attrs = trial.user_attrs
     config = attrs.get("config", {})
     optim, schedule = config.get("optim", {}), config.get("schedule", {})
     duration = trial.duration.total_seconds() if trial.duration else None
     n_params = attrs.get("n_params")
-    note = attrs.get("pruned_reason") or attrs.get("fail_reason") or ""
+    note = attrs.get("pruned_reason") or attrs.get("fail_reason") or _silent_note(trial)
     return [
         str(trial.number),
         trial.state.name,

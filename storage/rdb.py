@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 import warnings
 from pathlib import Path
 
@@ -17,12 +18,26 @@ from sqlalchemy.engine import make_url
 
 from trainers import UserError
 
-__all__ = ["DEFAULT_URL", "ENV_VAR", "describe_storage", "mask", "open_storage", "resolve_url"]
+__all__ = [
+    "DEFAULT_URL",
+    "ENV_VAR",
+    "RETRY",
+    "describe_storage",
+    "mask",
+    "open_storage",
+    "resolve_url",
+]
 
 DEFAULT_URL = "sqlite:///search.db"
 ENV_VAR = "SEARCH_STORAGE"
 SQLITE_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before giving up
 PROXY_TIMEOUT_S = 30  # how long a worker waits for the driver's gRPC storage proxy
+TABLE_RACE_TRIES = 5  # attempts to open a new database other processes are setting up too
+GRACE_BEATS = 3  # missed heartbeats after which a running trial is failed and retried
+MAX_RETRIES = 3  # times a trial whose process died is queued again
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    RETRY = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -65,13 +80,23 @@ def _prepare_sqlite(url: sqlalchemy.URL, must_exist: bool) -> None:
         with sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
     except sqlite3.Error as err:
-        raise UserError(f"storage {url}: cannot open the SQLite file ({err})") from None
+        raise UserError(
+            f"storage {url}: cannot open or create the SQLite file ({err}); allowed: a file "
+            "in a writable directory"
+        ) from None
 
 
-def open_storage(url: str | None = None, must_exist: bool = False) -> optuna.storages.BaseStorage:
+def open_storage(
+    url: str | None = None, must_exist: bool = False, heartbeat_s: int | None = None
+) -> optuna.storages.BaseStorage:
     """An Optuna storage on `url` (resolved as by `resolve_url`); bad or unreachable URLs fail
     with one line naming them, before anything is written. With `must_exist`, a SQLite file
-    that is not there yet fails too, instead of being created."""
+    that is not there yet fails too, instead of being created.
+
+    With `heartbeat_s`, running trials are expected to beat that often (`search.heartbeat`);
+    one silent for `GRACE_BEATS` beats is failed by `optuna.storages.fail_stale_trials` and
+    queued again (`RETRY`), to resume from its checkpoint.
+    """
     url = resolve_url(url)
     if url.startswith("grpc://"):
         return _open_proxy(url)
@@ -86,14 +111,40 @@ def open_storage(url: str | None = None, must_exist: bool = False) -> optuna.sto
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite(parsed, must_exist)
         engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
+    beats: dict = {}
+    if heartbeat_s is not None:
+        beats = {
+            "heartbeat_interval": heartbeat_s,
+            "grace_period": GRACE_BEATS * heartbeat_s,
+            "heartbeat_stale_trial_callback": RETRY,
+        }
     try:
-        storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        storage = _rdb_storage(url, engine_kwargs, beats)
     except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:  # nothing was written
         raise UserError(f"storage {mask(url)} is unreachable: {_reason(err)}") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         sqlalchemy.event.listen(storage.engine, "connect", _sqlite_connection)
         storage.engine.dispose()  # connections opened from now on get the setting
     return storage
+
+
+def _rdb_storage(url: str, engine_kwargs: dict, beats: dict) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage, which creates its tables in a new database. Workers started at once
+    race to create them; a loser finds them made (a duplicate-object error) and tries again."""
+    for attempt in range(1, TABLE_RACE_TRIES + 1):
+        try:
+            with warnings.catch_warnings():  # heartbeats: experimental since Optuna 2.9
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **beats)
+        except sqlalchemy.exc.DatabaseError as err:
+            # PostgreSQL: IntegrityError / ProgrammingError; SQLite: "table ... already exists"
+            race = not isinstance(err, sqlalchemy.exc.OperationalError) or (
+                "already exists" in str(err)
+            )
+            if not race or attempt == TABLE_RACE_TRIES:
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
 
 
 def _sqlite_connection(connection: sqlite3.Connection, record: object) -> None:

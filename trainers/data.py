@@ -176,6 +176,11 @@ class Batches:
     def __len__(self) -> int:
         return max(1, len(self.labels) // self.batch_size)
 
+    @property
+    def epoch_images(self) -> int:
+        """Images one epoch trains on."""
+        return min(len(self.labels), len(self) * self.batch_size)
+
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.labels)
         device = self.images.device

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainers.checkpoint import Progress, restore, save
 from trainers.config import TrainConfig
 from trainers.data import Batches, Cifar10, Split, load_cifar10, normalize, split
 from trainers.errors import DivergedError, UserError
@@ -140,65 +141,85 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.SGD:
     )
 
 
+def _epoch(
+    model: nn.Module, batches: Batches, parts: dict, config: TrainConfig, dtype: torch.dtype | None
+) -> torch.Tensor:
+    """One pass over the training batches; returns the summed loss, on the device."""
+    model.train()
+    optimizer, scheduler, scaler = parts["optimizer"], parts["scheduler"], parts["scaler"]
+    total = torch.zeros((), device=batches.images.device)
+    for images, targets in batches:
+        with torch.autocast(images.device.type, dtype=dtype, enabled=dtype is not None):
+            logits = model(images)
+        loss = F.cross_entropy(
+            logits.float(), targets, label_smoothing=config.optim.label_smoothing
+        )
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        scheduler.step()
+        total += loss.detach()
+    return total
+
+
 def fit(
     config: TrainConfig,
     data: Split,
     report: Report | None = None,
     dtype: torch.dtype | None = None,
+    checkpoint: Path | None = None,
 ) -> tuple[nn.Module, Metrics]:
-    """Train `config` on `data.train_*`, validating on `data.val_*` after every epoch."""
+    """Train `config` on `data.train_*`, validating on `data.val_*` after every epoch.
+
+    With `checkpoint`, the run is saved there after every epoch, and resumed from it if it is
+    there already: the epochs it holds are reported again, and training goes on exactly as if
+    it had not stopped.
+    """
     start = time.perf_counter()
     device = data.train_images.device
-    torch.manual_seed(config.seed)  # weights and CutMix draws
+    torch.manual_seed(config.seed)  # weights, dropout and CutMix draws
     model = build_model(config.model, device).to(memory_format=torch.channels_last)
     batches = Batches(
-        data.train_images,
-        data.train_labels,
-        config.optim.batch_size,
-        config.augment,
+        data.train_images, data.train_labels, config.optim.batch_size, config.augment,
         seed=config.seed,
-    )
+    )  # fmt: skip
     optimizer = _optimizer(model, config)
-    scheduler = make_scheduler(optimizer, config.schedule, config.epochs * len(batches))
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-    seen, train_s = 0, 0.0
-    val_accuracy = val_loss = math.nan
-    for epoch in range(1, config.epochs + 1):
-        model.train()
-        tick, seen_before = time.perf_counter(), seen
-        total = torch.zeros((), device=device)
-        for images, targets in batches:
-            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                logits = model(images)
-            loss = F.cross_entropy(
-                logits.float(), targets, label_smoothing=config.optim.label_smoothing
-            )
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            total += loss.detach()
-            seen += len(images)
-        mean_loss = total.item() / len(batches)  # the epoch's one device sync
-        epoch_s = time.perf_counter() - tick
-        train_s += epoch_s
+    parts = {
+        "model": model,
+        "optimizer": optimizer,
+        "scheduler": make_scheduler(optimizer, config.schedule, config.epochs * len(batches)),
+        "scaler": torch.amp.GradScaler(device.type, enabled=dtype == torch.float16),
+    }
+    done = Progress()
+    if checkpoint is not None and checkpoint.exists():
+        done = restore(checkpoint, config, parts, batches.generator)
+        for epoch, (accuracy, loss) in enumerate(done.history, start=1):
+            if report is not None:
+                report(epoch, accuracy, val_loss=loss)
+    for epoch in range(done.epoch + 1, config.epochs + 1):
+        tick = time.perf_counter()
+        mean_loss = _epoch(model, batches, parts, config, dtype).item() / len(batches)
+        epoch_s = time.perf_counter() - tick  # the .item() above synchronized the device
         if not math.isfinite(mean_loss):
             raise DivergedError(f"training loss is {mean_loss} in epoch {epoch}")
+        images = batches.epoch_images
+        done.seen, done.train_s, done.epoch = done.seen + images, done.train_s + epoch_s, epoch
         val_accuracy, val_loss = evaluate(model, data.val_images, data.val_labels, dtype)
+        done.history.append((val_accuracy, val_loss))
+        if checkpoint is not None:
+            save(checkpoint, config, parts, batches.generator, done)
         if report is not None:
             report(
-                epoch,
-                val_accuracy,
-                images_per_s=(seen - seen_before) / epoch_s,
-                train_loss=mean_loss,
+                epoch, val_accuracy, images_per_s=images / epoch_s, train_loss=mean_loss,
                 val_loss=val_loss,
-            )
+            )  # fmt: skip
+    val_accuracy, val_loss = done.history[-1]
     metrics = Metrics(
         val_accuracy=val_accuracy,
         val_loss=val_loss,
         epochs=config.epochs,
-        images_per_s=seen / train_s,
+        images_per_s=done.seen / done.train_s if done.train_s else math.nan,
         wall_s=time.perf_counter() - start,
         n_params=count_params(config.model),
         device=describe_device(device),
@@ -214,11 +235,15 @@ def train(
     data_dir: str | Path | None = None,
     device: str | torch.device | None = None,
     precision: str = "auto",
+    checkpoint: Path | None = None,
 ) -> Metrics:
-    """Train `config` on CIFAR-10's training split and return its validation metrics."""
+    """Train `config` on CIFAR-10's training split and return its validation metrics.
+
+    With `checkpoint`, save every epoch there and resume from it if it exists (see `fit`).
+    """
     start = time.perf_counter()
     data, dtype = prepare(data_dir, device, precision)
-    _, metrics = fit(config, split(data, config.data), report, dtype)
+    _, metrics = fit(config, split(data, config.data), report, dtype, checkpoint)
     return dataclasses.replace(metrics, wall_s=time.perf_counter() - start)
 
 

@@ -61,3 +61,20 @@ class Timed:
 
 def missing_data(config: TrainConfig, report=None, **_: object) -> Metrics:
     raise UserError("--data-dir /data: no CIFAR-10 on this worker")
+
+
+class OutOfMemoryOnce:
+    """Runs out of GPU memory the first time any process calls it (a file marks it), as a
+    too-large batch on a full GPU would; trains like `standin_train` afterwards."""
+
+    def __init__(self, flag: Path) -> None:
+        self.flag = flag
+
+    def __call__(self, config: TrainConfig, report=None, **kwargs: object) -> Metrics:
+        import torch
+
+        try:
+            self.flag.touch(exist_ok=False)
+        except FileExistsError:
+            return standin_train(config, report, **kwargs)
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

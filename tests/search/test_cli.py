@@ -1,17 +1,19 @@
 """The `search` command end to end: the user's journey, and every bad input."""
 
+import dataclasses
 import json
 import shutil
 import sqlite3
 import subprocess
 import sys
 
+import optuna
 import pytest
 import torch
 import yaml
 
 from tests.conftest import TINY_SPACE
-from trainers import build_model, load_config
+from trainers import ModelConfig, TrainConfig, build_model, load_config
 
 QUICK = ["--epochs", "2", "--train-subset", "256", "--val-size", "256"]
 
@@ -155,7 +157,33 @@ BAD_INPUTS = [
     (["params", "momentum.yaml"], "optim.momentum must be in (0, 1), got 0.0"),
     (["train", "bad.yaml"], "bad.yaml is not valid YAML or JSON"),
     (["train", "unknown.yaml", "--epochs", "0"], "--epochs must be >= 1, got 0"),
+    (["run", "--storage", "sqlite:////proc/x.db"], "cannot open or create the SQLite file"),
+    (["run", "--checkpoint-dir", "binary.pt"], "cannot be created (Not a directory); allowed"),
+    (["run", "--heartbeat", "0"], "--heartbeat must be >= 1 second, got 0"),
+    (["run", "--workers", "0"], "--workers must be >= 1, got 0"),
+    (["run", "--study", "minimized"], "study 'minimized' minimizes; allowed: a study that max"),
+    (["train", "tiny.yaml", "--resume", "--out", "fresh"], "--resume: no checkpoint.pt in fresh"),
+    (["train", "tiny.yaml", "--resume", "--out", "cut"], "is truncated or not a checkpoint"),
+    (["train", "tiny.yaml", "--resume", "--out", "other"], "another config (model.widths differs)"),
+    (["train", "tiny.yaml", "--resume", "--out", "foreign"], "not a checkpoint of this program"),
 ]
+
+TINY = TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))
+
+
+def write_checkpoints(where):
+    """OUT directories of `search train` runs that cannot be resumed with tiny.yaml."""
+    (where / "tiny.yaml").write_text(yaml.safe_dump(TINY.to_dict()))
+    other = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, widths=(8, 32)))
+    for name, state in [
+        ("cut", {"format": 1, "config": TINY.to_dict(), "padding": torch.zeros(1000)}),
+        ("other", {"format": 1, "config": other.to_dict()}),
+        ("foreign", {"weights": torch.zeros(3)}),
+    ]:
+        (where / name).mkdir()
+        torch.save(state, where / name / "checkpoint.pt")
+    data = (where / "cut" / "checkpoint.pt").read_bytes()
+    (where / "cut" / "checkpoint.pt").write_bytes(data[: len(data) // 2])
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +208,9 @@ def ok_study(tmp_path_factory, fake_cifar):
         check=True,
         capture_output=True,
     )
+    optuna.create_study(
+        storage=f"sqlite:///{where / 'search.db'}", study_name="minimized", direction="minimize"
+    )
     return where / "search.db"
 
 
@@ -197,8 +228,11 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     (tmp_path / "binary.pt").write_bytes(bytes(range(256)))
     (tmp_path / "partial" / "cifar-10-batches-py").mkdir(parents=True)
     (tmp_path / "partial" / "cifar-10-batches-py" / "test_batch").write_bytes(b"")
+    write_checkpoints(tmp_path)
     if args[0] == "run" and "--data-dir" not in args:
-        args = [*args, "--data-dir", str(fake_cifar), "--study", "new"]
+        args = [*args, "--data-dir", str(fake_cifar)]
+    if args[0] == "run" and "--study" not in args:
+        args = [*args, "--study", "new"]
     result = cli(*args)
     assert result.code == 2, result
     lines = result.err.strip().splitlines()

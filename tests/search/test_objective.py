@@ -1,5 +1,8 @@
 """One trial's life, through the driver loop in this process, on every storage backend."""
 
+import tempfile
+from pathlib import Path
+
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -16,10 +19,11 @@ FIDELITY = Fidelity(epochs=3, train_subset=1000, val_size=5000)
 SPACE = get_space("resnet_budget")
 
 
-def run(study, trained, train_fn, budget=5_000_000, space=SPACE):
+def run(study, trained, train_fn, budget=5_000_000, space=SPACE, fidelity=FIDELITY):
     progress = TrialProgress()
     executor = LocalExecutor(train_fn, {"device": "cpu"}, progress)
-    run_trials(study, Plan(space, FIDELITY, budget, trained), executor, progress)
+    checkpoints = Path(tempfile.mkdtemp())
+    run_trials(study, Plan(space, fidelity, budget, trained, checkpoints), executor, progress)
 
 
 class Recorder:
@@ -78,10 +82,7 @@ def test_a_trial_the_pruner_stops_says_why_and_counts_as_trained():
 
 def test_the_last_epoch_never_prunes():
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(1.0))
-    progress = TrialProgress()
-    one_epoch = Fidelity(epochs=1, train_subset=1000, val_size=5000)
-    plan = Plan(SPACE, one_epoch, 5_000_000, 3)
-    run_trials(study, plan, LocalExecutor(standin_train, {}, progress), progress)
+    run(study, 3, standin_train, fidelity=Fidelity(epochs=1, train_subset=1000, val_size=5000))
     assert [t.state for t in study.trials if is_trained(t)] == [TrialState.COMPLETE] * 3
 
 

@@ -1,0 +1,74 @@
+import dataclasses
+
+import pytest
+import torch
+
+from trainers import DataConfig, ModelConfig, OptimConfig, TrainConfig, UserError
+from trainers.checkpoint import check
+from trainers.data import load_cifar10, split
+from trainers.train import fit
+
+CONFIG = TrainConfig(
+    model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16), dropout=0.1),
+    optim=OptimConfig(batch_size=64),
+    data=DataConfig(val_size=500, train_subset=640),
+    epochs=3,
+)
+
+
+class Stop(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def data(fake_cifar):
+    return split(load_cifar10(fake_cifar), CONFIG.data)
+
+
+def test_a_resumed_run_ends_exactly_as_an_uninterrupted_one(data, tmp_path):
+    from trainers import AugmentConfig
+
+    config = dataclasses.replace(CONFIG, augment=AugmentConfig(cutmix_prob=0.5))
+    straight, straight_metrics = fit(config, data, checkpoint=tmp_path / "a.pt")
+
+    def stop_after_two(epoch, value, **_):
+        if epoch == 2:
+            raise Stop  # as if killed right after epoch 2 was saved
+
+    with pytest.raises(Stop):
+        fit(config, data, stop_after_two, checkpoint=tmp_path / "b.pt")
+    assert check(tmp_path / "b.pt", config) == 2
+    reports = []
+    resumed, resumed_metrics = fit(
+        config, data, lambda e, v, **m: reports.append((e, v, m)), checkpoint=tmp_path / "b.pt"
+    )
+    assert [e for e, _, _ in reports] == [1, 2, 3]  # the first two replayed from the file
+    assert "images_per_s" not in reports[0][2] and "images_per_s" in reports[2][2]
+    assert resumed_metrics.val_accuracy == straight_metrics.val_accuracy
+    assert resumed_metrics.val_loss == straight_metrics.val_loss
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_a_finished_checkpoint_reports_and_returns_without_training(data, tmp_path):
+    _, first = fit(CONFIG, data, checkpoint=tmp_path / "c.pt")
+    reports = []
+    _, again = fit(CONFIG, data, lambda e, v, **m: reports.append(e), checkpoint=tmp_path / "c.pt")
+    assert reports == [1, 2, 3] and again.val_accuracy == first.val_accuracy
+
+
+def test_truncated_foreign_and_mismatched_checkpoints_are_refused(data, tmp_path):
+    path = tmp_path / "c.pt"
+    one_epoch = dataclasses.replace(CONFIG, epochs=1)
+    fit(one_epoch, data, checkpoint=path)
+    with pytest.raises(UserError, match=r"written for another config \(epochs differs\)"):
+        check(path, CONFIG)
+    wider = dataclasses.replace(CONFIG.model, widths=(8, 24))
+    with pytest.raises(UserError, match=r"model\.widths differs"):
+        fit(dataclasses.replace(one_epoch, model=wider), data, checkpoint=path)
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(UserError, match="is truncated or not a checkpoint"):
+        check(path, CONFIG)
+    torch.save({"something": 1}, path)
+    with pytest.raises(UserError, match="not a checkpoint of this program"):
+        check(path, CONFIG)
