@@ -12,7 +12,9 @@ import optuna
 import typer
 import yaml
 
+from search import cli_model
 from search.algorithms import PRUNERS
+from search.cli_options import DataDir, Device, Precision, Storage, Study
 from search.dashboard import serve_dashboard
 from search.export import best_trial, export_document, write_document
 from search.progress import log, stdout
@@ -20,16 +22,13 @@ from search.report import write_report
 from search.spaces_info import describe_spaces
 from search.study import DEFAULT_BUDGET, RunOptions, load_study, run_search
 from search.summary import describe_model, trials_table
-from storage import ENV_VAR, resolve_url
+from storage import resolve_url
 from trainers import (
     UserError,
     count_params,
     load_config,
     param_counts,
 )
-from trainers.config import TRAIN_IMAGES
-from trainers.data import find_cifar10
-from trainers.retrain import full_fidelity, prepare_out, retrain
 
 __all__ = ["app", "main"]
 
@@ -40,27 +39,6 @@ app = typer.Typer(
     add_completion=False,
 )
 _debug = False
-
-Storage = Annotated[
-    str | None,
-    typer.Option(
-        help=f"SQLAlchemy URL of the study storage [default: ${ENV_VAR}, else sqlite:///search.db]",
-        show_default=False,
-    ),
-]
-Study = Annotated[str, typer.Option("--study", help="Study name.")]
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        help="A standard cifar-10-batches-py folder (or its parent), read offline "
-        "[default: $SEARCH_DATA_DIR or ~/.cache/search/cifar10, downloaded if absent]",
-        show_default=False,
-    ),
-]
-Device = Annotated[
-    str | None, typer.Option(help="cpu, cuda or cuda:N [default: cuda if any, else cpu]")
-]
-Precision = Annotated[str, typer.Option(help="auto, bf16, fp16 or fp32 autocast.")]
 
 
 @app.callback()
@@ -212,53 +190,6 @@ def params(
         stdout.print(f"{n:,} trainable parameters ({describe_model(config.to_dict())})")
 
 
-@app.command("train")
-def train_(
-    file: Annotated[Path, typer.Argument(help="A config or an export (YAML or JSON).")],
-    epochs: Annotated[int | None, typer.Option(help="Override the config's epochs.")] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(help="Output directory [default: runs/FILE-STEM].", show_default=False),
-    ] = None,
-    train_subset: Annotated[
-        int, typer.Option(help="Train on this many images only, for a quick check; 0 = all.")
-    ] = 0,
-    data_dir: DataDir = None,
-    device: Device = None,
-    precision: Precision = "auto",
-    resume: Annotated[
-        bool, typer.Option("--resume", help="Go on from OUT/checkpoint.pt of an interrupted run.")
-    ] = False,
-) -> None:
-    """Retrain a config on the full training split and report its test accuracy."""
-    if epochs is not None and epochs < 1:
-        raise UserError(f"--epochs must be >= 1, got {epochs}")
-    config = full_fidelity(load_config(file), epochs, train_subset)
-    folder = find_cifar10(data_dir)
-    out = out or Path("runs") / file.stem
-    prepare_out(out, config, resume)
-    images = config.data.train_subset or TRAIN_IMAGES - config.data.val_size
-    log(
-        f"training {count_params(config.model):,} parameters for {config.epochs} epochs on "
-        f"{images:,} images from {folder}"
-    )
-
-    def report(epoch: int, value: float, /, **metrics: float) -> None:
-        log(
-            f"epoch {epoch}/{config.epochs}  val acc {value:.4f}  "
-            f"{metrics.get('images_per_s', 0):,.0f} img/s"
-        )
-
-    result = retrain(
-        config, out, report, data_dir=folder, device=device, precision=precision, resume=resume
-    )
-    stdout.print(
-        f"test accuracy {result['test_accuracy']:.4f}  (val {result['val_accuracy']:.4f},"
-        f" {result['n_params']:,} params, {result['wall_s']:.0f} s)"
-    )
-    log(f"checkpoint {out / 'model.pt'}, metrics {out / 'metrics.json'}")
-
-
 @app.command()
 def dashboard(
     study: Annotated[str | None, typer.Option(help="Open this study's page.")] = None,
@@ -283,6 +214,11 @@ def report(
     """Write trials.csv, PNG plots and an index.html for a study."""
     written = write_report(load_study(storage, study), out)
     log(f"wrote {len(written)} files; open {out / 'index.html'}")
+
+
+app.command("train")(cli_model.train)
+app.command()(cli_model.evaluate)
+app.command()(cli_model.predict)
 
 
 @app.command("spaces")

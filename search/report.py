@@ -19,10 +19,10 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search.objective import is_budget_rejected, is_trained
 from trainers import UserError
+from trainers.plots import STYLE
 
 __all__ = ["trials_frame", "write_report"]
 
-STYLE = {"font.size": 12, "axes.titlesize": 14, "axes.labelsize": 12, "figure.dpi": 110}
 BEST_CURVES = 5  # learning curves drawn in full
 
 

@@ -32,7 +32,7 @@ class Progress:
     epoch: int = 0  # last finished epoch
     seen: int = 0  # training images processed
     train_s: float = 0.0  # seconds spent training (evaluation excluded)
-    history: list[tuple[float, float]] = field(default_factory=list)  # (val acc, val loss)
+    history: list[dict[str, float]] = field(default_factory=list)  # figures of each epoch
 
 
 def save(
@@ -62,7 +62,8 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
-        raise UserError(f"checkpoint {path} is truncated or not a checkpoint ({err})") from None
+        reason = str(err).strip().splitlines()[0]
+        raise UserError(f"checkpoint {path} is truncated or not a checkpoint ({reason})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise UserError(f"checkpoint {path} is not a checkpoint of this program")
     return state
@@ -104,6 +105,4 @@ def restore(
     if state["rng"]["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["rng"]["cuda"])
     generator.set_state(state["rng"]["batches"])
-    progress = Progress(**state["progress"])
-    progress.history = [(float(a), float(b)) for a, b in progress.history]
-    return progress
+    return Progress(**state["progress"])

@@ -153,15 +153,18 @@ class DataConfig:
     val_size: int = 5000  # training images held out for validation (the search's metric)
     train_subset: int = 0  # train on the first N of the other training images; 0 = all of them
     split_seed: int = 0  # seed of the shuffle that picks the validation images
+    merge_val: bool = False  # train on the held-out images too (a final run: nothing validates)
 
     def __post_init__(self) -> None:
         _coerce(self, "data")
         _require(1 <= self.val_size < TRAIN_IMAGES, "data.val_size", "1 to 49,999", self.val_size)
-        available = TRAIN_IMAGES - self.val_size
+        available = TRAIN_IMAGES if self.merge_val else TRAIN_IMAGES - self.val_size
         _require(
             0 <= self.train_subset <= available,
             "data.train_subset",
-            f"0 (all) to {available:,} ({TRAIN_IMAGES:,} minus val_size)",
+            f"0 (all) to {TRAIN_IMAGES:,}"
+            if self.merge_val
+            else f"0 (all) to {available:,} ({TRAIN_IMAGES:,} minus val_size)",
             self.train_subset,
         )
         seed = self.split_seed
@@ -179,10 +182,13 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     epochs: int = 30  # passes over the training images
     seed: int = 0  # seeds weights, shuffling and augmentation
+    ema: float = 0.0  # per-step decay of a moving average of the weights, evaluated and saved
+    # instead of them (e.g. 0.999); 0 = off
 
     def __post_init__(self) -> None:
         _coerce(self, "")
         _require(self.epochs >= 1, "epochs", "an integer >= 1", self.epochs)
+        _require(0.0 <= self.ema < 1.0, "ema", "0 (off) or a decay in (0, 1)", self.ema)
         _require(0 <= self.seed <= MAX_SEED, "seed", "0 to 2**32-1", self.seed)
 
     def to_dict(self) -> dict[str, Any]:

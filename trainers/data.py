@@ -126,11 +126,14 @@ class Split:
 
 
 def split(data: Cifar10, cfg: DataConfig) -> Split:
-    """Hold out `cfg.val_size` training images (same ones for every trial of a split seed)."""
+    """Hold out `cfg.val_size` training images (same ones for every trial of a split seed), or
+    with `cfg.merge_val` train on them too and validate on none."""
     n = len(data.train_labels)  # DataConfig keeps val_size + train_subset within it
     order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.split_seed))
     order = order.to(data.train_labels.device)
     val, train = order[: cfg.val_size], order[cfg.val_size :]
+    if cfg.merge_val:
+        val, train = order[:0], torch.cat([train, val])  # the split's order, held-out ones last
     if cfg.train_subset:
         train = train[: cfg.train_subset]
     images, labels = data.train_images, data.train_labels

@@ -1,40 +1,54 @@
-"""Retraining a chosen config at full fidelity, scoring it once on the test set, saving it."""
+"""Retraining a chosen config at full fidelity, scoring it once on the test set, saving it.
+
+A run's --out directory holds checkpoint.pt while it trains (every epoch; `resume` goes on from
+it), then model.pt (config and weights), metrics.json and curves.png.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from pathlib import Path
-
-import torch
 
 from trainers.checkpoint import check
 from trainers.config import TrainConfig
 from trainers.data import split
 from trainers.errors import UserError
-from trainers.train import Report, evaluate, fit, prepare
+from trainers.evaluation import MODEL_FILE, predict, save_run, score
+from trainers.plots import save_curves
+from trainers.train import Report, fit, prepare
 
-__all__ = ["full_fidelity", "retrain"]
+__all__ = ["CHECKPOINT_FILE", "full_fidelity", "prepare_out", "retrain"]
+
+CHECKPOINT_FILE = "checkpoint.pt"
 
 
 def full_fidelity(
-    config: TrainConfig, epochs: int | None = None, train_subset: int = 0
+    config: TrainConfig,
+    epochs: int | None = None,
+    train_subset: int = 0,
+    merge_val: bool = False,
+    ema: float | None = None,
 ) -> TrainConfig:
     """`config` trained on every training image that is not held out (or `train_subset` of
-    them, for a quick check), for `epochs` if given."""
-    data = dataclasses.replace(config.data, train_subset=train_subset)
-    return dataclasses.replace(config, data=data, epochs=epochs or config.epochs)
+    them, for a quick check; or on the held-out ones too with `merge_val`), for `epochs` and
+    with weight averaging `ema` if given."""
+    data = dataclasses.replace(config.data, train_subset=train_subset, merge_val=merge_val)
+    return dataclasses.replace(
+        config, data=data, epochs=epochs or config.epochs, ema=config.ema if ema is None else ema
+    )
 
 
 def prepare_out(out: Path, config: TrainConfig, resume: bool) -> Path:
     """Make the output directory; return its checkpoint path, checked if resuming (before the
     minutes of loading: the right run, intact), else cleared."""
-    checkpoint = out / "checkpoint.pt"
+    checkpoint = out / CHECKPOINT_FILE
     if resume:
         if not checkpoint.is_file():
             raise UserError(
-                f"--resume: no checkpoint.pt in {out}; allowed: the --out directory of an "
+                f"--resume: no {CHECKPOINT_FILE} in {out}; allowed: the --out directory of an "
                 "interrupted `search train`"
             )
         check(checkpoint, config)
@@ -47,40 +61,47 @@ def prepare_out(out: Path, config: TrainConfig, resume: bool) -> Path:
     return checkpoint
 
 
+def _finite(value: object) -> object:
+    """NaN (no validation images) as JSON null."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def retrain(
     config: TrainConfig,
     out_dir: str | Path,
     report: Report | None = None,
     *,
     data_dir: str | Path | None = None,
-    device: str | torch.device | None = None,
+    device: str | None = None,
     precision: str = "auto",
     resume: bool = False,
+    tta: bool = False,
 ) -> dict:
-    """Train `config`, evaluate on the 10,000 test images, write model.pt and metrics.json.
+    """Train `config`, score it on the 10,000 test images (also with flip TTA if `tta`), write
+    model.pt, metrics.json and curves.png. Returns the metrics written.
 
-    The validation split stays held out, so the per-epoch reports are comparable with the
-    search's. Every epoch is checkpointed to OUT/checkpoint.pt; with `resume`, an interrupted
-    run goes on from there. Returns the metrics written.
+    The per-epoch reports validate on the held-out split (none with `merge_val`), comparable
+    with the search's. With `resume`, an interrupted run goes on from its checkpoint.
     """
     out = Path(out_dir)
     checkpoint = prepare_out(out, config, resume)
     start = time.perf_counter()
     data, dtype = prepare(data_dir, device, precision)
     model, metrics = fit(config, split(data, config.data), report, dtype, checkpoint)
-    test_accuracy, test_loss = evaluate(model, data.test_images, data.test_labels, dtype)
-    result = {
-        **dataclasses.asdict(metrics),
-        "wall_s": time.perf_counter() - start,
-        "test_accuracy": test_accuracy,
-        "test_loss": test_loss,
-        "config": config.to_dict(),
-    }
-    state = {k: v.cpu() for k, v in model.state_dict().items()}
-    torch.save(
-        {"config": config.to_dict(), "n_params": metrics.n_params, "state_dict": state},
-        out / "model.pt",
-    )
-    (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = {**dataclasses.asdict(metrics), "wall_s": time.perf_counter() - start}
+    for name, flip in [("test", False), ("test_tta", True)][: 2 if tta else 1]:
+        probs = predict(model, data.test_images, flip, dtype)
+        result[f"{name}_accuracy"] = score(probs, data.test_labels).accuracy
+    result["config"] = config.to_dict()
+    save_run(out / MODEL_FILE, config, model)
+    (out / "metrics.json").write_text(json.dumps(_finite(result), indent=2) + "\n")
+    save_curves(metrics.history, out / "curves.png", f"{metrics.n_params:,} parameters, "
+                f"{config.epochs} epochs: test accuracy {result['test_accuracy']:.4f}")  # fmt: skip
     checkpoint.unlink()  # model.pt holds the weights; the run is done
     return result

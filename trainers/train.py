@@ -1,8 +1,8 @@
 """`train(config, report) -> Metrics`: one config trained and validated, tuner-agnostic.
 
 The trainer knows nothing of the search. It calls `report(epoch, val_accuracy, **metrics)` after
-every epoch (metrics: images_per_s, train_loss); whatever the caller raises from there (a
-pruner's verdict) ends training.
+every epoch (metrics: images_per_s, val_loss, train_loss, train_accuracy); whatever the caller
+raises from there (a pruner's verdict) ends training.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from torch import nn
 from trainers.checkpoint import Progress, restore, save
 from trainers.config import TrainConfig
 from trainers.data import Batches, Cifar10, Split, load_cifar10, normalize, split
+from trainers.ema import Ema
 from trainers.errors import DivergedError, UserError
 from trainers.resnet import build_model, count_params
 from trainers.schedules import make_scheduler
@@ -59,6 +60,8 @@ class Metrics:
     n_params: int  # trainable parameters
     device: str  # where it ran, e.g. "cpu" or "cuda:0 (NVIDIA H100 80GB HBM3)"
     precision: str  # autocast dtype: "bf16", "fp16" or "fp32"
+    history: tuple[dict[str, float], ...] = ()  # per epoch: val_accuracy, val_loss, train_loss,
+    # train_accuracy (val figures NaN when the validation images were merged into training)
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -143,11 +146,14 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.SGD:
 
 def _epoch(
     model: nn.Module, batches: Batches, parts: dict, config: TrainConfig, dtype: torch.dtype | None
-) -> torch.Tensor:
-    """One pass over the training batches; returns the summed loss, on the device."""
+) -> tuple[float, float]:
+    """One pass over the training batches: (mean loss, accuracy against each batch's dominant
+    label), summed on the device and read once."""
     model.train()
     optimizer, scheduler, scaler = parts["optimizer"], parts["scheduler"], parts["scaler"]
+    ema: Ema | None = parts.get("ema")
     total = torch.zeros((), device=batches.images.device)
+    correct = torch.zeros((), device=batches.images.device)
     for images, targets in batches:
         with torch.autocast(images.device.type, dtype=dtype, enabled=dtype is not None):
             logits = model(images)
@@ -159,8 +165,21 @@ def _epoch(
         scaler.step(optimizer)
         scaler.update()
         scheduler.step()
+        if ema is not None:
+            ema.update(model)
         total += loss.detach()
-    return total
+        labels = targets if targets.ndim == 1 else targets.argmax(1)
+        correct += (logits.detach().argmax(1) == labels).sum()
+    return total.item() / len(batches), correct.item() / batches.epoch_images
+
+
+def _replay(history: list[dict[str, float]], report: Report | None) -> None:
+    """Report the epochs a checkpoint holds again, as they were reported first."""
+    for epoch, figures in enumerate(history, start=1):
+        if report is not None:
+            value, rest = figures["val_accuracy"], dict(figures)
+            del rest["val_accuracy"]
+            report(epoch, value, **rest)
 
 
 def fit(
@@ -170,8 +189,9 @@ def fit(
     dtype: torch.dtype | None = None,
     checkpoint: Path | None = None,
 ) -> tuple[nn.Module, Metrics]:
-    """Train `config` on `data.train_*`, validating on `data.val_*` after every epoch.
+    """Train `config` on `data.train_*`, validating on `data.val_*` after every epoch (if any).
 
+    Returns the trained model (the weights' moving average with `config.ema`) and its metrics.
     With `checkpoint`, the run is saved there after every epoch, and resumed from it if it is
     there already: the epochs it holds are reported again, and training goes on exactly as if
     it had not stopped.
@@ -191,41 +211,44 @@ def fit(
         "scheduler": make_scheduler(optimizer, config.schedule, config.epochs * len(batches)),
         "scaler": torch.amp.GradScaler(device.type, enabled=dtype == torch.float16),
     }
+    if config.ema:
+        parts["ema"] = Ema(model, config.ema)
+    final = parts["ema"].module if config.ema else model
     done = Progress()
     if checkpoint is not None and checkpoint.exists():
         done = restore(checkpoint, config, parts, batches.generator)
-        for epoch, (accuracy, loss) in enumerate(done.history, start=1):
-            if report is not None:
-                report(epoch, accuracy, val_loss=loss)
+        _replay(done.history, report)
     for epoch in range(done.epoch + 1, config.epochs + 1):
         tick = time.perf_counter()
-        mean_loss = _epoch(model, batches, parts, config, dtype).item() / len(batches)
-        epoch_s = time.perf_counter() - tick  # the .item() above synchronized the device
-        if not math.isfinite(mean_loss):
-            raise DivergedError(f"training loss is {mean_loss} in epoch {epoch}")
+        train_loss, train_accuracy = _epoch(model, batches, parts, config, dtype)
+        epoch_s = time.perf_counter() - tick  # the .item() in _epoch synchronized the device
+        if not math.isfinite(train_loss):
+            raise DivergedError(f"training loss is {train_loss} in epoch {epoch}")
         images = batches.epoch_images
         done.seen, done.train_s, done.epoch = done.seen + images, done.train_s + epoch_s, epoch
-        val_accuracy, val_loss = evaluate(model, data.val_images, data.val_labels, dtype)
-        done.history.append((val_accuracy, val_loss))
+        val_accuracy, val_loss = math.nan, math.nan  # merged into training: nothing validates
+        if len(data.val_labels):
+            val_accuracy, val_loss = evaluate(final, data.val_images, data.val_labels, dtype)
+        figures = {"val_accuracy": val_accuracy, "val_loss": val_loss, "train_loss": train_loss,
+                   "train_accuracy": train_accuracy}  # fmt: skip
+        done.history.append(figures)
         if checkpoint is not None:
             save(checkpoint, config, parts, batches.generator, done)
         if report is not None:
-            report(
-                epoch, val_accuracy, images_per_s=images / epoch_s, train_loss=mean_loss,
-                val_loss=val_loss,
-            )  # fmt: skip
-    val_accuracy, val_loss = done.history[-1]
+            report(epoch, val_accuracy, images_per_s=images / epoch_s, val_loss=val_loss,
+                   train_loss=train_loss, train_accuracy=train_accuracy)  # fmt: skip
     metrics = Metrics(
-        val_accuracy=val_accuracy,
-        val_loss=val_loss,
+        val_accuracy=done.history[-1]["val_accuracy"],
+        val_loss=done.history[-1]["val_loss"],
         epochs=config.epochs,
         images_per_s=done.seen / done.train_s if done.train_s else math.nan,
         wall_s=time.perf_counter() - start,
         n_params=count_params(config.model),
         device=describe_device(device),
         precision={torch.bfloat16: "bf16", torch.float16: "fp16", None: "fp32"}[dtype],
+        history=tuple(done.history),
     )
-    return model, metrics
+    return final, metrics
 
 
 def train(

@@ -1,0 +1,155 @@
+"""`search train`, `search evaluate`, `search predict`: from an exported config to a submission.
+
+Thin typed functions over trainers.retrain and trainers.evaluation; search.cli registers them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from search.cli_options import DataDir, Device, Precision
+from search.progress import log, stdout
+from trainers import UserError, count_params, load_config
+from trainers.config import TRAIN_IMAGES
+from trainers.data import CLASSES, find_cifar10
+from trainers.evaluation import evaluate_run, predict_inputs
+from trainers.plots import save_confusion
+from trainers.retrain import full_fidelity, prepare_out, retrain
+
+__all__ = ["evaluate", "predict", "train"]
+
+Run = Annotated[
+    Path, typer.Argument(help="The --out directory of `search train`, or its model.pt.")
+]
+
+
+def train(
+    file: Annotated[Path, typer.Argument(help="A config or an export (YAML or JSON).")],
+    epochs: Annotated[int | None, typer.Option(help="Override the config's epochs.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output directory [default: runs/FILE-STEM].", show_default=False),
+    ] = None,
+    train_subset: Annotated[
+        int, typer.Option(help="Train on this many images only, for a quick check; 0 = all.")
+    ] = 0,
+    merge_val: Annotated[
+        bool, typer.Option("--merge-val", help="Train on the validation images too.")
+    ] = False,
+    ema: Annotated[
+        float | None,
+        typer.Option(
+            help="Keep a moving average of the weights with this decay per step "
+            "(e.g. 0.999) and save it; 0 = off [default: the config's].",
+            show_default=False,
+        ),
+    ] = None,
+    tta: Annotated[
+        bool,
+        typer.Option("--tta", help="Also score the test set with flip test-time augmentation."),
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Go on from OUT/checkpoint.pt of an interrupted run.")
+    ] = False,
+    data_dir: DataDir = None,
+    device: Device = None,
+    precision: Precision = "auto",
+) -> None:
+    """Retrain a config on the full training split and report its test accuracy."""
+    if epochs is not None and epochs < 1:
+        raise UserError(f"--epochs must be >= 1, got {epochs}")
+    config = full_fidelity(load_config(file), epochs, train_subset, merge_val, ema)
+    out = out or Path("runs") / file.stem
+    prepare_out(out, config, resume)
+    folder = find_cifar10(data_dir)
+    held_out = 0 if merge_val else config.data.val_size
+    images = config.data.train_subset or TRAIN_IMAGES - held_out
+    log(f"training {count_params(config.model):,} parameters for {config.epochs} epochs on "
+        f"{images:,} images from {folder}; writing to {out}")  # fmt: skip
+
+    def report(epoch: int, value: float, /, **metrics: float) -> None:
+        val = "" if math.isnan(value) else f"  val acc {value:.4f}"
+        log(f"epoch {epoch}/{config.epochs}  train loss {metrics.get('train_loss', math.nan):.4f}"
+            f"{val}  {metrics.get('images_per_s', 0):,.0f} img/s")  # fmt: skip
+
+    try:
+        result = retrain(config, out, report, data_dir=folder, device=device,
+                         precision=precision, resume=resume, tta=tta)  # fmt: skip
+    except KeyboardInterrupt:
+        log(f"interrupted; go on with: search train {file} --out {out} --resume")
+        raise
+    tta_text = f", with TTA {result['test_tta_accuracy']:.4f}" if tta else ""
+    stdout.print(f"test accuracy {result['test_accuracy']:.4f}{tta_text}  "
+                 f"({result['n_params']:,} params, {result['wall_s']:.0f} s)")  # fmt: skip
+    log(f"model {out / 'model.pt'}, metrics {out / 'metrics.json'}, curves {out / 'curves.png'}")
+
+
+def evaluate(
+    run: Run,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Directory for confusion.png and evaluation.json [default: the run's].",
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    device: Device = None,
+    precision: Precision = "auto",
+) -> None:
+    """Test accuracy with and without TTA, per-class accuracy, and a confusion matrix."""
+    trained, scores = evaluate_run(run, data_dir, device, precision)
+    out = out or (run if run.is_dir() else run.parent)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot write to output directory {out}: {err.strerror}") from None
+    plain, tta = scores["plain"], scores["tta"]
+    table = Table(title=f"{trained.n_params:,} parameters: test accuracy per class")
+    for column in ("class", "accuracy", "with TTA"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for name in CLASSES:
+        table.add_row(name, f"{plain.per_class[name]:.4f}", f"{tta.per_class[name]:.4f}")
+    table.add_row("all", f"{plain.accuracy:.4f}", f"{tta.accuracy:.4f}", style="bold")
+    stdout.print(table)
+    save_confusion(tta.confusion, CLASSES, out / "confusion.png",
+                   f"Test set, with TTA: accuracy {tta.accuracy:.4f}")  # fmt: skip
+    document = {"n_params": trained.n_params, "classes": list(CLASSES),
+                **{name: dataclasses.asdict(s) for name, s in scores.items()}}  # fmt: skip
+    (out / "evaluation.json").write_text(json.dumps(document, indent=2) + "\n")
+    log(f"confusion matrix {out / 'confusion.png'}, figures {out / 'evaluation.json'}")
+
+
+def predict(
+    run: Run,
+    input_: Annotated[
+        Path,
+        typer.Option(
+            "--input",
+            help="A pickle with b'data' (N x 32 x 32 x 3 or N x 3072 uint8) "
+            "and b'ids', or a folder of 32x32 images.",
+        ),
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write.")] = Path(
+        "submission.csv"
+    ),
+    tta: Annotated[bool, typer.Option(help="Average with the mirror image's prediction.")] = True,
+    device: Device = None,
+    precision: Precision = "auto",
+) -> None:
+    """Classify images and write a CSV with columns ID,Labels (classes 0-9), in input order."""
+    frame = predict_inputs(run, input_, device, precision, tta)
+    try:
+        frame.to_csv(output, index=False)
+    except OSError as err:
+        raise UserError(f"cannot write {output}: {err.strerror}") from None
+    counts = frame["Labels"].value_counts().sort_index()
+    spread = ", ".join(f"{CLASSES[k]} {v}" for k, v in counts.items())
+    log(f"wrote {len(frame):,} predictions to {output} ({spread})")

@@ -1,0 +1,151 @@
+"""A finished training run: loaded from its model.pt, scored on the test set, used to predict.
+
+model.pt holds the config next to the weights, so the model is rebuilt exactly (the same
+parameter count as the export it came from) with nothing else to go on.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trainers.config import NUM_CLASSES, TrainConfig
+from trainers.data import CLASSES, normalize
+from trainers.errors import UserError
+from trainers.inputs import read_inputs
+from trainers.resnet import build_model, count_params
+from trainers.train import autocast_dtype, prepare, resolve_device
+
+__all__ = [
+    "MODEL_FILE",
+    "Scores",
+    "Trained",
+    "evaluate_run",
+    "load_run",
+    "predict",
+    "predict_inputs",
+    "save_run",
+    "score",
+]
+
+MODEL_FILE = "model.pt"
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A trained model with the config that built it."""
+
+    config: TrainConfig
+    model: nn.Module
+    n_params: int
+
+
+def save_run(path: Path, config: TrainConfig, model: nn.Module) -> None:
+    """Write model.pt: the config, its parameter count and the weights (on the CPU)."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    document = {"config": config.to_dict(), "n_params": count_params(config.model)}
+    torch.save({**document, "state_dict": state}, path)
+
+
+def load_run(path: str | Path, device: torch.device) -> Trained:
+    """The model of a `search train` run: its --out directory, or the model.pt in it."""
+    path = Path(path)
+    file = path / MODEL_FILE if path.is_dir() else path
+    allowed = f"allowed: the --out directory of a finished `search train`, or its {MODEL_FILE}"
+    if not file.is_file():
+        raise UserError(f"{path}: no {MODEL_FILE} there; {allowed}")
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
+        reason = str(err).strip().splitlines()[0]
+        raise UserError(f"{file} is truncated or not a model file ({reason}); {allowed}") from None
+    if not isinstance(state, dict) or not {"config", "n_params", "state_dict"} <= state.keys():
+        raise UserError(f"{file} is not a model file of this program; {allowed}")
+    config = TrainConfig.from_dict(state["config"])
+    model = build_model(config.model, device)
+    n_params = count_params(config.model)
+    if n_params != state["n_params"]:
+        raise UserError(f"{file}: its config builds {n_params:,} parameters, not the "
+                        f"{state['n_params']:,} it was saved with")  # fmt: skip
+    try:
+        model.load_state_dict(state["state_dict"])
+    except RuntimeError as err:
+        first = str(err).splitlines()[1].strip() if "\n" in str(err) else str(err)
+        raise UserError(f"{file}: the weights do not fit its config ({first})") from None
+    return Trained(config, model.to(memory_format=torch.channels_last).eval(), n_params)
+
+
+@torch.inference_mode()
+def predict(
+    model: nn.Module,
+    images: torch.Tensor,
+    tta: bool = False,
+    dtype: torch.dtype | None = None,
+    batch_size: int = 500,
+) -> torch.Tensor:
+    """Class probabilities (N x 10, float32) for uint8 images N x 3 x 32 x 32 on the model's
+    device; with `tta`, the mean of the image's and its mirror image's."""
+    model.eval()
+    out = []
+    for i in range(0, len(images), batch_size):
+        x = normalize(images[i : i + batch_size])
+        views = [x, x.flip(3)] if tta else [x]
+        with torch.autocast(x.device.type, dtype=dtype, enabled=dtype is not None):
+            probs = [F.softmax(model(view).float(), dim=1) for view in views]
+        out.append(torch.stack(probs).mean(0))
+    return torch.cat(out) if out else torch.zeros(0, NUM_CLASSES, device=images.device)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Predictions against the true labels."""
+
+    accuracy: float  # fraction correct
+    per_class: dict[str, float]  # class name -> fraction of its images classified correctly
+    confusion: list[list[int]]  # confusion[true][predicted], image counts
+
+
+def score(probs: torch.Tensor, labels: torch.Tensor) -> Scores:
+    predicted = probs.argmax(1)
+    pairs = labels * NUM_CLASSES + predicted
+    confusion = torch.bincount(pairs, minlength=NUM_CLASSES**2).view(NUM_CLASSES, NUM_CLASSES)
+    confusion = confusion.cpu()
+    per_class = confusion.diag() / confusion.sum(1).clamp(min=1)
+    return Scores(
+        accuracy=(predicted == labels).float().mean().item(),
+        per_class={name: per_class[i].item() for i, name in enumerate(CLASSES)},
+        confusion=confusion.tolist(),
+    )
+
+
+def evaluate_run(
+    path: str | Path, data_dir: str | Path | None, device: str | None, precision: str
+) -> tuple[Trained, dict[str, Scores]]:
+    """The run's model scored on the 10,000 test images, as it is ("plain") and with flip
+    test-time augmentation ("tta")."""
+    resolved = resolve_device(device)
+    trained = load_run(path, resolved)
+    data, dtype = prepare(data_dir, resolved, precision)
+    scores = {
+        name: score(predict(trained.model, data.test_images, tta, dtype), data.test_labels)
+        for name, tta in (("plain", False), ("tta", True))
+    }
+    return trained, scores
+
+
+def predict_inputs(
+    path: str | Path, inputs: str | Path, device: str | None, precision: str, tta: bool
+) -> pd.DataFrame:
+    """Columns ID and Labels (class 0-9) for the images of `inputs`, in their order."""
+    ids, images = read_inputs(inputs)  # bad input fails before the model loads
+    resolved = resolve_device(device)
+    trained = load_run(path, resolved)
+    probs = predict(trained.model, images.to(resolved), tta, autocast_dtype(resolved, precision))
+    return pd.DataFrame({"ID": ids, "Labels": probs.argmax(1).cpu().numpy()})
