@@ -183,3 +183,16 @@ def test_a_password_in_the_storage_url_is_never_shown(postgres_url, tmp_path, fa
     outputs += [repr(t.user_attrs) + repr(t.system_attrs) for t in study.trials]
     assert any("postgres:***@" in text for text in outputs)  # the URL is shown, masked
     assert not [text for text in outputs if "s3cret" in text]
+
+
+def test_a_diverging_trial_fails_with_its_reason_and_the_run_goes_on(tmp_path, fake_cifar):
+    space = ROOT / "tests" / "data" / "diverging_space.py"
+    run = search("run", "--space", space, "--study", "d", "--trials", "2", "--epochs", "2",
+                 "--train-subset", "640", "--val-size", "256", "--data-dir", fake_cifar,
+                 cwd=tmp_path)  # fmt: skip
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    trials = load(f"sqlite:///{tmp_path}/search.db", "d").trials
+    assert trials[0].state.name == "FAIL"
+    assert trials[0].user_attrs["fail_reason"].startswith("diverged: training loss is")
+    assert [t.state.name for t in trials[1:]] == ["COMPLETE", "COMPLETE"]

@@ -1,0 +1,200 @@
+"""Search efficiency on real CIFAR-10: the default search against what a user would do instead.
+
+Three methods, each given the same wall-clock budget per seed, each in a fresh process:
+
+- default: `search run` itself (TPE told the budget constraint, successive halving on the
+  per-epoch reports, over-budget configs rejected before training);
+- random: plain Optuna, RandomSampler, no pruner; an over-budget sample is skipped at once;
+- tpe: plain Optuna, its default sampler (TPE, not told the constraint), no pruner, same skip.
+
+All three sample `resnet_budget` at the same fidelity and train with `trainers.train`. A
+method's clock starts when its first trial starts; best-so-far counts finished (COMPLETE)
+trials only, so a pruned trial's partial score never counts. The goal: the default reaches
+random search's final best in at most a third of the budget.
+
+    python bench/search_efficiency.py [--minutes 5] [--seeds 0 1 2] [--out bench/results]
+    python bench/search_efficiency.py --combine all.json seed0-again.json --out bench/results
+
+Takes methods x seeds x minutes (45 minutes with the defaults) on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import optuna
+
+METHODS = ("default", "random", "tpe")
+FIDELITY = {"epochs": 3, "train_subset": 1000, "val_size": 1000}
+BUDGET = 1_000_000  # parameters: small models train several times per minute on 2 cores
+
+
+def run_baseline(method: str, seed: int, storage: str) -> None:
+    """Plain Optuna as a user would write it: sample, skip over-budget, train, return."""
+    from search.fidelity import Fidelity
+    from spaces import call_space, get_space
+    from trainers import count_params, train
+
+    space, fidelity = get_space("resnet_budget"), Fidelity(**FIDELITY)
+
+    def objective(trial: optuna.Trial) -> float:
+        config = fidelity.apply(call_space(space, trial))
+        if count_params(config.model) > BUDGET:
+            raise optuna.TrialPruned("over budget")
+        return train(config, device="cpu").val_accuracy
+
+    sampler = (
+        optuna.samplers.RandomSampler(seed=seed)
+        if method == "random"
+        else optuna.samplers.TPESampler(seed=seed)
+    )
+    study = optuna.create_study(
+        storage=storage, study_name=method, direction="maximize", sampler=sampler,
+        pruner=optuna.pruners.NopPruner(),
+    )  # fmt: skip
+    study.optimize(objective)  # until the parent's SIGTERM
+
+
+def command(method: str, seed: int, storage: str) -> list[str]:
+    if method == "default":
+        return [
+            sys.executable, "-m", "search", "run", "--space", "resnet_budget", "--study", method,
+            "--storage", storage, "--budget", str(BUDGET), "--trials", "100000",
+            "--seed", str(seed), "--device", "cpu", "--epochs", str(FIDELITY["epochs"]),
+            "--train-subset", str(FIDELITY["train_subset"]),
+            "--val-size", str(FIDELITY["val_size"]),
+        ]  # fmt: skip
+    return [sys.executable, __file__, "--baseline", method, str(seed), storage]
+
+
+def best_so_far(storage: str, method: str, budget_s: float) -> list[tuple[float, float]]:
+    """(seconds since the first trial started, best accuracy) at each improvement."""
+    trials = optuna.load_study(study_name=method, storage=storage).get_trials(deepcopy=False)
+    start = min(t.datetime_start for t in trials if t.datetime_start)
+    points, best = [], 0.0
+    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    for t in sorted(done, key=lambda t: t.datetime_complete):
+        at = (t.datetime_complete - start).total_seconds()
+        if at <= budget_s and t.value > best:
+            best = t.value
+            points.append((at, best))
+    return points
+
+
+def reach(points: list[tuple[float, float]], target: float) -> float:
+    """Seconds until `points` first reach `target`; inf if never."""
+    return next((at for at, value in points if value >= target), float("inf"))
+
+
+def run_one(method: str, seed: int, storage: str, budget_s: float) -> None:
+    child = subprocess.Popen(command(method, seed, storage), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)  # fmt: skip
+    started = time.monotonic()
+    while child.poll() is None and time.monotonic() - started < budget_s + 30:
+        time.sleep(1)  # + 30 s: process start and data loading come before the first trial
+    child.send_signal(signal.SIGTERM)
+    child.wait(timeout=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument("--combine", type=Path, nargs="+", metavar="JSON",
+                        help="summarize saved runs instead; a later file's seeds replace "
+                        "an earlier one's (to rerun one seed)")  # fmt: skip
+    parser.add_argument("--baseline", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.baseline:
+        method, seed, storage = args.baseline
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        return run_baseline(method, int(seed), storage)
+    if args.combine:
+        return combine(args.combine, args.out)
+    budget_s = 60 * args.minutes
+    args.out.mkdir(parents=True, exist_ok=True)
+    curves: dict[str, dict[int, list]] = {m: {} for m in METHODS}
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in args.seeds:
+            for method in METHODS:
+                storage = f"sqlite:///{Path(tmp) / f'{method}-{seed}.db'}"
+                run_one(method, seed, storage, budget_s)
+                curves[method][seed] = best_so_far(storage, method, budget_s)
+                trials = optuna.load_study(study_name=method, storage=storage).trials
+                states = {s.name: sum(t.state == s for t in trials) for s in
+                          optuna.trial.TrialState}  # fmt: skip
+                final = curves[method][seed][-1][1] if curves[method][seed] else 0.0
+                print(f"seed {seed} {method:8s} best {final:.4f}  trials {states}", flush=True)
+    summarize(curves, budget_s, args.out)
+
+
+def combine(files: list[Path], out: Path) -> None:
+    curves: dict[str, dict[int, list]] = {m: {} for m in METHODS}
+    budgets = set()
+    for file in files:
+        saved = json.loads(file.read_text())
+        budgets.add(saved["budget_s"])
+        for method, runs in saved["curves"].items():
+            curves[method].update({int(seed): points for seed, points in runs.items()})
+    if len(budgets) != 1:
+        raise SystemExit(f"runs of different budgets: {sorted(budgets)} s")
+    out.mkdir(parents=True, exist_ok=True)
+    summarize({m: dict(sorted(runs.items())) for m, runs in curves.items()}, budgets.pop(), out)
+
+
+def summarize(curves: dict[str, dict[int, list]], budget_s: float, out: Path) -> None:
+    finals = {
+        m: {s: (p[-1][1] if p else 0.0) for s, p in runs.items()} for m, runs in curves.items()
+    }
+    fractions = []
+    for seed, target in finals["random"].items():
+        fractions.append(reach(curves["default"][seed], target) / budget_s)
+        print(f"seed {seed}: default reaches random's final best {target:.4f} after "
+              f"{fractions[-1]:.0%} of the budget")  # fmt: skip
+    for method in METHODS:
+        values = list(finals[method].values())
+        print(f"{method:8s} final best: mean {statistics.mean(values):.4f} "
+              f"(seeds: {', '.join(f'{v:.4f}' for v in values)})")  # fmt: skip
+    print(f"median fraction of the budget the default needs: {statistics.median(fractions):.0%} "
+          "(goal: at most 33%)")  # fmt: skip
+    (out / "search_efficiency.json").write_text(json.dumps(
+        {"budget_s": budget_s, "curves": curves, "fractions": fractions}, indent=1))  # fmt: skip
+    plot(curves, budget_s, out / "search_efficiency.png")
+
+
+def plot(curves: dict[str, dict[int, list]], budget_s: float, path: Path) -> None:
+    colors = {"default": "C0", "random": "C1", "tpe": "C2"}
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    for method, runs in curves.items():
+        for i, (_, points) in enumerate(sorted(runs.items())):
+            if not points:
+                continue
+            xs = [at / 60 for at, _ in points] + [budget_s / 60]
+            ys = [v for _, v in points] + [points[-1][1]]
+            ax.step(xs, ys, where="post", color=colors[method], alpha=0.8,
+                    label=method if i == 0 else None)  # fmt: skip
+    ax.axvline(budget_s / 180, color="0.5", ls=":", label="a third of the budget")
+    ax.set_xlabel("wall-clock time since the first trial started (minutes)")
+    ax.set_ylabel("best validation accuracy so far (fraction)")
+    ax.set_title(f"resnet_budget under {BUDGET:,} parameters, one line per seed")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
