@@ -189,7 +189,7 @@ def test_a_diverging_trial_fails_with_its_reason_and_the_run_goes_on(tmp_path, f
     space = ROOT / "tests" / "data" / "diverging_space.py"
     run = search("run", "--space", space, "--study", "d", "--trials", "2", "--epochs", "2",
                  "--train-subset", "640", "--val-size", "256", "--data-dir", fake_cifar,
-                 cwd=tmp_path)  # fmt: skip
+                 "--pruner", "none", cwd=tmp_path)  # fmt: skip
     _, err = run.communicate(timeout=300)
     assert run.returncode == 0, err
     trials = load(f"sqlite:///{tmp_path}/search.db", "d").trials
