@@ -11,6 +11,9 @@ from __future__ import annotations
 import threading
 
 import optuna
+import sqlalchemy
+
+from search.progress import log
 
 __all__ = ["Heartbeat"]
 
@@ -53,4 +56,8 @@ class Heartbeat:
             with self.lock:
                 trial_ids = list(self.trial_ids)
             for trial_id in trial_ids:
-                self.storage.record_heartbeat(trial_id)
+                try:
+                    self.storage.record_heartbeat(trial_id)
+                except sqlalchemy.exc.SQLAlchemyError as err:  # a database hiccup: beat again
+                    log(f"heartbeat of trial id {trial_id} not recorded ({type(err).__name__}); "
+                        f"retrying in {self.interval_s:g} s")  # fmt: skip
