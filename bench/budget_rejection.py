@@ -21,16 +21,16 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from search.algorithms import make_pruner, make_sampler
 from search.fidelity import default_fidelity
-from search.objective import sample
+from search.pruning import make_pruner
+from search.sampling import make_sampler, sample
 from spaces import get_space
 from storage import mask, open_storage
 from trainers import resolve_device
 
 
 def measure(url: str, trials: int) -> tuple[list[float], list[float]]:
-    storage = open_storage(url)
+    storage = open_storage(url).backend
     space, fidelity = get_space("resnet_budget"), default_fidelity(resolve_device("cpu"))
 
     def study(name: str) -> optuna.Study:

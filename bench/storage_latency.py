@@ -22,7 +22,9 @@ from pathlib import Path
 
 import optuna
 
-from search.algorithms import make_pruner, make_sampler
+from search.pruning import make_pruner
+from search.sampling import make_sampler
+from search.trial import storage_of
 from storage import open_storage
 
 EPOCHS = 3
@@ -42,12 +44,12 @@ def one_trial(study: optuna.Study, rng: random.Random) -> float:
 
 def measure(url: str, trials: int) -> list[float]:
     study = optuna.create_study(
-        storage=open_storage(url), study_name=f"latency-{uuid.uuid4().hex[:8]}",
+        storage=open_storage(url).backend, study_name=f"latency-{uuid.uuid4().hex[:8]}",
         direction="maximize", sampler=make_sampler(0), pruner=make_pruner("sha", EPOCHS),
     )  # fmt: skip
     rng = random.Random(0)
     ms = [one_trial(study, rng) for _ in range(trials)]
-    optuna.delete_study(study_name=study.study_name, storage=study._storage)
+    optuna.delete_study(study_name=study.study_name, storage=storage_of(study))
     return ms
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
-from trainers import TrainConfig, UserError
+from errors import UserError
+from trainers import TrainConfig
 from trainers.config import TRAIN_IMAGES
 
 __all__ = ["Fidelity", "default_fidelity"]

@@ -13,7 +13,7 @@ import threading
 import optuna
 import sqlalchemy
 
-from search.progress import log
+from search.console import log
 
 __all__ = ["Heartbeat"]
 

@@ -1,38 +1,31 @@
-"""What a person watching a run sees: a live line per training trial, a line per finished one."""
+"""What a person watching a run sees: a live line per training trial, a line per finished one.
+
+The driver loop feeds it the trials' records as the storage holds them, whichever process
+trains them; it never asks an executor.
+"""
 
 from __future__ import annotations
 
 import math
-import sys
+from collections.abc import Iterable
 
-import optuna
 from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-__all__ = ["TrialProgress", "console", "log", "stdout"]
+from search.console import console
+from search.trial import CONFIG, IMAGES_PER_S, N_PARAMS, is_budget_rejected, reason
 
-console = Console(stderr=True, highlight=False, soft_wrap=True)  # logs and live progress
-# tables and results; wide when piped to a file, where nothing wraps them again
-stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
-
-
-def log(message: str) -> None:
-    console.print(message)
+__all__ = ["TrialProgress"]
 
 
 def _duration(trial: FrozenTrial) -> str:
-    if trial.datetime_start is None or trial.datetime_complete is None:
-        return ""
-    return f"{(trial.datetime_complete - trial.datetime_start).total_seconds():.1f} s"
+    return f"{trial.duration.total_seconds():.1f} s" if trial.duration else ""
 
 
 class TrialProgress:
-    """A `Listener` for the objective and a `study.optimize` callback for finished trials.
-
-    On a terminal each training trial has a live bar (epoch, validation accuracy, images/s);
-    elsewhere, as in logs, each epoch is one line.
-    """
+    """On a terminal each training trial has a live bar (epoch, validation accuracy, images/s);
+    elsewhere, as in logs, each epoch is one line."""
 
     def __init__(self, out: Console = console) -> None:
         self.out = out
@@ -49,7 +42,7 @@ class TrialProgress:
                 transient=True,
             )
         self.tasks: dict[int, TaskID] = {}
-        self.seen: dict[int, int] = {}  # trial number -> last epoch shown, for refresh
+        self.shown: dict[int, int] = {}  # trial number -> last epoch shown
 
     def __enter__(self) -> TrialProgress:
         if self.bars:
@@ -60,49 +53,51 @@ class TrialProgress:
         if self.bars:
             self.bars.stop()
 
-    def trial_started(self, number: int, n_params: int, epochs: int) -> None:
-        if self.bars:
-            self.tasks[number] = self.bars.add_task(
-                "", total=epochs, number=number, value="-", speed="-"
-            )
-        else:
-            self.out.print(f"trial {number:>4} training  {n_params:,} params, {epochs} epochs")
+    def running(self, trials: Iterable[FrozenTrial]) -> None:
+        """Show what running trials did since the last look: that they started, their epochs."""
+        for trial in trials:
+            if trial.number not in self.shown:
+                self._started(trial)
+            for epoch in sorted(trial.intermediate_values):
+                if epoch > self.shown[trial.number]:
+                    self._epoch(trial, epoch)
 
-    def trial_epoch(self, number: int, epoch: int, value: float, images_per_s: float) -> None:
-        speed = f"{images_per_s:,.0f}" if math.isfinite(images_per_s) else "-"
-        if self.bars and number in self.tasks:
-            self.bars.update(self.tasks[number], completed=epoch, value=f"{value:.4f}", speed=speed)
-        elif not self.bars:
-            self.out.print(f"trial {number:>4} epoch {epoch}  val acc {value:.4f}  {speed} img/s")
-
-    def refresh(self, running: list[FrozenTrial]) -> None:
-        """Show what running trials reported to the storage since the last look (the trials of
-        other processes, such as Ray workers, which cannot call this listener)."""
-        for trial in running:
-            if not trial.intermediate_values:
-                continue
-            epoch = max(trial.intermediate_values)
-            if self.seen.get(trial.number, 0) == 0:
-                epochs = trial.user_attrs.get("config", {}).get("epochs", 0)
-                self.trial_started(trial.number, trial.user_attrs.get("n_params", 0), epochs)
-            for e in range(self.seen.get(trial.number, 0) + 1, epoch + 1):
-                if e in trial.intermediate_values:
-                    speed = trial.user_attrs.get("images_per_s", math.nan)
-                    self.trial_epoch(trial.number, e, trial.intermediate_values[e], speed)
-            self.seen[trial.number] = epoch
-
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+    def ended(self, trial: FrozenTrial) -> None:
+        """One line for a trial that has ended, after any of its epochs not shown yet."""
+        if trial.intermediate_values:
+            self.running([trial])
         if self.bars and trial.number in self.tasks:
             self.bars.remove_task(self.tasks.pop(trial.number))
-        n_params = trial.user_attrs.get("n_params")
+        n_params = trial.user_attrs.get(N_PARAMS)
         params = f"{n_params:,} params" if n_params is not None else ""
         state = trial.state.name
         if trial.state == TrialState.COMPLETE:
             detail = f"val acc {trial.value:.4f}  {params}  {_duration(trial)}"
             self.out.print(f"trial {trial.number:>4} [green]{state}[/]  {detail}")
         else:
-            reason = trial.user_attrs.get("pruned_reason") or trial.user_attrs.get(
-                "fail_reason", trial.system_attrs.get("fail_reason", "")
+            style = "dim" if is_budget_rejected(trial) else "yellow"
+            self.out.print(f"[{style}]trial {trial.number:>4} {state}  {reason(trial)}[/]")
+
+    def _started(self, trial: FrozenTrial) -> None:
+        epochs = trial.user_attrs.get(CONFIG, {}).get("epochs", 0)
+        self.shown[trial.number] = 0
+        if self.bars:
+            self.tasks[trial.number] = self.bars.add_task(
+                "", total=epochs, number=trial.number, value="-", speed="-"
             )
-            style = "dim" if reason.startswith("budget") else "yellow"
-            self.out.print(f"[{style}]trial {trial.number:>4} {state}  {reason}[/]")
+        else:
+            n_params = trial.user_attrs.get(N_PARAMS, 0)
+            self.out.print(f"trial {trial.number:>4} training  {n_params:,} params, "
+                           f"{epochs} epochs")  # fmt: skip
+
+    def _epoch(self, trial: FrozenTrial, epoch: int) -> None:
+        value = trial.intermediate_values[epoch]
+        images_per_s = trial.user_attrs.get(IMAGES_PER_S, math.nan)
+        speed = f"{images_per_s:,.0f}" if math.isfinite(images_per_s) else "-"
+        self.shown[trial.number] = epoch
+        if self.bars and trial.number in self.tasks:
+            self.bars.update(self.tasks[trial.number], completed=epoch, value=f"{value:.4f}",
+                             speed=speed)  # fmt: skip
+        elif not self.bars:
+            self.out.print(f"trial {trial.number:>4} epoch {epoch}  val acc {value:.4f}  "
+                           f"{speed} img/s")  # fmt: skip

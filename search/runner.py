@@ -1,8 +1,7 @@
 """The driver loop: ask, sample, reject over-budget configs, hand the rest to an executor, tell.
 
-One loop for every executor: `LocalExecutor` trains in this process, one trial at a time;
-`search.ray_executor.RayExecutor` trains on Ray workers. The sampler, the budget check and every
-`tell` stay here, with the study; executors only train and report. Several drivers may run one
+One loop for every executor (search.executors). The sampler, the budget check, every `tell` and
+what a person sees stay here, with the study; executors only train. Several drivers may run one
 study at once (several `search run` on one storage): they count each other's running trials,
 fail the ones whose driver died (no heartbeat) and run them again from their checkpoints.
 """
@@ -11,53 +10,36 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 import optuna
 from optuna.trial import TrialState
 
+from errors import SearchError, UserError
+from search.console import log
+from search.executors import Executor
 from search.fidelity import Fidelity
 from search.heartbeat import Heartbeat
-from search.objective import (
-    Listener,
-    Outcome,
-    checkpoint_path,
+from search.progress import TrialProgress
+from search.sampling import sample
+from search.training import Outcome
+from search.trial import (
+    FAIL_REASON,
+    frozen,
     is_trained,
-    sample,
-    train_trial,
+    retried_from,
+    storage_of,
     trained_count,
+    trial_id,
 )
-from search.progress import TrialProgress, log
 from spaces import Space
 from storage import RETRY
-from trainers import Metrics, SearchError, TrainConfig, UserError
 
-__all__ = ["MAX_UNTRAINED_IN_A_ROW", "Executor", "LocalExecutor", "Plan", "run_trials"]
+__all__ = ["MAX_UNTRAINED_IN_A_ROW", "POLL_S", "Plan", "checkpoint_path", "run_trials"]
 
 MAX_UNTRAINED_IN_A_ROW = 100  # budget rejections or failures in a row before a run gives up
-
-
-class Executor(Protocol):
-    """Where sampled trials train."""
-
-    capacity: int  # trials it trains at once
-
-    def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None: ...
-
-    def wait(self) -> list[tuple[optuna.Trial, Outcome]]:
-        """Block until at least one submitted trial has ended; return those that have."""
-        ...
-
-    def running(self) -> list[optuna.Trial]:
-        """Trials submitted and not yet returned by `wait`."""
-        ...
-
-    def cancel(self) -> None:
-        """Stop every running trial (they are told FAIL by the loop)."""
-        ...
+POLL_S = 1.0  # how often the loop looks at trials running elsewhere (Ray workers)
 
 
 @dataclass(frozen=True)
@@ -72,35 +54,10 @@ class Plan:
     heartbeat_s: int = 10  # seconds between heartbeats of running trials
 
 
-class LocalExecutor:
-    """Trains each trial in this process as it is submitted, with live progress."""
-
-    capacity = 1
-
-    def __init__(
-        self, train_fn: Callable[..., Metrics], train_kwargs: dict[str, Any], listener: Listener
-    ) -> None:
-        self.train_fn, self.train_kwargs, self.listener = train_fn, train_kwargs, listener
-        self.current: optuna.Trial | None = None
-        self.done: list[tuple[optuna.Trial, Outcome]] = []
-
-    def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None:
-        self.current = trial
-        outcome = train_trial(
-            trial, config, self.train_fn, self.train_kwargs, self.listener, checkpoint
-        )
-        self.done.append((trial, outcome))
-        self.current = None
-
-    def wait(self) -> list[tuple[optuna.Trial, Outcome]]:
-        done, self.done = self.done, []
-        return done
-
-    def running(self) -> list[optuna.Trial]:
-        return [trial for trial, _ in self.done] + ([self.current] if self.current else [])
-
-    def cancel(self) -> None:
-        self.current = None  # the interrupt that cancels has already stopped it
+def checkpoint_path(directory: Path, trial: optuna.Trial) -> Path:
+    """Where a trial checkpoints: its retries share the original trial's file."""
+    number = retried_from(frozen(trial))
+    return directory / f"trial-{trial.number if number is None else number}.pt"
 
 
 class _GaveUp(SearchError):
@@ -124,17 +81,17 @@ class _Loop:
             self.study.tell(trial, outcome.value)
         else:
             if outcome.state == TrialState.FAIL:
-                trial.set_user_attr("fail_reason", outcome.reason)
+                trial.set_user_attr(FAIL_REASON, outcome.reason)
             self.study.tell(trial, state=outcome.state)
-        self.beats.discard(trial._trial_id)
-        frozen = self.study._storage.get_trial(trial._trial_id)
+        self.beats.discard(trial_id(trial))
+        record = frozen(trial)
         if outcome.retry:
-            RETRY(self.study, frozen)  # queued again, to resume from its checkpoint
-        self.progress(self.study, frozen)
+            RETRY(self.study, record)  # queued again, to resume from its checkpoint
+        self.progress.ended(record)
 
     def count(self, trial: optuna.Trial) -> None:
         """Give up when too many trials in a row end without training."""
-        trained = is_trained(self.study._storage.get_trial(trial._trial_id))
+        trained = is_trained(frozen(trial))
         self.untrained_in_a_row = 0 if trained else self.untrained_in_a_row + 1
         if self.untrained_in_a_row >= MAX_UNTRAINED_IN_A_ROW:
             raise _GaveUp
@@ -155,7 +112,7 @@ class _Loop:
             with warnings.catch_warnings():  # this loop beats for ask/tell trials itself
                 warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used")
                 trial = self.study.ask()
-            self.beats.add(trial._trial_id)
+            self.beats.add(trial_id(trial))
             if self.surplus(trial):
                 self.tell(trial, Outcome(TrialState.FAIL, reason="surplus: others took the place"))
                 return
@@ -177,6 +134,10 @@ class _Loop:
             self.waiting_said = True
         time.sleep(self.plan.heartbeat_s)
 
+    def show_running(self) -> None:
+        """Show the running trials' progress as the storage has it, wherever they train."""
+        self.progress.running(frozen(t) for t in self.executor.running())
+
     def run(self) -> None:
         while True:
             with warnings.catch_warnings():  # experimental since Optuna 2.9
@@ -187,9 +148,10 @@ class _Loop:
                 return
             self.launch(trained)
             if self.executor.running():
-                for trial, outcome in self.executor.wait():
+                for trial, outcome in self.executor.wait(POLL_S):
                     self.tell(trial, outcome)
                     self.count(trial)
+                self.show_running()
             elif trained < self.plan.target:
                 self.wait_for_others()
 
@@ -197,7 +159,7 @@ class _Loop:
         running = self.executor.running()
         self.executor.cancel()
         for trial in running:
-            if self.study._storage.get_trial(trial._trial_id).state == TrialState.RUNNING:
+            if frozen(trial).state == TrialState.RUNNING:
                 self.tell(trial, Outcome(TrialState.FAIL, reason=reason))
 
 
@@ -209,7 +171,7 @@ def run_trials(
     A trial is started only while trained + running (in any process) < target. An interrupt
     (Ctrl-C, SIGTERM) stops the running trials and marks them FAIL.
     """
-    with Heartbeat(study._storage, plan.heartbeat_s) as beats:
+    with Heartbeat(storage_of(study), plan.heartbeat_s) as beats:
         loop = _Loop(study, plan, executor, progress, beats)
         try:
             loop.run()

@@ -14,7 +14,8 @@ from typing import TypeAlias
 
 import optuna
 
-from trainers import TrainConfig, UserError
+from errors import UserError
+from trainers import TrainConfig
 
 __all__ = ["Space", "call_space", "get_space", "probe", "register", "registered"]
 
@@ -33,9 +34,7 @@ def register(name: str) -> Callable[[Space], Space]:
 
 
 def registered() -> dict[str, Space]:
-    """The built-in spaces and any registered since, by name."""
-    import spaces.resnet_budget  # noqa: F401  (registers itself)
-
+    """The built-in spaces (the `spaces` package registers them) and any registered since."""
     return dict(_SPACES)
 
 

@@ -1,21 +1,15 @@
-"""Study storage: storage URLs turned into Optuna RDB storages (SQLite by default)."""
+"""Study storage: storage URLs turned into Optuna storages (SQLite by default), and the proxy."""
 
-from storage.rdb import (
-    DEFAULT_URL,
-    ENV_VAR,
-    RETRY,
-    describe_storage,
-    mask,
-    open_storage,
-    resolve_url,
-)
+from storage.study_storage import RETRY, Storage, open_storage
+from storage.url import DEFAULT_URL, ENV_VAR, mask, mask_argv, resolve_url
 
 __all__ = [
     "DEFAULT_URL",
     "ENV_VAR",
     "RETRY",
-    "describe_storage",
+    "Storage",
     "mask",
+    "mask_argv",
     "open_storage",
     "resolve_url",
 ]

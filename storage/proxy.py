@@ -12,7 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import optuna
+
+# Optuna's public run_grpc_proxy_server blocks until the process ends; the driver serves only
+# while its trials run, so it starts and stops the server that function would build itself.
 from optuna.storages._grpc.server import make_server
+
+from storage.study_storage import Storage
 
 __all__ = ["serve_proxy"]
 
@@ -24,12 +29,12 @@ def _free_port(host: str) -> int:
 
 
 @contextmanager
-def serve_proxy(storage: optuna.storages.BaseStorage, host: str) -> Iterator[str]:
+def serve_proxy(storage: Storage, host: str) -> Iterator[str]:
     """Serve `storage` on `host` at a free port while the block runs; yields grpc://HOST:PORT."""
     port = _free_port(host)
     with warnings.catch_warnings():  # experimental since Optuna 4.2
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        server = make_server(optuna.storages.get_storage(storage), host, port)
+        server = make_server(optuna.storages.get_storage(storage.backend), host, port)
     server.start()
     try:
         yield f"grpc://{host}:{port}"

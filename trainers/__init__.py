@@ -9,23 +9,20 @@ from trainers.config import (
     TrainConfig,
     load_config,
 )
-from trainers.errors import DivergedError, SearchError, UserError
+from trainers.device import autocast_dtype, describe_device, resolve_device
 from trainers.resnet import ResNet, build_model, count_params, param_counts
-from trainers.train import Metrics, Report, autocast_dtype, describe_device, resolve_device, train
+from trainers.train import Metrics, Report, train
 
 __all__ = [
     "AugmentConfig",
     "DataConfig",
-    "DivergedError",
     "Metrics",
     "ModelConfig",
     "OptimConfig",
     "Report",
     "ResNet",
     "ScheduleConfig",
-    "SearchError",
     "TrainConfig",
-    "UserError",
     "autocast_dtype",
     "build_model",
     "count_params",

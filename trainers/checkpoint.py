@@ -13,14 +13,17 @@ import pickle
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from errors import UserError
 from trainers.config import TrainConfig
-from trainers.errors import UserError
 
-__all__ = ["Progress", "check", "restore", "save"]
+if TYPE_CHECKING:
+    from trainers.state import TrainState
+
+__all__ = ["Progress", "check", "load_file", "restore", "save"]
 
 FORMAT = 1
 
@@ -36,16 +39,16 @@ class Progress:
 
 
 def save(
-    path: Path, config: TrainConfig, parts: dict[str, Any], generator: torch.Generator,
+    path: Path, config: TrainConfig, state: TrainState, generator: torch.Generator,
     progress: Progress,
 ) -> None:  # fmt: skip
     """Write the checkpoint next to `path` and move it into place, so a crash never leaves a
     half-written file where a whole one was."""
-    state = {
+    document = {
         "format": FORMAT,
         "config": config.to_dict(),
         "progress": dataclasses.asdict(progress),
-        "states": {name: part.state_dict() for name, part in parts.items()},
+        "states": state.state_dict(),
         "rng": {
             "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -54,19 +57,29 @@ def save(
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    torch.save(state, partial)
+    torch.save(document, partial)
     os.replace(partial, path)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def load_file(path: Path, kind: str, keys: set[str], allowed: str = "") -> dict[str, Any]:
+    """A dict saved by torch.save that holds `keys`, loaded on the CPU without running code
+    (weights_only); a truncated or foreign file is a UserError naming it as not a `kind`."""
+    suffix = f"; {allowed}" if allowed else ""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        document = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
         reason = str(err).strip().splitlines()[0]
-        raise UserError(f"checkpoint {path} is truncated or not a checkpoint ({reason})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise UserError(f"checkpoint {path} is not a checkpoint of this program")
-    return state
+        raise UserError(f"{path} is truncated or not a {kind} ({reason}){suffix}") from None
+    if not isinstance(document, dict) or not keys <= document.keys():
+        raise UserError(f"{path} is not a {kind} of this program{suffix}")
+    return document
+
+
+def _read(path: Path) -> dict[str, Any]:
+    document = load_file(path, "checkpoint", {"format", "config"})
+    if document["format"] != FORMAT:
+        raise UserError(f"{path} is not a checkpoint of this program (format {FORMAT})")
+    return document
 
 
 def _first_difference(a: object, b: object, where: str = "") -> str:
@@ -78,14 +91,14 @@ def _first_difference(a: object, b: object, where: str = "") -> str:
 
 
 def _matching(path: Path, config: TrainConfig) -> dict[str, Any]:
-    state = _read(path)
-    if state["config"] != config.to_dict():
-        key = _first_difference(state["config"], config.to_dict())
+    document = _read(path)
+    if document["config"] != config.to_dict():
+        key = _first_difference(document["config"], config.to_dict())
         raise UserError(
             f"checkpoint {path} was written for another config ({key} differs); allowed: "
             "resuming the config it was written for, or starting elsewhere"
         )
-    return state
+    return document
 
 
 def check(path: Path, config: TrainConfig) -> int:
@@ -95,14 +108,13 @@ def check(path: Path, config: TrainConfig) -> int:
 
 
 def restore(
-    path: Path, config: TrainConfig, parts: dict[str, Any], generator: torch.Generator
+    path: Path, config: TrainConfig, state: TrainState, generator: torch.Generator
 ) -> Progress:
-    """Load the checkpoint at `path` into `parts` and the random generators, as `check` says."""
-    state = _matching(path, config)
-    for name, part in parts.items():
-        part.load_state_dict(state["states"][name])
-    torch.set_rng_state(state["rng"]["torch"])
-    if state["rng"]["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-    generator.set_state(state["rng"]["batches"])
-    return Progress(**state["progress"])
+    """Load the checkpoint at `path` into `state` and the random generators, as `check` says."""
+    document = _matching(path, config)
+    state.load_state_dict(document["states"])
+    torch.set_rng_state(document["rng"]["torch"])
+    if document["rng"]["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(document["rng"]["cuda"])
+    generator.set_state(document["rng"]["batches"])
+    return Progress(**document["progress"])

@@ -18,7 +18,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import yaml
 
-from trainers.errors import UserError
+from errors import UserError
 
 __all__ = [
     "NUM_CLASSES",

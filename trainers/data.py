@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms import v2
 
+from errors import UserError
 from trainers.config import NUM_CLASSES, AugmentConfig, DataConfig
-from trainers.errors import UserError
 
 __all__ = [
     "CLASSES",

@@ -6,9 +6,7 @@ parameter count as the export it came from) with nothing else to go on.
 
 from __future__ import annotations
 
-import pickle
-import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pandas as pd
@@ -16,12 +14,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from errors import UserError
+from trainers.checkpoint import load_file
 from trainers.config import NUM_CLASSES, TrainConfig
 from trainers.data import CLASSES, normalize
-from trainers.errors import UserError
+from trainers.device import autocast_dtype, resolve_device
 from trainers.inputs import read_inputs
 from trainers.resnet import build_model, count_params
-from trainers.train import autocast_dtype, prepare, resolve_device
+from trainers.train import prepare
 
 __all__ = [
     "MODEL_FILE",
@@ -47,11 +47,19 @@ class Trained:
     n_params: int
 
 
+@dataclass(frozen=True)
+class _ModelFile:
+    """What model.pt holds, as a plain dict of these fields."""
+
+    config: dict  # TrainConfig.to_dict()
+    n_params: int  # the model's trainable parameters, checked again on loading
+    state_dict: dict  # the weights, on the CPU
+
+
 def save_run(path: Path, config: TrainConfig, model: nn.Module) -> None:
     """Write model.pt: the config, its parameter count and the weights (on the CPU)."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    document = {"config": config.to_dict(), "n_params": count_params(config.model)}
-    torch.save({**document, "state_dict": state}, path)
+    torch.save(vars(_ModelFile(config.to_dict(), count_params(config.model), state)), path)
 
 
 def load_run(path: str | Path, device: torch.device) -> Trained:
@@ -61,21 +69,17 @@ def load_run(path: str | Path, device: torch.device) -> Trained:
     allowed = f"allowed: the --out directory of a finished `search train`, or its {MODEL_FILE}"
     if not file.is_file():
         raise UserError(f"{path}: no {MODEL_FILE} there; {allowed}")
-    try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
-        reason = str(err).strip().splitlines()[0]
-        raise UserError(f"{file} is truncated or not a model file ({reason}); {allowed}") from None
-    if not isinstance(state, dict) or not {"config", "n_params", "state_dict"} <= state.keys():
-        raise UserError(f"{file} is not a model file of this program; {allowed}")
-    config = TrainConfig.from_dict(state["config"])
+    keys = {field.name for field in fields(_ModelFile)}
+    document = load_file(file, "model file", keys, allowed)
+    saved = _ModelFile(**{key: document[key] for key in keys})
+    config = TrainConfig.from_dict(saved.config)
     model = build_model(config.model, device)
     n_params = count_params(config.model)
-    if n_params != state["n_params"]:
+    if n_params != saved.n_params:
         raise UserError(f"{file}: its config builds {n_params:,} parameters, not the "
-                        f"{state['n_params']:,} it was saved with")  # fmt: skip
+                        f"{saved.n_params:,} it was saved with")  # fmt: skip
     try:
-        model.load_state_dict(state["state_dict"])
+        model.load_state_dict(saved.state_dict)
     except RuntimeError as err:
         first = str(err).splitlines()[1].strip() if "\n" in str(err) else str(err)
         raise UserError(f"{file}: the weights do not fit its config ({first})") from None

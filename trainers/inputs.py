@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from trainers.errors import UserError
+from errors import UserError
 
 __all__ = ["IMAGE_SUFFIXES", "read_inputs"]
 

@@ -9,22 +9,66 @@ hold it equal to the built model's sum of `numel` over many random configs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from trainers.config import NUM_CLASSES, ModelConfig
 
-__all__ = ["BasicBlock", "PreActBlock", "ResNet", "build_model", "count_params", "param_counts"]
+__all__ = [
+    "BasicBlock",
+    "BlockPlan",
+    "PreActBlock",
+    "ResNet",
+    "build_model",
+    "count_params",
+    "param_counts",
+    "stage_plan",
+]
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    """One residual block: its input and output channels, stride and SE width."""
+
+    c_in: int
+    c_out: int
+    stride: int  # 2 for the first block of every stage after the first, else 1
+    se: int  # hidden width of its squeeze-and-excitation; 0 = none
+
+    @property
+    def projects(self) -> bool:
+        """Whether the shortcut needs a 1x1 convolution: the shape changes."""
+        return self.stride != 1 or self.c_in != self.c_out
+
+
+def stage_plan(
+    depths: Sequence[int], widths: Sequence[int], stem_width: int, se_ratio: float
+) -> list[list[BlockPlan]]:
+    """The blocks of every stage, as both `ResNet` builds them and `param_counts` counts them."""
+    stages, c_in = [], stem_width
+    for i, (depth, width) in enumerate(zip(depths, widths, strict=True)):
+        blocks = []
+        for j in range(depth):
+            stride = 2 if i > 0 and j == 0 else 1
+            blocks.append(BlockPlan(c_in, width, stride, se_hidden(width, se_ratio)))
+            c_in = width
+        stages.append(blocks)
+    return stages
+
+
+def se_hidden(channels: int, ratio: float) -> int:
+    """Hidden width of the squeeze-and-excitation bottleneck; 0 means no SE."""
+    return max(1, round(channels * ratio)) if ratio > 0 else 0
 
 
 def _conv3x3(c_in: int, c_out: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
 
 
-def se_hidden(channels: int, ratio: float) -> int:
-    """Hidden width of the squeeze-and-excitation bottleneck; 0 means no SE."""
-    return max(1, round(channels * ratio)) if ratio > 0 else 0
+def _se_params(plan: BlockPlan) -> int:
+    return 2 * plan.c_out * plan.se + plan.se + plan.c_out if plan.se else 0
 
 
 class SqueezeExcite(nn.Module):
@@ -43,20 +87,28 @@ class SqueezeExcite(nn.Module):
 class BasicBlock(nn.Module):
     """conv-BN-ReLU-dropout-conv-BN-SE, plus the shortcut, then ReLU (He et al. 2015)."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int, se: int, dropout: float) -> None:
+    def __init__(self, plan: BlockPlan, dropout: float) -> None:
         super().__init__()
-        self.conv1 = _conv3x3(c_in, c_out, stride)
+        c_in, c_out = plan.c_in, plan.c_out
+        self.conv1 = _conv3x3(c_in, c_out, plan.stride)
         self.bn1 = nn.BatchNorm2d(c_out)
         self.drop = nn.Dropout(dropout)
         self.conv2 = _conv3x3(c_out, c_out)
         self.bn2 = nn.BatchNorm2d(c_out)
         nn.init.zeros_(self.bn2.weight)  # each residual branch starts as the identity
-        self.se = SqueezeExcite(c_out, se) if se else nn.Identity()
+        self.se = SqueezeExcite(c_out, plan.se) if plan.se else nn.Identity()
         self.shortcut: nn.Module = nn.Identity()
-        if stride != 1 or c_in != c_out:
+        if plan.projects:
             self.shortcut = nn.Sequential(
-                nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm2d(c_out)
+                nn.Conv2d(c_in, c_out, 1, stride=plan.stride, bias=False), nn.BatchNorm2d(c_out)
             )
+
+    @staticmethod
+    def count(plan: BlockPlan) -> int:
+        """Trainable parameters of the block `plan` describes (2 per batch-norm channel)."""
+        c_in, c_out = plan.c_in, plan.c_out
+        shortcut = c_in * c_out + 2 * c_out if plan.projects else 0
+        return 9 * c_in * c_out + 9 * c_out * c_out + 4 * c_out + shortcut + _se_params(plan)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.drop(torch.relu(self.bn1(self.conv1(x))))
@@ -67,23 +119,35 @@ class BasicBlock(nn.Module):
 class PreActBlock(nn.Module):
     """BN-ReLU-conv-BN-ReLU-dropout-conv-SE, plus the shortcut (He et al. 2016)."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int, se: int, dropout: float) -> None:
+    def __init__(self, plan: BlockPlan, dropout: float) -> None:
         super().__init__()
+        c_in, c_out = plan.c_in, plan.c_out
         self.bn1 = nn.BatchNorm2d(c_in)
-        self.conv1 = _conv3x3(c_in, c_out, stride)
+        self.conv1 = _conv3x3(c_in, c_out, plan.stride)
         self.bn2 = nn.BatchNorm2d(c_out)
         self.drop = nn.Dropout(dropout)
         self.conv2 = _conv3x3(c_out, c_out)
-        self.se = SqueezeExcite(c_out, se) if se else nn.Identity()
+        self.se = SqueezeExcite(c_out, plan.se) if plan.se else nn.Identity()
         self.shortcut: nn.Module | None = None
-        if stride != 1 or c_in != c_out:
-            self.shortcut = nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False)
+        if plan.projects:
+            self.shortcut = nn.Conv2d(c_in, c_out, 1, stride=plan.stride, bias=False)
+
+    @staticmethod
+    def count(plan: BlockPlan) -> int:
+        """Trainable parameters of the block `plan` describes (2 per batch-norm channel)."""
+        c_in, c_out = plan.c_in, plan.c_out
+        shortcut = c_in * c_out if plan.projects else 0
+        norms = 2 * (c_in + c_out)
+        return 9 * c_in * c_out + 9 * c_out * c_out + norms + shortcut + _se_params(plan)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pre = torch.relu(self.bn1(x))
         shortcut = x if self.shortcut is None else self.shortcut(pre)
         out = self.drop(torch.relu(self.bn2(self.conv1(pre))))
         return self.se(self.conv2(out)) + shortcut
+
+
+BLOCKS: dict[str, type[BasicBlock | PreActBlock]] = {"basic": BasicBlock, "preact": PreActBlock}
 
 
 class ResNet(nn.Module):
@@ -104,18 +168,13 @@ class ResNet(nn.Module):
         self.stem = nn.Sequential(_conv3x3(3, stem_width))
         if not preact:  # a pre-activation net normalizes at the start of each block instead
             self.stem.extend([nn.BatchNorm2d(stem_width), nn.ReLU(inplace=True)])
-        stages: list[nn.Module] = []
-        c_in = stem_width
-        for i, (depth, width) in enumerate(zip(depths, widths, strict=True)):
-            blocks = []
-            for j in range(depth):
-                stride = 2 if i > 0 and j == 0 else 1
-                blocks.append(block(c_in, width, stride, se_hidden(width, se_ratio), dropout))
-                c_in = width
-            stages.append(nn.Sequential(*blocks))
-        self.stages = nn.Sequential(*stages)
-        self.final = nn.Sequential(nn.BatchNorm2d(c_in), nn.ReLU()) if preact else nn.Identity()
-        self.head = nn.Linear(c_in, num_classes)
+        plan = stage_plan(depths, widths, stem_width, se_ratio)
+        self.stages = nn.Sequential(
+            *(nn.Sequential(*(block(b, dropout) for b in blocks)) for blocks in plan)
+        )
+        c_out = widths[-1]
+        self.final = nn.Sequential(nn.BatchNorm2d(c_out), nn.ReLU()) if preact else nn.Identity()
+        self.head = nn.Linear(c_out, num_classes)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -127,10 +186,9 @@ class ResNet(nn.Module):
 
 def build_model(cfg: ModelConfig, device: torch.device | str | None = None) -> ResNet:
     """The ResNet that `cfg` describes; `device="meta"` builds it without allocating weights."""
-    block = BasicBlock if cfg.block == "basic" else PreActBlock
     with torch.device(device or "cpu"):
         return ResNet(
-            block,
+            BLOCKS[cfg.block],
             cfg.depths,
             cfg.widths,
             stem_width=cfg.stem_width,
@@ -143,23 +201,13 @@ def build_model(cfg: ModelConfig, device: torch.device | str | None = None) -> R
 def param_counts(cfg: ModelConfig) -> dict[str, int]:
     """Trainable parameters of the model `cfg` describes, by part: stem, stage1.., head."""
     preact = cfg.block == "preact"
-    bn = 2  # a batch norm's weight and bias per channel
-    counts = {"stem": 27 * cfg.stem_width + (0 if preact else bn * cfg.stem_width)}
-    c_in = cfg.stem_width
-    for i, (depth, width) in enumerate(zip(cfg.depths, cfg.widths, strict=True), start=1):
-        total = 0
-        for j in range(depth):
-            stride = 2 if i > 1 and j == 0 else 1
-            project = stride != 1 or c_in != width
-            h = se_hidden(width, cfg.se_ratio)
-            convs = 9 * c_in * width + 9 * width * width
-            norms = bn * (c_in + width) if preact else bn * 2 * width
-            shortcut = c_in * width + (0 if preact else bn * width) if project else 0
-            se = 2 * width * h + h + width if h else 0
-            total += convs + norms + shortcut + se
-            c_in = width
-        counts[f"stage{i}"] = total
-    counts["head"] = c_in * NUM_CLASSES + NUM_CLASSES + (bn * c_in if preact else 0)
+    counts = {"stem": 27 * cfg.stem_width + (0 if preact else 2 * cfg.stem_width)}
+    block = BLOCKS[cfg.block]
+    plan = stage_plan(cfg.depths, cfg.widths, cfg.stem_width, cfg.se_ratio)
+    for i, blocks in enumerate(plan, start=1):
+        counts[f"stage{i}"] = sum(block.count(b) for b in blocks)
+    c_out = cfg.widths[-1]
+    counts["head"] = c_out * NUM_CLASSES + NUM_CLASSES + (2 * c_out if preact else 0)
     return counts
 
 

@@ -12,10 +12,10 @@ import math
 import time
 from pathlib import Path
 
+from errors import UserError
 from trainers.checkpoint import check
 from trainers.config import TrainConfig
 from trainers.data import split
-from trainers.errors import UserError
 from trainers.evaluation import MODEL_FILE, predict, save_run, score
 from trainers.plots import save_curves
 from trainers.train import Report, fit, prepare

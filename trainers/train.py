@@ -18,34 +18,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from errors import DivergedError
 from trainers.checkpoint import Progress, restore, save
 from trainers.config import TrainConfig
 from trainers.data import Batches, Cifar10, Split, load_cifar10, normalize, split
-from trainers.ema import Ema
-from trainers.errors import DivergedError, UserError
-from trainers.resnet import build_model, count_params
-from trainers.schedules import make_scheduler
+from trainers.device import autocast_dtype, describe_device, resolve_device
+from trainers.resnet import count_params
+from trainers.state import TrainState
 
-__all__ = [
-    "Metrics",
-    "Report",
-    "autocast_dtype",
-    "describe_device",
-    "evaluate",
-    "fit",
-    "prepare",
-    "resolve_device",
-    "train",
-]
+__all__ = ["Metrics", "Report", "evaluate", "fit", "prepare", "train"]
 
 
 class Report(Protocol):
     """Called after every epoch with the validation accuracy and other figures of the epoch."""
 
     def __call__(self, epoch: int, value: float, /, **metrics: float) -> None: ...
-
-
-PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 
 
 @dataclass(frozen=True)
@@ -62,50 +49,6 @@ class Metrics:
     precision: str  # autocast dtype: "bf16", "fp16" or "fp32"
     history: tuple[dict[str, float], ...] = ()  # per epoch: val_accuracy, val_loss, train_loss,
     # train_accuracy (val figures NaN when the validation images were merged into training)
-
-
-def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """The given device, else the first CUDA device this process sees, else the CPU."""
-    if device is None:
-        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
-    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    allowed = "cpu" + (f", cuda, cuda:0 to cuda:{count - 1}" if count else " (no CUDA device here)")
-    try:
-        parsed = torch.device(device)
-    except RuntimeError:
-        raise UserError(f"unknown device {device!r}; allowed: {allowed}") from None
-    if parsed.type == "cuda" and (parsed.index or 0) < count:
-        return torch.device("cuda", parsed.index or 0)
-    if parsed.type == "cpu":
-        return parsed
-    raise UserError(f"unknown device {device!r}; allowed: {allowed}")
-
-
-def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
-    """Mixed-precision dtype for `device`; None for fp32.
-
-    auto: bf16 on CUDA devices that have it (fp16 with loss scaling on older ones), bf16 on CPUs
-    with AMX or AVX512-BF16 (about twice the fp32 speed there), fp32 on other CPUs.
-    """
-    if precision not in PRECISIONS:
-        raise UserError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
-    if precision == "auto":
-        if device.type == "cuda":
-            with torch.cuda.device(device):  # natively: emulated bf16 is slower than fp16
-                native = torch.cuda.is_bf16_supported(including_emulation=False)
-            precision = "bf16" if native else "fp16"
-        elif device.type == "cpu" and torch.cpu._is_avx512_bf16_supported():
-            precision = "bf16"
-        else:
-            precision = "fp32"
-    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}[precision]
-
-
-def describe_device(device: torch.device) -> str:
-    """The device with its model name, e.g. "cuda:0 (NVIDIA H100 80GB HBM3)"."""
-    if device.type != "cuda":
-        return str(device)
-    return f"{device} ({torch.cuda.get_device_name(device)})"
 
 
 @torch.inference_mode()
@@ -132,26 +75,13 @@ def evaluate(
     return correct.item() / n, loss.item() / n
 
 
-def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.SGD:
-    """SGD with Nesterov momentum; weight decay on weights of convolutions and linear layers."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for p in params if p.ndim > 1], "weight_decay": config.optim.weight_decay},
-        {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
-    ]
-    return torch.optim.SGD(
-        groups, lr=config.optim.lr, momentum=config.optim.momentum, nesterov=True
-    )
-
-
 def _epoch(
-    model: nn.Module, batches: Batches, parts: dict, config: TrainConfig, dtype: torch.dtype | None
+    state: TrainState, batches: Batches, config: TrainConfig, dtype: torch.dtype | None
 ) -> tuple[float, float]:
     """One pass over the training batches: (mean loss, accuracy against each batch's dominant
     label), summed on the device and read once."""
+    model, optimizer, scaler = state.model, state.optimizer, state.scaler
     model.train()
-    optimizer, scheduler, scaler = parts["optimizer"], parts["scheduler"], parts["scaler"]
-    ema: Ema | None = parts.get("ema")
     total = torch.zeros((), device=batches.images.device)
     correct = torch.zeros((), device=batches.images.device)
     for images, targets in batches:
@@ -164,9 +94,9 @@ def _epoch(
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
-        scheduler.step()
-        if ema is not None:
-            ema.update(model)
+        state.scheduler.step()
+        if state.ema is not None:
+            state.ema.update(model)
         total += loss.detach()
         labels = targets if targets.ndim == 1 else targets.argmax(1)
         correct += (logits.detach().argmax(1) == labels).sum()
@@ -199,28 +129,18 @@ def fit(
     start = time.perf_counter()
     device = data.train_images.device
     torch.manual_seed(config.seed)  # weights, dropout and CutMix draws
-    model = build_model(config.model, device).to(memory_format=torch.channels_last)
     batches = Batches(
         data.train_images, data.train_labels, config.optim.batch_size, config.augment,
         seed=config.seed,
     )  # fmt: skip
-    optimizer = _optimizer(model, config)
-    parts = {
-        "model": model,
-        "optimizer": optimizer,
-        "scheduler": make_scheduler(optimizer, config.schedule, config.epochs * len(batches)),
-        "scaler": torch.amp.GradScaler(device.type, enabled=dtype == torch.float16),
-    }
-    if config.ema:
-        parts["ema"] = Ema(model, config.ema)
-    final = parts["ema"].module if config.ema else model
+    state = TrainState.create(config, device, dtype, config.epochs * len(batches))
     done = Progress()
     if checkpoint is not None and checkpoint.exists():
-        done = restore(checkpoint, config, parts, batches.generator)
+        done = restore(checkpoint, config, state, batches.generator)
         _replay(done.history, report)
     for epoch in range(done.epoch + 1, config.epochs + 1):
         tick = time.perf_counter()
-        train_loss, train_accuracy = _epoch(model, batches, parts, config, dtype)
+        train_loss, train_accuracy = _epoch(state, batches, config, dtype)
         epoch_s = time.perf_counter() - tick  # the .item() in _epoch synchronized the device
         if not math.isfinite(train_loss):
             raise DivergedError(f"training loss is {train_loss} in epoch {epoch}")
@@ -228,12 +148,12 @@ def fit(
         done.seen, done.train_s, done.epoch = done.seen + images, done.train_s + epoch_s, epoch
         val_accuracy, val_loss = math.nan, math.nan  # merged into training: nothing validates
         if len(data.val_labels):
-            val_accuracy, val_loss = evaluate(final, data.val_images, data.val_labels, dtype)
+            val_accuracy, val_loss = evaluate(state.final, data.val_images, data.val_labels, dtype)
         figures = {"val_accuracy": val_accuracy, "val_loss": val_loss, "train_loss": train_loss,
                    "train_accuracy": train_accuracy}  # fmt: skip
         done.history.append(figures)
         if checkpoint is not None:
-            save(checkpoint, config, parts, batches.generator, done)
+            save(checkpoint, config, state, batches.generator, done)
         if report is not None:
             report(epoch, val_accuracy, images_per_s=images / epoch_s, val_loss=val_loss,
                    train_loss=train_loss, train_accuracy=train_accuracy)  # fmt: skip
@@ -248,7 +168,7 @@ def fit(
         precision={torch.bfloat16: "bf16", torch.float16: "fp16", None: "fp32"}[dtype],
         history=tuple(done.history),
     )
-    return final, metrics
+    return state.final, metrics
 
 
 def train(

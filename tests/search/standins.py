@@ -13,7 +13,8 @@ import time
 import uuid
 from pathlib import Path
 
-from trainers import DivergedError, Metrics, TrainConfig, UserError, count_params
+from errors import DivergedError, UserError
+from trainers import Metrics, TrainConfig, count_params
 
 
 def score(config: TrainConfig) -> float:

@@ -1,8 +1,9 @@
 import optuna
 import pytest
 
+from errors import UserError
 from spaces import get_space, registered
-from trainers import TrainConfig, UserError, count_params
+from trainers import TrainConfig, count_params
 
 TINY_SPACE = "tests/data/tiny_space.py"
 

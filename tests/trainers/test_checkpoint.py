@@ -3,7 +3,8 @@ import dataclasses
 import pytest
 import torch
 
-from trainers import DataConfig, ModelConfig, OptimConfig, TrainConfig, UserError
+from errors import UserError
+from trainers import DataConfig, ModelConfig, OptimConfig, TrainConfig
 from trainers.checkpoint import check
 from trainers.data import load_cifar10, split
 from trainers.train import fit
@@ -25,10 +26,11 @@ def data(fake_cifar):
     return split(load_cifar10(fake_cifar), CONFIG.data)
 
 
-def test_a_resumed_run_ends_exactly_as_an_uninterrupted_one(data, tmp_path):
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_a_resumed_run_ends_exactly_as_an_uninterrupted_one(data, tmp_path, ema):
     from trainers import AugmentConfig
 
-    config = dataclasses.replace(CONFIG, augment=AugmentConfig(cutmix_prob=0.5))
+    config = dataclasses.replace(CONFIG, augment=AugmentConfig(cutmix_prob=0.5), ema=ema)
     straight, straight_metrics = fit(config, data, checkpoint=tmp_path / "a.pt")
 
     def stop_after_two(epoch, value, **_):

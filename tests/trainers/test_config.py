@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from trainers import ModelConfig, OptimConfig, TrainConfig, UserError, load_config
+from errors import UserError
+from trainers import ModelConfig, OptimConfig, TrainConfig, load_config
 
 
 def test_round_trip_through_dicts_json_and_yaml(tmp_path):

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from trainers import AugmentConfig, DataConfig, UserError
+from errors import UserError
+from trainers import AugmentConfig, DataConfig
 from trainers.data import Batches, load_cifar10, split
 
 

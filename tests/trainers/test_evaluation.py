@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from trainers import ModelConfig, TrainConfig, UserError, count_params
+from errors import UserError
+from trainers import ModelConfig, TrainConfig, count_params
 from trainers.evaluation import load_run, predict, save_run, score
 from trainers.resnet import build_model
 

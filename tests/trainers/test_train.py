@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 
+from errors import DivergedError
 from trainers import (
     AugmentConfig,
     DataConfig,
-    DivergedError,
     ModelConfig,
     OptimConfig,
     TrainConfig,

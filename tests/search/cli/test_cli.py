@@ -245,7 +245,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
 
 
 def test_debug_shows_the_traceback(cli):
-    from trainers import UserError
+    from errors import UserError
 
     with pytest.raises(UserError):
         cli("--debug", "run", "--budget", "0")

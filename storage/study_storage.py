@@ -1,35 +1,27 @@
-"""Turning a storage URL into an Optuna RDB storage: resolution, SQLite settings, masking.
+"""Opening a study storage: the URL turned into an Optuna storage, and what the URL says of it.
 
-Any SQLAlchemy URL Optuna accepts works. The default is a SQLite file in the working directory,
-opened in WAL mode with a long busy timeout, so that a dashboard can read it while a run writes.
+Any SQLAlchemy URL Optuna accepts works, and grpc://HOST:PORT reaches a driver's storage proxy
+(storage.proxy). The default is a SQLite file in the working directory, opened in WAL mode with
+a long busy timeout, so that a dashboard can read it while a run writes.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
 import sqlalchemy
 from sqlalchemy.engine import make_url
 
-from trainers import UserError
+from errors import UserError
+from storage.url import ENV_VAR, mask, resolve_url, sqlite_file
 
-__all__ = [
-    "DEFAULT_URL",
-    "ENV_VAR",
-    "RETRY",
-    "describe_storage",
-    "mask",
-    "open_storage",
-    "resolve_url",
-]
+__all__ = ["RETRY", "Storage", "open_storage"]
 
-DEFAULT_URL = "sqlite:///search.db"
-ENV_VAR = "SEARCH_STORAGE"
 SQLITE_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before giving up
 PROXY_TIMEOUT_S = 30  # how long a worker waits for the driver's gRPC storage proxy
 TABLE_RACE_TRIES = 5  # attempts to open a new database other processes are setting up too
@@ -40,35 +32,45 @@ with warnings.catch_warnings():
     RETRY = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
 
 
-def resolve_url(url: str | None = None) -> str:
-    """The --storage flag, else $SEARCH_STORAGE, else ./search.db."""
-    return url or os.environ.get(ENV_VAR) or DEFAULT_URL
+@dataclass(frozen=True)
+class Storage:
+    """An opened study storage, and what its URL says about where studies live."""
 
+    url: str  # as resolved: the --storage flag, else $SEARCH_STORAGE, else the default
+    backend: optuna.storages.BaseStorage  # what optuna.create_study / load_study take
+    sqlite: bool = False  # a SQLite database (a file, or in memory)
+    file: Path | None = None  # the SQLite file, absolute; None for other databases
 
-def mask(url: str) -> str:
-    """The URL with its password replaced by ***, fit to print and log."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except sqlalchemy.exc.ArgumentError:
-        return url.split("@")[-1] if "@" in url else url
+    @property
+    def masked(self) -> str:
+        """The URL with its password replaced by ***."""
+        return mask(self.url)
 
+    @property
+    def description(self) -> str:
+        """Where the studies live: the masked URL, and a SQLite file's absolute path."""
+        return f"{self.masked} ({self.file})" if self.file else self.masked
 
-def describe_storage(url: str) -> str:
-    """The masked URL, and for a SQLite file its absolute path: where the study lives."""
-    try:
-        parsed = make_url(url)
-    except sqlalchemy.exc.ArgumentError:
-        return mask(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        return f"{mask(url)} ({Path(parsed.database).resolve()})"
-    return mask(url)
+    @property
+    def needs_proxy(self) -> bool:
+        """Whether workers in other processes must write through one process (SQLite has a
+        single writer; an in-memory database is seen by this process alone)."""
+        return self.sqlite
+
+    @property
+    def checkpoint_root(self) -> Path:
+        """Where trial checkpoints go by default: beside a SQLite file (search.db ->
+        search-checkpoints/), else ./checkpoints."""
+        if self.file is not None:
+            return self.file.with_name(f"{self.file.stem}-checkpoints")
+        return Path("checkpoints").resolve()
 
 
 def _prepare_sqlite(url: sqlalchemy.URL, must_exist: bool) -> None:
     """Check the file can be opened and switch it to WAL (a setting the file keeps)."""
-    if not url.database or url.database == ":memory:":
+    path = sqlite_file(url)
+    if path is None:
         return
-    path = Path(url.database)
     if must_exist and not path.is_file():
         raise UserError(
             f"storage {url}: no such file; allowed: the storage `search run` wrote "
@@ -88,10 +90,10 @@ def _prepare_sqlite(url: sqlalchemy.URL, must_exist: bool) -> None:
 
 def open_storage(
     url: str | None = None, must_exist: bool = False, heartbeat_s: int | None = None
-) -> optuna.storages.BaseStorage:
-    """An Optuna storage on `url` (resolved as by `resolve_url`); bad or unreachable URLs fail
-    with one line naming them, before anything is written. With `must_exist`, a SQLite file
-    that is not there yet fails too, instead of being created.
+) -> Storage:
+    """The storage at `url` (resolved as by `resolve_url`); bad or unreachable URLs fail with
+    one line naming them, before anything is written. With `must_exist`, a SQLite file that is
+    not there yet fails too, instead of being created.
 
     With `heartbeat_s`, running trials are expected to beat that often (`search.heartbeat`);
     one silent for `GRACE_BEATS` beats is failed by `optuna.storages.fail_stale_trials` and
@@ -99,7 +101,7 @@ def open_storage(
     """
     url = resolve_url(url)
     if url.startswith("grpc://"):
-        return _open_proxy(url)
+        return Storage(url, _open_proxy(url))
     try:
         parsed = make_url(url)
     except sqlalchemy.exc.ArgumentError:
@@ -107,8 +109,9 @@ def open_storage(
             f"storage {mask(url)!r} is not a database URL; allowed: sqlite:///FILE, "
             "postgresql://USER@HOST/DB, or any SQLAlchemy URL"
         ) from None
+    sqlite, file = parsed.get_backend_name() == "sqlite", sqlite_file(parsed)
     engine_kwargs: dict = {"pool_pre_ping": True}
-    if parsed.get_backend_name() == "sqlite":
+    if sqlite:
         _prepare_sqlite(parsed, must_exist)
         engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
     beats: dict = {}
@@ -119,13 +122,13 @@ def open_storage(
             "heartbeat_stale_trial_callback": RETRY,
         }
     try:
-        storage = _rdb_storage(url, engine_kwargs, beats)
+        backend = _rdb_storage(url, engine_kwargs, beats)
     except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:  # nothing was written
         raise UserError(f"storage {mask(url)} is unreachable: {_reason(err)}") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        sqlalchemy.event.listen(storage.engine, "connect", _sqlite_connection)
-        storage.engine.dispose()  # connections opened from now on get the setting
-    return storage
+    if file is not None:
+        sqlalchemy.event.listen(backend.engine, "connect", _sqlite_connection)
+        backend.engine.dispose()  # connections opened from now on get the setting
+    return Storage(url, backend, sqlite, file)
 
 
 def _rdb_storage(url: str, engine_kwargs: dict, beats: dict) -> optuna.storages.RDBStorage:

@@ -1,6 +1,6 @@
-"""`search train`, `search evaluate`, `search predict`: from an exported config to a submission.
+"""`search params`, `train`, `evaluate`, `predict`: from an exported config to a submission.
 
-Thin typed functions over trainers.retrain and trainers.evaluation; search.cli registers them.
+Thin typed functions over trainers (retrain, evaluation); they need no study.
 """
 
 from __future__ import annotations
@@ -14,24 +14,43 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from search.cli_options import DataDir, Device, Precision
-from search.progress import log, stdout
-from trainers import UserError, count_params, load_config
+from errors import UserError
+from search.cli.options import DataDir, Device, Precision
+from search.console import log, stdout
+from search.trial import N_PARAMS
+from search.views import describe_model
+from trainers import count_params, load_config, param_counts
 from trainers.config import TRAIN_IMAGES
 from trainers.data import CLASSES, find_cifar10
 from trainers.evaluation import evaluate_run, predict_inputs
 from trainers.plots import save_confusion
 from trainers.retrain import full_fidelity, prepare_out, retrain
 
-__all__ = ["evaluate", "predict", "train"]
+__all__ = ["evaluate", "params", "predict", "train"]
 
 Run = Annotated[
     Path, typer.Argument(help="The --out directory of `search train`, or its model.pt.")
 ]
+ConfigFile = Annotated[Path, typer.Argument(help="A config or an export (YAML or JSON).")]
+
+
+def params(
+    file: ConfigFile,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Exact trainable-parameter count of a config's model; nothing is built or trained."""
+    config = load_config(file)
+    n = count_params(config.model)
+    if as_json:
+        model = config.to_dict()["model"]
+        document = {N_PARAMS: n, "parts": param_counts(config.model), "model": model}
+        stdout.print_json(json.dumps(document))
+    else:
+        stdout.print(f"{n:,} trainable parameters ({describe_model(config.to_dict())})")
 
 
 def train(
-    file: Annotated[Path, typer.Argument(help="A config or an export (YAML or JSON).")],
+    file: ConfigFile,
     epochs: Annotated[int | None, typer.Option(help="Override the config's epochs.")] = None,
     out: Annotated[
         Path | None,
@@ -71,7 +90,8 @@ def train(
     folder = find_cifar10(data_dir)
     held_out = 0 if merge_val else config.data.val_size
     images = config.data.train_subset or TRAIN_IMAGES - held_out
-    log(f"training {count_params(config.model):,} parameters for {config.epochs} epochs on "
+    n_params = count_params(config.model)
+    log(f"training {n_params:,} parameters for {config.epochs} epochs on "
         f"{images:,} images from {folder}; writing to {out}")  # fmt: skip
 
     def report(epoch: int, value: float, /, **metrics: float) -> None:
@@ -87,7 +107,7 @@ def train(
         raise
     tta_text = f", with TTA {result['test_tta_accuracy']:.4f}" if tta else ""
     stdout.print(f"test accuracy {result['test_accuracy']:.4f}{tta_text}  "
-                 f"({result['n_params']:,} params, {result['wall_s']:.0f} s)")  # fmt: skip
+                 f"({n_params:,} params, {result['wall_s']:.0f} s)")  # fmt: skip
     log(f"model {out / 'model.pt'}, metrics {out / 'metrics.json'}, curves {out / 'curves.png'}")
 
 
@@ -121,7 +141,7 @@ def evaluate(
     stdout.print(table)
     save_confusion(tta.confusion, CLASSES, out / "confusion.png",
                    f"Test set, with TTA: accuracy {tta.accuracy:.4f}")  # fmt: skip
-    document = {"n_params": trained.n_params, "classes": list(CLASSES),
+    document = {N_PARAMS: trained.n_params, "classes": list(CLASSES),
                 **{name: dataclasses.asdict(s) for name, s in scores.items()}}  # fmt: skip
     (out / "evaluation.json").write_text(json.dumps(document, indent=2) + "\n")
     log(f"confusion matrix {out / 'confusion.png'}, figures {out / 'evaluation.json'}")

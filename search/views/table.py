@@ -1,4 +1,4 @@
-"""The trials of a study as a table a person reads: number, state, accuracy, size, config."""
+"""`search status`: a study's trials as a table a person reads: state, accuracy, size, config."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from rich.table import Table
 
-from search.objective import is_trained
+from search.trial import CONFIG, N_PARAMS, is_trained, reason
 
 __all__ = ["describe_model", "trials_table"]
 
@@ -20,24 +20,11 @@ def describe_model(config: dict) -> str:
     return f"{model.get('block', '?')} {stages}{se}"
 
 
-def _silent_note(trial: FrozenTrial) -> str:
-    """What happened to a trial that recorded no reason itself."""
-    if trial.state == TrialState.FAIL:
-        return "no heartbeat: its process died"  # failed by another driver, and retried
-    retried = trial.system_attrs.get("failed_trial")
-    if retried is not None:
-        resumed = trial.user_attrs.get("resumed_from_epoch")
-        return f"retry of #{retried}" + (f", resumed after epoch {resumed}" if resumed else "")
-    return ""
-
-
 def _row(trial: FrozenTrial) -> list[str]:
-    attrs = trial.user_attrs
-    config = attrs.get("config", {})
+    config = trial.user_attrs.get(CONFIG, {})
     optim, schedule = config.get("optim", {}), config.get("schedule", {})
     duration = trial.duration.total_seconds() if trial.duration else None
-    n_params = attrs.get("n_params")
-    note = attrs.get("pruned_reason") or attrs.get("fail_reason") or _silent_note(trial)
+    n_params = trial.user_attrs.get(N_PARAMS)
     return [
         str(trial.number),
         trial.state.name,
@@ -49,7 +36,7 @@ def _row(trial: FrozenTrial) -> list[str]:
         schedule.get("name", ""),
         str(optim.get("batch_size", "")),
         f"{config['augment']['cutmix_prob']:.2f}" if config else "",
-        note,
+        reason(trial),
     ]
 
 

@@ -7,13 +7,15 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from errors import UserError
 from search import Fidelity, is_budget_rejected, is_trained
+from search.executors import LocalExecutor
 from search.progress import TrialProgress
-from search.runner import LocalExecutor, Plan, run_trials
+from search.runner import Plan, run_trials
 from spaces import get_space
 from storage import open_storage
 from tests.search.standins import diverging_train, standin_train
-from trainers import TrainConfig, UserError
+from trainers import TrainConfig
 
 FIDELITY = Fidelity(epochs=3, train_subset=1000, val_size=5000)
 SPACE = get_space("resnet_budget")
@@ -21,7 +23,7 @@ SPACE = get_space("resnet_budget")
 
 def run(study, trained, train_fn, budget=5_000_000, space=SPACE, fidelity=FIDELITY):
     progress = TrialProgress()
-    executor = LocalExecutor(train_fn, {"device": "cpu"}, progress)
+    executor = LocalExecutor(train_fn, {"device": "cpu"})
     checkpoints = Path(tempfile.mkdtemp())
     run_trials(study, Plan(space, fidelity, budget, trained, checkpoints), executor, progress)
 
@@ -39,7 +41,7 @@ def test_over_budget_trials_are_pruned_before_training_on_every_backend(storage_
     budget = 400_000
     recorder = Recorder()
     study = optuna.create_study(
-        storage=open_storage(storage_url), direction="maximize",
+        storage=open_storage(storage_url).backend, direction="maximize",
         sampler=optuna.samplers.RandomSampler(seed=0), pruner=optuna.pruners.NopPruner(),
     )  # fmt: skip
     run(study, 10, recorder, budget)

@@ -3,9 +3,9 @@ from contextlib import redirect_stderr
 
 import pytest
 
+from errors import UserError
 from search import RunOptions, is_budget_rejected, is_trained, run_search
 from tests.search.standins import standin_train
-from trainers import UserError
 
 
 @pytest.fixture(autouse=True)

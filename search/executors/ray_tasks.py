@@ -20,17 +20,18 @@ from typing import Any
 
 import optuna
 import ray
+import torch
+from optuna.pruners import BasePruner
 from ray.exceptions import NodeDiedError, RayActorError, RayError, WorkerCrashedError
 
-from search.algorithms import make_pruner
-from search.objective import Outcome, train_trial
-from search.progress import TrialProgress
-from storage import open_storage
-from trainers import Metrics, TrainConfig, UserError
+from errors import UserError
+from search.training import Outcome, train_trial
+from search.trial import GPU_IDS, HOST, NODE, PID, trial_id
+from storage import Storage, open_storage
+from storage.proxy import serve_proxy
+from trainers import Metrics, TrainConfig
 
-__all__ = ["RayExecutor", "Resources", "plan_resources", "ray_session"]
-
-POLL_S = 1.0  # how often the driver refreshes the progress of running trials
+__all__ = ["RayExecutor", "Resources", "plan_resources", "ray_session", "storage_for_workers"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,15 @@ class Resources:
     workers: int  # trials at once
     gpus_per_trial: float  # fractions let several trials share a GPU
     cpus_per_trial: float
+
+    @property
+    def device(self) -> torch.device:
+        """The kind of device the trials train on."""
+        return torch.device("cuda" if self.gpus_per_trial else "cpu")
+
+    def describe(self) -> str:
+        return (f"Ray, {self.workers} at once, each with {self.gpus_per_trial:g} GPU and "
+                f"{self.cpus_per_trial:g} CPU")  # fmt: skip
 
 
 @contextmanager
@@ -90,32 +100,42 @@ def plan_resources(
     return Resources(workers, gpus_per_trial, cpus_per_trial)
 
 
+@contextmanager
+def storage_for_workers(storage: Storage) -> Iterator[str]:
+    """The address workers open the storage at: its URL, or for SQLite (one writer) Optuna's
+    gRPC proxy, served from here on this Ray node's address while the block runs."""
+    if not storage.needs_proxy:
+        yield storage.url
+        return
+    with serve_proxy(storage, ray.util.get_node_ip_address()) as address:
+        yield address
+
+
 @functools.lru_cache(maxsize=4)
-def _worker_study(address: str, name: str, pruner: str, epochs: int) -> optuna.Study:
+def _worker_study(address: str, name: str) -> optuna.Study:
     """The study as a worker process sees it, opened once per process."""
-    return optuna.load_study(
-        study_name=name, storage=open_storage(address), pruner=make_pruner(pruner, epochs)
-    )
+    return optuna.load_study(study_name=name, storage=open_storage(address).backend)
 
 
 def _train_on_worker(
     address: str,
     study_name: str,
-    pruner: str,
-    trial_id: int,
+    pruner: BasePruner,
+    storage_trial_id: int,
     config: dict[str, Any],
     checkpoint: str,
     train_fn: Callable[..., Metrics],
     train_kwargs: dict[str, Any],
 ) -> Outcome:
     """Body of a Ray task: one trial, trained where Ray put it."""
+    study = _worker_study(address, study_name)
+    study.pruner = pruner
+    trial = optuna.trial.Trial(study, storage_trial_id)
+    trial.set_user_attr(NODE, ray.get_runtime_context().get_node_id())
+    trial.set_user_attr(HOST, socket.gethostname())
+    trial.set_user_attr(PID, os.getpid())
+    trial.set_user_attr(GPU_IDS, [str(i) for i in ray.get_gpu_ids()])
     parsed = TrainConfig.from_dict(config)
-    study = _worker_study(address, study_name, pruner, parsed.epochs)
-    trial = optuna.trial.Trial(study, trial_id)
-    trial.set_user_attr("node", ray.get_runtime_context().get_node_id())
-    trial.set_user_attr("host", socket.gethostname())
-    trial.set_user_attr("pid", os.getpid())
-    trial.set_user_attr("gpu_ids", [str(i) for i in ray.get_gpu_ids()])
     return train_trial(trial, parsed, train_fn, train_kwargs, checkpoint=Path(checkpoint))
 
 
@@ -126,11 +146,10 @@ class RayExecutor:
         self,
         resources: Resources,
         storage_address: str,
-        study: optuna.Study,
-        pruner: str,
+        study_name: str,
+        pruner: BasePruner,
         train_fn: Callable[..., Metrics],
         train_kwargs: dict[str, Any],
-        progress: TrialProgress,
     ) -> None:
         self.capacity = resources.workers
         self.task = ray.remote(_train_on_worker).options(
@@ -139,14 +158,13 @@ class RayExecutor:
             max_retries=0,  # a failed trial is told FAIL; the search goes on with new ones
             runtime_env={"env_vars": {"GRPC_VERBOSITY": "ERROR"}},  # no chatter at shutdown
         )
-        self.args = (storage_address, study.study_name, pruner)
+        self.args = (storage_address, study_name, pruner)
         self.train_fn, self.train_kwargs = train_fn, train_kwargs
-        self.study, self.progress = study, progress
         self.tasks: dict[ray.ObjectRef, optuna.Trial] = {}
 
     def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None:
         ref = self.task.remote(
-            *self.args, trial._trial_id, config.to_dict(), str(checkpoint), self.train_fn,
+            *self.args, trial_id(trial), config.to_dict(), str(checkpoint), self.train_fn,
             self.train_kwargs,
         )  # fmt: skip
         self.tasks[ref] = trial
@@ -154,13 +172,9 @@ class RayExecutor:
     def running(self) -> list[optuna.Trial]:
         return list(self.tasks.values())
 
-    def wait(self) -> list[tuple[optuna.Trial, Outcome]]:
-        ready: list[ray.ObjectRef] = []
-        while not ready:
-            ready, rest = ray.wait(list(self.tasks), num_returns=1, timeout=POLL_S)
-            storage = self.study._storage
-            self.progress.refresh([storage.get_trial(t._trial_id) for t in self.tasks.values()])
-        if rest:  # others that ended meanwhile
+    def wait(self, timeout_s: float) -> list[tuple[optuna.Trial, Outcome]]:
+        ready, rest = ray.wait(list(self.tasks), num_returns=1, timeout=timeout_s)
+        if ready and rest:  # others that ended meanwhile
             ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
         ended = []
         for ref in ready:

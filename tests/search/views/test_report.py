@@ -4,10 +4,10 @@ from contextlib import redirect_stderr
 import pandas as pd
 import pytest
 
+from errors import UserError
 from search import RunOptions, is_budget_rejected, run_search
-from search.report import trials_frame, write_report
+from search.views.report import trials_frame, write_report
 from tests.search.standins import standin_train
-from trainers import UserError
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,7 @@ def test_the_csv_has_a_row_per_trial_and_the_config_in_columns(study, tmp_path):
         assert column in frame.columns, column
     rejected = frame[[is_budget_rejected(t) for t in study.trials]]
     assert len(rejected) and rejected["pruned_reason"].str.startswith("budget: ").all()
+    assert (rejected["reason"] == rejected["pruned_reason"]).all()
     assert trials_frame(study)["config.optim.lr"].notna().all()
 
 

@@ -12,13 +12,14 @@ import optuna
 import yaml
 from optuna.trial import FrozenTrial
 
-from storage import mask
-from trainers import TrainConfig, UserError
+from errors import UserError
+from search.trial import CONFIG, DEVICE, METRICS, N_PARAMS
+from storage import Storage
+from trainers import TrainConfig
 
 __all__ = ["best_trial", "export_document", "write_document"]
 
 PACKAGES = ("resnet-budget-search", "torch", "torchvision", "optuna", "sqlalchemy", "ray")
-METRICS = ("val_loss", "images_per_s", "wall_s", "device", "precision")
 
 
 def best_trial(study: optuna.Study) -> FrozenTrial:
@@ -42,19 +43,19 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def export_document(study: optuna.Study, trial: FrozenTrial, storage_url: str) -> dict:
+def export_document(study: optuna.Study, trial: FrozenTrial, storage: Storage) -> dict:
     """What `search train` needs to rebuild and retrain the trial, and where it came from."""
-    config = TrainConfig.from_dict(trial.user_attrs["config"]).to_dict()  # checked round trip
+    config = TrainConfig.from_dict(trial.user_attrs[CONFIG]).to_dict()  # checked round trip
     metrics = {"val_accuracy": trial.value}
-    metrics.update({k: trial.user_attrs[k] for k in METRICS if k in trial.user_attrs})
+    metrics.update({k: trial.user_attrs[k] for k in (*METRICS, DEVICE) if k in trial.user_attrs})
     return {
-        "config": config,
-        "n_params": trial.user_attrs["n_params"],
+        CONFIG: config,
+        N_PARAMS: trial.user_attrs[N_PARAMS],
         "metrics": metrics,
         "provenance": {
             "study": study.study_name,
             "trial": trial.number,
-            "storage": mask(storage_url),
+            "storage": storage.masked,
             "space": study.user_attrs.get("space"),
             "budget": study.user_attrs.get("budget"),
             "fidelity": study.user_attrs.get("fidelity"),

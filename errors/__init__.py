@@ -1,4 +1,7 @@
-"""The project's exception hierarchy: one base, and the user-facing branch the CLI prints."""
+"""The project's exceptions: one base, the branch a person caused, and a training that diverged.
+
+Every package may import this one; it imports nothing of the project.
+"""
 
 __all__ = ["DivergedError", "SearchError", "UserError"]
 

@@ -150,7 +150,7 @@ def test_progress_shows_every_workers_epochs(two_gpus, tmp_path):
 
 
 def test_the_driver_stops_when_a_worker_reports_bad_input(two_gpus, tmp_path):
-    from trainers import UserError
+    from errors import UserError
 
     url = f"sqlite:///{tmp_path}/s.db"
     with pytest.raises(UserError, match="no CIFAR-10 on this worker"):

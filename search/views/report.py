@@ -17,8 +17,19 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from optuna.trial import FrozenTrial, TrialState
 
-from search.objective import is_budget_rejected, is_trained
-from trainers import UserError
+from errors import UserError
+from search.trial import (
+    CONFIG,
+    DEVICE,
+    FAIL_REASON,
+    IMAGES_PER_S,
+    N_PARAMS,
+    PRUNED_REASON,
+    VAL_LOSS,
+    is_budget_rejected,
+    is_trained,
+    reason,
+)
 from trainers.plots import STYLE
 
 __all__ = ["trials_frame", "write_report"]
@@ -32,10 +43,11 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     frame = frame.rename(columns={"value": "val_accuracy", "value_val_accuracy": "val_accuracy"})
     frame["duration"] = frame["duration"].dt.total_seconds()
     trials = study.get_trials(deepcopy=False)
-    for key in ("n_params", "pruned_reason", "fail_reason", "images_per_s", "val_loss", "device"):
+    for key in (N_PARAMS, PRUNED_REASON, FAIL_REASON, IMAGES_PER_S, VAL_LOSS, DEVICE):
         frame[key] = [t.user_attrs.get(key) for t in trials]
+    frame["reason"] = [reason(t) for t in trials]  # as `search status` and the run say it
     frame["epochs_reported"] = [len(t.intermediate_values) for t in trials]
-    configs = pd.json_normalize([t.user_attrs.get("config", {}) for t in trials], sep=".")
+    configs = pd.json_normalize([t.user_attrs.get(CONFIG, {}) for t in trials], sep=".")
     configs = configs.map(lambda v: " ".join(map(str, v)) if isinstance(v, list) else v)
     return pd.concat([frame, configs.add_prefix("config.")], axis=1)
 
@@ -52,13 +64,13 @@ def _pareto(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
 
 def _params_plot(study: optuna.Study) -> Figure:
     trials = study.get_trials(deepcopy=False)
-    done = [(t.user_attrs["n_params"], t.value) for t in trials if t.state == TrialState.COMPLETE]
+    done = [(t.user_attrs[N_PARAMS], t.value) for t in trials if t.state == TrialState.COMPLETE]
     pruned = [
-        (t.user_attrs["n_params"], t.intermediate_values[max(t.intermediate_values)])
+        (t.user_attrs[N_PARAMS], t.intermediate_values[max(t.intermediate_values)])
         for t in trials
         if t.state == TrialState.PRUNED and is_trained(t) and t.intermediate_values
     ]
-    rejected = [t.user_attrs["n_params"] for t in trials if is_budget_rejected(t)]
+    rejected = [t.user_attrs[N_PARAMS] for t in trials if is_budget_rejected(t)]
     budget = study.user_attrs.get("budget")
     fig, ax = plt.subplots(figsize=(8, 5))
     if pruned:
@@ -137,7 +149,7 @@ def _summary(study: optuna.Study, trials: list[FrozenTrial]) -> str:
         best = study.best_trial
         rows += (
             f"<tr><td>best</td><td>trial {best.number}: val accuracy {best.value:.4f}, "
-            f"{best.user_attrs['n_params']:,} parameters</td></tr>"
+            f"{best.user_attrs[N_PARAMS]:,} parameters</td></tr>"
         )
     except ValueError:
         pass

@@ -1,55 +1,26 @@
-"""The `search` command: one typed function per subcommand, each a thin call into the library."""
+"""`search run`, `status`, `export`, `report`: a study from its first trial to its results."""
 
 from __future__ import annotations
 
-import json
-import sys
-import warnings
 from pathlib import Path
 from typing import Annotated
 
-import optuna
 import typer
 import yaml
 
-from search import cli_model
-from search.algorithms import PRUNERS
-from search.cli_options import DataDir, Device, Precision, Storage, Study
-from search.dashboard import serve_dashboard
-from search.export import best_trial, export_document, write_document
-from search.progress import log, stdout
-from search.report import write_report
-from search.spaces_info import describe_spaces
-from search.study import DEFAULT_BUDGET, RunOptions, load_study, run_search
-from search.summary import describe_model, trials_table
-from storage import resolve_url
-from trainers import (
-    UserError,
-    count_params,
-    load_config,
-    param_counts,
-)
+from search.cli.options import DataDir, Device, Precision, Storage, Study
+from search.console import log, stdout
+from search.options import DEFAULT_BUDGET, RunOptions
+from search.pruning import PRUNERS
+from search.run import run_search
+from search.study import load_study
+from search.trial import CONFIG, N_PARAMS
+from search.views import best_trial, export_document, trials_table, write_document
+from storage import open_storage
 
-__all__ = ["app", "main"]
-
-app = typer.Typer(
-    help="Find the best CIFAR-10 ResNet under a parameter budget (Optuna + Ray).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-_debug = False
+__all__ = ["export", "report", "run", "status"]
 
 
-@app.callback()
-def _options(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
-) -> None:
-    global _debug
-    _debug = debug
-
-
-@app.command()
 def run(
     space: Annotated[str, typer.Option(help="Registered space name or path to a .py file.")] = (
         "resnet_budget"
@@ -60,7 +31,7 @@ def run(
         DEFAULT_BUDGET
     ),
     storage: Storage = None,
-    pruner: Annotated[str, typer.Option(help=f"One of: {', '.join(PRUNERS)}.")] = "sha",
+    pruner: Annotated[str, typer.Option(help=f"One of: {', '.join(PRUNERS)}.")] = PRUNERS[0],
     epochs: Annotated[
         int | None,
         typer.Option(
@@ -143,22 +114,20 @@ def run(
     trial = best_trial(result)
     stdout.print(
         f"best: trial {trial.number}, val acc {trial.value:.4f}, "
-        f"{trial.user_attrs['n_params']:,} params"
+        f"{trial.user_attrs[N_PARAMS]:,} params"
     )
-    stdout.print(yaml.safe_dump(trial.user_attrs["config"], sort_keys=False))
+    stdout.print(yaml.safe_dump(trial.user_attrs[CONFIG], sort_keys=False))
 
 
-@app.command()
 def status(
     study: Study,
     storage: Storage = None,
     best: Annotated[int | None, typer.Option(help="Show only the best N trials.")] = None,
 ) -> None:
     """Table of a study's trials: state, validation accuracy, parameters, duration, config."""
-    stdout.print(trials_table(load_study(storage, study), best=best))
+    stdout.print(trials_table(load_study(open_storage(storage, must_exist=True), study), best=best))
 
 
-@app.command()
 def export(
     study: Study,
     storage: Storage = None,
@@ -167,43 +136,13 @@ def export(
     ),
 ) -> None:
     """Write the best trial's full config, metrics and provenance."""
-    loaded = load_study(storage, study)
+    opened = open_storage(storage, must_exist=True)
+    loaded = load_study(opened, study)
     trial = best_trial(loaded)
-    path = write_document(export_document(loaded, trial, resolve_url(storage)), out)
+    path = write_document(export_document(loaded, trial, opened), out)
     log(f"trial {trial.number} (val acc {trial.value:.4f}) written to {path}")
 
 
-@app.command()
-def params(
-    file: Annotated[Path, typer.Argument(help="A config or an export (YAML or JSON).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Exact trainable-parameter count of a config's model; nothing is built or trained."""
-    config = load_config(file)
-    n = count_params(config.model)
-    if as_json:
-        parts = param_counts(config.model)
-        stdout.print_json(
-            json.dumps({"n_params": n, "parts": parts, "model": config.to_dict()["model"]})
-        )
-    else:
-        stdout.print(f"{n:,} trainable parameters ({describe_model(config.to_dict())})")
-
-
-@app.command()
-def dashboard(
-    study: Annotated[str | None, typer.Option(help="Open this study's page.")] = None,
-    storage: Storage = None,
-    host: Annotated[str, typer.Option(help="Address to listen on; loopback by default.")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-) -> None:
-    """Serve optuna-dashboard on the storage the runs use."""
-    serve_dashboard(storage, study, host, port)
-
-
-@app.command()
 def report(
     study: Study,
     storage: Storage = None,
@@ -212,31 +151,7 @@ def report(
     ),
 ) -> None:
     """Write trials.csv, PNG plots and an index.html for a study."""
-    written = write_report(load_study(storage, study), out)
+    from search.views.report import write_report  # matplotlib and pandas: only when asked
+
+    written = write_report(load_study(open_storage(storage, must_exist=True), study), out)
     log(f"wrote {len(written)} files; open {out / 'index.html'}")
-
-
-app.command("train")(cli_model.train)
-app.command()(cli_model.evaluate)
-app.command()(cli_model.predict)
-
-
-@app.command("spaces")
-def spaces_() -> None:
-    """Registered search spaces and what each samples."""
-    stdout.print(describe_spaces())
-
-
-def main() -> None:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    try:
-        app()
-    except UserError as err:
-        if _debug:
-            raise
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)

@@ -1,0 +1,69 @@
+"""Where sampled trials train: the executor protocol, and the executor that trains in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import optuna
+
+from search.training import OnEpoch, Outcome, train_trial
+from trainers import Metrics, TrainConfig
+
+__all__ = ["Executor", "LocalExecutor"]
+
+
+class Executor(Protocol):
+    """Trains the trials the driver loop submits and hands back how they ended; it knows
+    nothing of the study's sampler or of what a person sees."""
+
+    capacity: int  # trials it trains at once
+
+    def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None: ...
+
+    def wait(self, timeout_s: float) -> list[tuple[optuna.Trial, Outcome]]:
+        """The submitted trials that have ended, waiting up to `timeout_s` for one."""
+        ...
+
+    def running(self) -> list[optuna.Trial]:
+        """Trials submitted and not yet returned by `wait`."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop every running trial (the loop tells them FAIL)."""
+        ...
+
+
+class LocalExecutor:
+    """Trains each trial in this process as it is submitted."""
+
+    capacity = 1
+
+    def __init__(
+        self,
+        train_fn: Callable[..., Metrics],
+        train_kwargs: dict[str, Any],
+        on_epoch: OnEpoch | None = None,
+    ) -> None:
+        self.train_fn, self.train_kwargs, self.on_epoch = train_fn, train_kwargs, on_epoch
+        self.current: optuna.Trial | None = None
+        self.done: list[tuple[optuna.Trial, Outcome]] = []
+
+    def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None:
+        self.current = trial
+        outcome = train_trial(
+            trial, config, self.train_fn, self.train_kwargs, checkpoint, self.on_epoch
+        )
+        self.done.append((trial, outcome))
+        self.current = None
+
+    def wait(self, timeout_s: float) -> list[tuple[optuna.Trial, Outcome]]:
+        done, self.done = self.done, []
+        return done
+
+    def running(self) -> list[optuna.Trial]:
+        return [trial for trial, _ in self.done] + ([self.current] if self.current else [])
+
+    def cancel(self) -> None:
+        self.current = None  # the interrupt that cancels has already stopped it

@@ -1,0 +1,162 @@
+"""`search run` as a library call: check everything, open the study, run its trials.
+
+Everything a person can get wrong is checked before the storage is written. The trials then run
+in this process, or on Ray when there are several workers or a cluster to join: one path, which
+differs only by its executor and how it describes where trials train.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+from errors import UserError
+from search.console import log
+from search.executors import Executor, LocalExecutor
+from search.fidelity import Fidelity, default_fidelity
+from search.options import RunOptions
+from search.progress import TrialProgress
+from search.runner import Plan, run_trials
+from search.study import Search, create_or_resume
+from search.trial import frozen, trained_count
+from spaces import Space, get_space, probe
+from storage import Storage, open_storage
+from trainers import Metrics, count_params, describe_device, resolve_device, train
+from trainers.data import find_cifar10
+
+if TYPE_CHECKING:
+    from search.executors.ray_tasks import Resources
+
+__all__ = ["PROBES", "run_search", "smallest_model"]
+
+PROBES = 200  # random configs sampled to find the smallest model of a space
+
+
+def smallest_model(space: Space, probes: int = PROBES) -> int:
+    """Fewest parameters among `probes` random configs of `space` (in memory, seeded).
+
+    Also shows early, before any storage is touched, that the space runs and returns configs.
+    """
+    return min(count_params(config.model) for _, config in probe(space, probes))
+
+
+def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) -> optuna.Study:
+    """Run the study until it holds `options.trials` trained trials, creating it if need be.
+
+    Trials train with `train_fn(config, report, data_dir=, device=, precision=, checkpoint=)`.
+    """
+    options.check()
+    space = get_space(options.space)
+    smallest = smallest_model(space)
+    if smallest > options.budget:
+        raise UserError(
+            f"--budget {options.budget:,} is below every model of space {options.space!r} "
+            f"(smallest of {PROBES} sampled: {smallest:,} parameters); "
+            f"allowed: a budget of at least {smallest:,}"
+        )
+    with contextlib.ExitStack() as stack:
+        resources = _ray_resources(options, stack) if options.uses_ray else None
+        device = resources.device if resources else resolve_device(options.device)
+        fidelity = default_fidelity(device, options.epochs, options.train_subset, options.val_size)
+        data_dir = find_cifar10(options.data_dir)  # a missing copy is downloaded (or fails) here
+        storage = open_storage(options.storage, heartbeat_s=options.heartbeat_s)
+        study, plan = _open(options, space, fidelity, storage)
+        where = resources.describe() if resources else describe_device(device)
+        log(f"fidelity: {fidelity.describe()}; trials on {where}")
+        log(f"data: CIFAR-10 from {data_dir}")
+        progress = TrialProgress()
+        kwargs = {"data_dir": data_dir, "precision": options.precision}
+        if resources is None:  # trains here: show each epoch as it is reported
+
+            def on_epoch(trial: optuna.Trial) -> None:
+                progress.running([frozen(trial)])
+
+            executor: Executor = LocalExecutor(train_fn, {**kwargs, "device": device}, on_epoch)
+        else:
+            kwargs["device"] = options.device  # each worker resolves the devices Ray gives it
+            executor = _ray_executor(resources, storage, study, train_fn, kwargs, stack)
+        stack.enter_context(_sigterm_interrupts())
+        run_trials(study, plan, executor, stack.enter_context(progress))
+    return study
+
+
+def _open(
+    options: RunOptions, space: Space, fidelity: Fidelity, storage: Storage
+) -> tuple[optuna.Study, Plan]:
+    """The study, created or resumed, and the plan of its run; says which and how far it got."""
+    name = options.study_name
+    checkpoints = _writable((options.checkpoint_dir or storage.checkpoint_root) / name)
+    search = Search(options.space, options.budget, fidelity, options.pruner)
+    study = create_or_resume(storage, name, search, options.seed)
+    log(f"study {name!r} in {storage.description}")
+    log(f"space {options.space!r}, budget {options.budget:,} parameters, pruner {options.pruner}")
+    done = trained_count(study.get_trials(deepcopy=False))
+    verb = "nothing to run" if done >= options.trials else f"running until {options.trials}"
+    log(f"{done} trained trials so far; {verb}")
+    log(f"checkpoints: {checkpoints}")
+    plan = Plan(space, fidelity, options.budget, options.trials, checkpoints, options.heartbeat_s)
+    return study, plan
+
+
+def _ray_resources(options: RunOptions, stack: contextlib.ExitStack) -> Resources:
+    """Ray, joined or started for the rest of the run, and what each trial asks it for."""
+    from search.executors import ray_tasks
+
+    stack.enter_context(ray_tasks.ray_session(options.ray_address))
+    return ray_tasks.plan_resources(options.workers, options.gpus_per_trial, options.cpus_per_trial)
+
+
+def _ray_executor(
+    resources: Resources, storage: Storage, study: optuna.Study, train_fn: Callable[..., Metrics],
+    train_kwargs: dict[str, Any], stack: contextlib.ExitStack,
+) -> Executor:  # fmt: skip
+    from search.executors import ray_tasks
+
+    address = stack.enter_context(ray_tasks.storage_for_workers(storage))
+    if address == storage.url:
+        log(f"workers reach the storage at {storage.masked}")
+    else:
+        log(f"workers reach the storage through Optuna's gRPC proxy at {address}")
+    return ray_tasks.RayExecutor(
+        resources, address, study.study_name, study.pruner, train_fn, train_kwargs
+    )
+
+
+def _writable(directory: Path) -> Path:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(
+            f"checkpoint directory {directory} cannot be created ({err.strerror}); allowed: "
+            "--checkpoint-dir naming a writable directory"
+        ) from None
+    if not os.access(directory, os.W_OK):
+        raise UserError(
+            f"checkpoint directory {directory} is not writable; allowed: --checkpoint-dir "
+            "naming a writable directory"
+        )
+    return directory
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops a run as Ctrl-C does: running trials end FAIL, none left RUNNING."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

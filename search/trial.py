@@ -1,0 +1,112 @@
+"""A trial's record: the names under which the search stores what a trial is and did, and what
+they say about it. Every part that reads or writes a trial (the driver loop, the progress lines,
+status, report, export) goes through this module.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+__all__ = [
+    "BUDGET",
+    "CONFIG",
+    "DEVICE",
+    "FAIL_REASON",
+    "GPU_IDS",
+    "HOST",
+    "IMAGES_PER_S",
+    "METRICS",
+    "NODE",
+    "N_PARAMS",
+    "PID",
+    "PRECISION",
+    "PRUNED_REASON",
+    "RESUMED_FROM_EPOCH",
+    "RESUME_ERROR",
+    "VAL_LOSS",
+    "WALL_S",
+    "frozen",
+    "is_budget_rejected",
+    "is_trained",
+    "reason",
+    "retried_from",
+    "storage_of",
+    "trained_count",
+    "trial_id",
+]
+
+# User attributes of a trial
+CONFIG = "config"  # the full effective TrainConfig, as a dict; set when the trial is sampled
+N_PARAMS = "n_params"  # its model's trainable parameters; set when the trial is sampled
+PRUNED_REASON = "pruned_reason"  # "budget: ..." (rejected, never trained) or "pruner: ..."
+FAIL_REASON = "fail_reason"  # "diverged: ...", "out of memory: ...", "interrupted", ...
+DEVICE = "device"  # where it trains, e.g. "cuda:0 (NVIDIA H100 80GB HBM3)"
+IMAGES_PER_S = "images_per_s"  # training speed, updated every epoch
+VAL_LOSS = "val_loss"  # validation cross-entropy after its last epoch
+WALL_S = "wall_s"  # seconds the whole training took (COMPLETE trials)
+PRECISION = "precision"  # autocast dtype it trained in (COMPLETE trials)
+RESUMED_FROM_EPOCH = "resumed_from_epoch"  # a retry: the epoch its checkpoint had reached
+RESUME_ERROR = "resume_error"  # a retry whose checkpoint could not be resumed: why
+NODE, HOST, PID, GPU_IDS = "node", "host", "pid", "gpu_ids"  # where a Ray task ran it
+METRICS = (VAL_LOSS, IMAGES_PER_S, WALL_S, PRECISION)  # from trainers.Metrics, when COMPLETE
+
+BUDGET = "budget"  # name of the constraint n_params - budget, feasible when <= 0
+
+
+def is_budget_rejected(trial: FrozenTrial) -> bool:
+    """Whether the trial was pruned for being over budget, before any training."""
+    return trial.constraints.get(BUDGET, 0.0) > 0
+
+
+def is_trained(trial: FrozenTrial) -> bool:
+    """Finished training: COMPLETE, or PRUNED by the fidelity pruner (not by the budget)."""
+    if trial.state == TrialState.COMPLETE:
+        return True
+    return trial.state == TrialState.PRUNED and not is_budget_rejected(trial)
+
+
+def trained_count(trials: Iterable[FrozenTrial]) -> int:
+    return sum(is_trained(t) for t in trials)
+
+
+def retried_from(trial: FrozenTrial) -> int | None:
+    """The number of the failed trial this one runs again, if it is a retry."""
+    with warnings.catch_warnings():  # experimental since Optuna 2.8
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(trial)
+
+
+def reason(trial: FrozenTrial) -> str:
+    """Why the trial is as it is, in a few words: why it was pruned or failed, or that it is
+    a retry; "" for a plain trial."""
+    said = trial.user_attrs.get(PRUNED_REASON) or trial.user_attrs.get(FAIL_REASON)
+    if said:
+        return said
+    if trial.state == TrialState.FAIL:  # failed by a driver that found its heartbeat stale
+        return "no heartbeat: its process died"
+    retried = retried_from(trial)
+    if retried is None:
+        return ""
+    resumed = trial.user_attrs.get(RESUMED_FROM_EPOCH)
+    return f"retry of #{retried}" + (f", resumed after epoch {resumed}" if resumed else "")
+
+
+# Optuna keeps a trial's id and its study's storage private (`Trial._trial_id`,
+# `Study._storage`), yet heartbeats are recorded per trial id, a Ray worker rebuilds its trial
+# from the id (`optuna.trial.Trial(study, trial_id)`), and the driver reads a trial's current
+# record from the storage. These two functions are the only places that reach in.
+def trial_id(trial: optuna.Trial) -> int:
+    return trial._trial_id
+
+
+def storage_of(study: optuna.Study) -> optuna.storages.BaseStorage:
+    return study._storage
+
+
+def frozen(trial: optuna.Trial) -> FrozenTrial:
+    """The trial's record as the storage holds it now."""
+    return trial.storage.get_trial(trial_id(trial))

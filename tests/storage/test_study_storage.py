@@ -1,0 +1,85 @@
+import sqlite3
+
+import optuna
+import pytest
+
+from errors import UserError
+from storage import open_storage
+
+
+def test_a_study_round_trips_on_every_backend(storage_url):
+    storage = open_storage(storage_url)
+    study = optuna.create_study(study_name="s", storage=storage.backend, direction="maximize")
+    trial = study.ask()
+    trial.set_user_attr("config", {"model": {"depths": [1, 2]}})
+    study.tell(trial, 0.5)
+    again = optuna.load_study(study_name="s", storage=open_storage(storage_url).backend)
+    assert again.best_value == 0.5
+    assert again.trials[0].user_attrs["config"] == {"model": {"depths": [1, 2]}}
+
+
+def test_a_sqlite_file_is_named_and_has_its_checkpoints_beside_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    storage = open_storage("sqlite:///search.db")
+    db = tmp_path / "search.db"
+    assert storage.url == "sqlite:///search.db"
+    assert storage.sqlite and storage.needs_proxy and storage.file == db
+    assert storage.description == f"sqlite:///search.db ({db})"
+    assert storage.checkpoint_root == tmp_path / "search-checkpoints"
+
+
+def test_a_server_database_needs_no_proxy_and_checkpoints_here(postgres_url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    storage = open_storage(postgres_url)
+    assert not storage.sqlite and not storage.needs_proxy and storage.file is None
+    assert storage.description == storage.masked == postgres_url
+    assert storage.checkpoint_root == tmp_path / "checkpoints"
+
+
+def test_sqlite_in_memory_has_no_file_but_one_writer():
+    storage = open_storage("sqlite://")
+    assert storage.sqlite and storage.needs_proxy and storage.file is None
+    assert storage.description == "sqlite://"
+
+
+def test_an_absolute_sqlite_file_keeps_its_checkpoints_beside_it(tmp_path):
+    storage = open_storage(f"sqlite:///{tmp_path}/runs.db")
+    assert storage.file == tmp_path / "runs.db"
+    assert storage.checkpoint_root == tmp_path / "runs-checkpoints"
+
+
+def test_a_password_is_masked_in_what_the_storage_shows(postgres_url):
+    url = postgres_url.replace("postgres@", "postgres:s3cret@")  # trust auth accepts it
+    storage = open_storage(url)
+    assert "s3cret" not in storage.masked + storage.description
+    assert "postgres:***@" in storage.description
+
+
+def test_sqlite_files_are_in_wal_mode_with_normal_sync(tmp_path):
+    storage = open_storage(f"sqlite:///{tmp_path / 'a.db'}")
+    mode = sqlite3.connect(tmp_path / "a.db").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    with storage.backend.engine.connect() as connection:
+        synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+    assert synchronous == 1  # NORMAL
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql://bob:s3cret@127.0.0.1:1/x", "unreachable: connection failed"),
+        ("sqlite:////nonexistent/dir/x.db", "directory /nonexistent/dir does not exist"),
+        ("nonsense", "is not a database URL; allowed: sqlite:///FILE"),
+        ("grpc://nohost", "is not a proxy address; allowed: grpc://HOST:PORT"),
+    ],
+)
+def test_bad_urls_fail_in_one_line_without_the_password(url, message):
+    with pytest.raises(UserError, match=message) as err:
+        open_storage(url)
+    assert "s3cret" not in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_reader_does_not_create_a_missing_sqlite_file(tmp_path):
+    with pytest.raises(UserError, match="no such file"):
+        open_storage(f"sqlite:///{tmp_path / 'missing.db'}", must_exist=True)
+    assert not (tmp_path / "missing.db").exists()

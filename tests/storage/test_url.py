@@ -1,0 +1,31 @@
+from sqlalchemy.engine import make_url
+
+from storage import DEFAULT_URL, mask, mask_argv, resolve_url
+from storage.url import sqlite_file
+
+
+def test_the_flag_beats_the_environment_which_beats_the_default(monkeypatch):
+    monkeypatch.delenv("SEARCH_STORAGE", raising=False)
+    assert resolve_url(None) == DEFAULT_URL == "sqlite:///search.db"
+    monkeypatch.setenv("SEARCH_STORAGE", "sqlite:///env.db")
+    assert resolve_url(None) == "sqlite:///env.db"
+    assert resolve_url("sqlite:///flag.db") == "sqlite:///flag.db"
+
+
+def test_passwords_are_masked():
+    assert mask("postgresql://bob:s3cret@db:5432/x") == "postgresql://bob:***@db:5432/x"
+    assert "s3cret" not in mask("not a url bob:s3cret@db")
+
+
+def test_a_command_line_is_masked_wherever_a_url_stands():
+    argv = ["run", "--storage", "postgresql://bob:s3cret@db/x", "--storage=mysql://a:pw@h/d",
+            "--study", "s"]  # fmt: skip
+    assert mask_argv(argv) == ["run", "--storage", "postgresql://bob:***@db/x",
+                               "--storage=mysql://a:***@h/d", "--study", "s"]  # fmt: skip
+
+
+def test_only_a_sqlite_database_on_disk_is_a_file(tmp_path):
+    assert sqlite_file(make_url(f"sqlite:///{tmp_path}/a.db")) == tmp_path / "a.db"
+    assert sqlite_file(make_url("sqlite://")) is None
+    assert sqlite_file(make_url("sqlite:///:memory:")) is None
+    assert sqlite_file(make_url("postgresql://u@h/db")) is None

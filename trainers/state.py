@@ -1,0 +1,76 @@
+"""What a training run updates step by step: model, optimizer, schedule, loss scaler, average.
+
+Checkpoints save and restore exactly this (`state_dict` / `load_state_dict`), so a resumed run
+goes on as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
+
+from trainers.config import TrainConfig
+from trainers.ema import Ema
+from trainers.resnet import build_model
+from trainers.schedules import make_scheduler
+
+__all__ = ["TrainState"]
+
+
+@dataclass
+class TrainState:
+    """The parts of a run that change as it trains."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: LRScheduler  # stepped every batch
+    scaler: torch.amp.GradScaler  # loss scaling; a no-op unless training in fp16
+    ema: Ema | None = None  # moving average of the weights, when the config asks for one
+
+    @classmethod
+    def create(
+        cls, config: TrainConfig, device: torch.device, dtype: torch.dtype | None, steps: int
+    ) -> TrainState:
+        """A fresh run of `config` on `device` (seeded by the caller), `steps` batches long."""
+        model = build_model(config.model, device).to(memory_format=torch.channels_last)
+        optimizer = _optimizer(model, config)
+        return cls(
+            model=model,
+            optimizer=optimizer,
+            scheduler=make_scheduler(optimizer, config.schedule, steps),
+            scaler=torch.amp.GradScaler(device.type, enabled=dtype == torch.float16),
+            ema=Ema(model, config.ema) if config.ema else None,
+        )
+
+    @property
+    def final(self) -> nn.Module:
+        """The model to validate and save: the weights' moving average if there is one."""
+        return self.ema.module if self.ema is not None else self.model
+
+    def _parts(self) -> dict[str, Any]:
+        parts = {"model": self.model, "optimizer": self.optimizer, "scheduler": self.scheduler,
+                 "scaler": self.scaler}  # fmt: skip
+        return parts if self.ema is None else {**parts, "ema": self.ema}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {name: part.state_dict() for name, part in self._parts().items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, part in self._parts().items():
+            part.load_state_dict(state[name])
+
+
+def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.SGD:
+    """SGD with Nesterov momentum; weight decay on weights of convolutions and linear layers."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.ndim > 1], "weight_decay": config.optim.weight_decay},
+        {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
+    ]
+    return torch.optim.SGD(
+        groups, lr=config.optim.lr, momentum=config.optim.momentum, nesterov=True
+    )
