@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from storage import ENV_VAR
+from storage import DEFAULT_URL, ENV_VAR
 
 __all__ = ["DataDir", "Device", "Precision", "Storage", "Study"]
 
 Storage = Annotated[
     str | None,
     typer.Option(
-        help=f"SQLAlchemy URL of the study storage [default: ${ENV_VAR}, else sqlite:///search.db]",
+        help=f"SQLAlchemy URL of the study storage [default: ${ENV_VAR}, else {DEFAULT_URL}]",
         show_default=False,
     ),
 ]
