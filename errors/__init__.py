@@ -3,7 +3,7 @@
 Every package may import this one; it imports nothing of the project.
 """
 
-__all__ = ["DivergedError", "SearchError", "UserError"]
+__all__ = ["ConfigError", "DivergedError", "SearchError", "UserError"]
 
 
 class SearchError(Exception):
@@ -19,3 +19,11 @@ class UserError(SearchError):
 
 class DivergedError(SearchError):
     """Training produced a NaN or infinite loss; the trial cannot go on."""
+
+
+class ConfigError(UserError):
+    """A training config that cannot train (out of range, or too large for the device).
+
+    From `search train` it is bad input (exit 2); in a search it is the sampled trial's fault:
+    that trial fails with the message as its reason and the search goes on.
+    """
