@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,9 +14,15 @@ from search.pruning import check_pruner
 from trainers.config import MAX_SEED
 from trainers.device import check_precision
 
-__all__ = ["DEFAULT_BUDGET", "RunOptions"]
+__all__ = ["DEFAULT_BUDGET", "RunOptions", "checkpoint_dirname"]
 
 DEFAULT_BUDGET = 5_000_000
+MAX_BUDGET = 10**10  # 40 GB of fp32 weights, before gradients: beyond any one GPU
+MAX_TRIALS = 1_000_000
+MAX_WORKERS = 10_000
+MAX_HEARTBEAT_S = 3600  # an hour; the grace before a silent trial is failed is 3 beats
+MAX_STUDY_NAME = 512  # characters Optuna stores of a study name
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # a study name usable as a directory
 
 
 @dataclass(frozen=True)
@@ -58,16 +66,17 @@ class RunOptions:
     def check(self) -> None:
         """UserError naming the first option out of range; what needs the space, the data, the
         storage or Ray is checked where those are opened."""
-        if self.trials < 1:
-            raise UserError(f"--trials must be a positive number, got {self.trials}")
-        if self.budget < 1:
-            raise UserError(f"--budget must be a positive number of parameters, got {self.budget}")
-        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
-            raise UserError(f"--seed must be 0 to {MAX_SEED:,}, got {self.seed}")
-        if self.workers is not None and self.workers < 1:
-            raise UserError(f"--workers must be >= 1, got {self.workers}")
-        if self.heartbeat_s < 1:
-            raise UserError(f"--heartbeat must be >= 1 second, got {self.heartbeat_s}")
+        if self.study is not None and not 1 <= len(self.study) <= MAX_STUDY_NAME:
+            raise UserError(
+                f"--study must be 1 to {MAX_STUDY_NAME} characters, got {len(self.study)}"
+            )
+        _in_range("--trials", self.trials, 1, MAX_TRIALS)
+        _in_range("--budget", self.budget, 1, MAX_BUDGET, " parameters")
+        if self.seed is not None:
+            _in_range("--seed", self.seed, 0, MAX_SEED)
+        if self.workers is not None:
+            _in_range("--workers", self.workers, 1, MAX_WORKERS)
+        _in_range("--heartbeat", self.heartbeat_s, 1, MAX_HEARTBEAT_S, " seconds")
         check_pruner(self.pruner)
         check_precision(self.precision)
         if self.uses_ray and self.device not in (None, "cpu", "cuda"):
@@ -75,3 +84,19 @@ class RunOptions:
                 f"--device {self.device!r} with Ray workers; allowed: cpu or cuda (each trial "
                 "uses the GPUs Ray gives it)"
             )
+
+
+def _in_range(flag: str, value: int, low: int, high: int, unit: str = "") -> None:
+    if not low <= value <= high:
+        raise UserError(f"{flag} must be {low:,} to {high:,}{unit}, got {value}")
+
+
+def checkpoint_dirname(study: str) -> str:
+    """The directory a study's checkpoints go in, under the checkpoint root: the study's name
+    if it is a plain one, else its plain characters and a hash of the whole name, so that no
+    name reaches outside the root (`/abs`, `..`) and different names never share one."""
+    if _PLAIN.fullmatch(study):
+        return study
+    plain = re.sub(r"[^A-Za-z0-9._-]+", "_", study).strip("._-")[:100]
+    digest = hashlib.sha256(study.encode()).hexdigest()[:12]
+    return f"{plain}-{digest}" if plain else digest

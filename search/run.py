@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import optuna
 
 from errors import UserError
+from search import interrupts
 from search.console import log
 from search.executors import Executor, LocalExecutor
 from search.fidelity import Fidelity, default_fidelity
-from search.options import RunOptions
+from search.options import RunOptions, checkpoint_dirname
 from search.progress import TrialProgress
 from search.runner import Plan, run_trials
 from search.study import Search, create_or_resume
@@ -82,7 +81,7 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
         else:
             kwargs["device"] = options.device  # each worker resolves the devices Ray gives it
             executor = _ray_executor(resources, storage, study, train_fn, kwargs, stack)
-        stack.enter_context(_sigterm_interrupts())
+        stack.enter_context(interrupts.raising())
         run_trials(study, plan, executor, stack.enter_context(progress))
     return study
 
@@ -92,7 +91,8 @@ def _open(
 ) -> tuple[optuna.Study, Plan]:
     """The study, created or resumed, and the plan of its run; says which and how far it got."""
     name = options.study_name
-    checkpoints = _writable((options.checkpoint_dir or storage.checkpoint_root) / name)
+    root = options.checkpoint_dir or storage.checkpoint_root
+    checkpoints = _writable(root / checkpoint_dirname(name))
     search = Search(options.space, options.budget, fidelity, options.pruner)
     study = create_or_resume(storage, name, search, options.seed)
     log(f"study {name!r} in {storage.description}")
@@ -143,20 +143,3 @@ def _writable(directory: Path) -> Path:
             "naming a writable directory"
         )
     return directory
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM stops a run as Ctrl-C does: running trials end FAIL, none left RUNNING."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

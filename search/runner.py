@@ -14,27 +14,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
-from errors import SearchError, UserError
+from errors import ConfigError, SearchError, UserError
 from search.console import log
 from search.executors import Executor
 from search.fidelity import Fidelity
-from search.heartbeat import Heartbeat
+from search.heartbeat import Heartbeat, fail_orphans
+from search.interrupts import held
 from search.progress import TrialProgress
 from search.sampling import sample
-from search.training import Outcome
+from search.training import Outcome, fault_reason
 from search.trial import (
     FAIL_REASON,
     frozen,
     is_trained,
+    reason,
     retried_from,
     storage_of,
     trained_count,
     trial_id,
 )
 from spaces import Space
-from storage import RETRY
+from storage import GRACE_BEATS, retry
 
 __all__ = ["MAX_UNTRAINED_IN_A_ROW", "POLL_S", "Plan", "checkpoint_path", "run_trials"]
 
@@ -54,9 +56,9 @@ class Plan:
     heartbeat_s: int = 10  # seconds between heartbeats of running trials
 
 
-def checkpoint_path(directory: Path, trial: optuna.Trial) -> Path:
+def checkpoint_path(directory: Path, trial: FrozenTrial) -> Path:
     """Where a trial checkpoints: its retries share the original trial's file."""
-    number = retried_from(frozen(trial))
+    number = retried_from(trial)
     return directory / f"trial-{trial.number if number is None else number}.pt"
 
 
@@ -73,28 +75,57 @@ class _Loop:
     ) -> None:  # fmt: skip
         self.study, self.plan, self.executor = study, plan, executor
         self.progress, self.beats = progress, beats
+        self.in_hand: dict[int, optuna.Trial] = {}  # asked and not yet told, by number
         self.untrained_in_a_row = 0
+        self.last_reason = ""
         self.waiting_said = False
 
-    def tell(self, trial: optuna.Trial, outcome: Outcome) -> None:
-        if outcome.state == TrialState.COMPLETE:
-            self.study.tell(trial, outcome.value)
-        else:
-            if outcome.state == TrialState.FAIL:
-                trial.set_user_attr(FAIL_REASON, outcome.reason)
-            self.study.tell(trial, state=outcome.state)
-        self.beats.discard(trial_id(trial))
-        record = frozen(trial)
-        if outcome.retry:
-            RETRY(self.study, record)  # queued again, to resume from its checkpoint
-        self.progress.ended(record)
+    def ask(self) -> optuna.Trial:
+        """A new trial (or a queued retry), beating and in hand before any interrupt lands."""
+        with held(), warnings.catch_warnings():  # this loop beats for ask/tell trials itself
+            warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used")
+            trial = self.study.ask()
+            self.beats.add(trial_id(trial))
+            self.in_hand[trial.number] = trial
+        return trial
 
-    def count(self, trial: optuna.Trial) -> None:
-        """Give up when too many trials in a row end without training."""
-        trained = is_trained(frozen(trial))
-        self.untrained_in_a_row = 0 if trained else self.untrained_in_a_row + 1
-        if self.untrained_in_a_row >= MAX_UNTRAINED_IN_A_ROW:
-            raise _GaveUp
+    def tell(self, trial: optuna.Trial, outcome: Outcome) -> None:
+        """Record how the trial ended; a FAIL to retry is queued again to resume from its
+        checkpoint, and a trial that ended for good leaves no checkpoint behind."""
+        with held():
+            if outcome.state == TrialState.COMPLETE:
+                self.study.tell(trial, outcome.value)
+            else:
+                if outcome.state == TrialState.FAIL:
+                    trial.set_user_attr(FAIL_REASON, outcome.reason)
+                self.study.tell(trial, state=outcome.state)
+            self.beats.discard(trial_id(trial))
+            del self.in_hand[trial.number]
+            record = frozen(trial)
+            if not (outcome.retry and retry(self.study, record)):
+                checkpoint_path(self.plan.checkpoints, record).unlink(missing_ok=True)
+        self.progress.ended(record)
+        self.untrained_in_a_row = 0 if is_trained(record) else self.untrained_in_a_row + 1
+        self.last_reason = reason(record)
+
+    def start(self, trial: optuna.Trial) -> bool:
+        """Sample the trial and hand it to the executor; False if it ended here instead (over
+        budget, or a fault of its space, its config or, in this process, its training)."""
+        try:
+            config = sample(trial, self.plan.space, self.plan.fidelity, self.plan.budget)
+            checkpoint = checkpoint_path(self.plan.checkpoints, frozen(trial))
+            self.executor.submit(trial, config, checkpoint)
+            return True
+        except optuna.TrialPruned:
+            outcome = Outcome(TrialState.PRUNED)
+        except ConfigError as err:
+            outcome = Outcome(TrialState.FAIL, reason=str(err))
+        except UserError:
+            raise  # bad input training found (the data, say): nothing more can train
+        except Exception as err:  # noqa: BLE001  # the one place a trial's fault is its FAIL
+            outcome = Outcome(TrialState.FAIL, reason=fault_reason(err))
+        self.tell(trial, outcome)
+        return False
 
     def surplus(self, trial: optuna.Trial) -> bool:
         """Whether drivers racing for the last places asked more trials than are wanted: the
@@ -109,26 +140,18 @@ class _Loop:
         while len(self.executor.running()) < self.executor.capacity and (
             trained + busy < self.plan.target
         ):
-            with warnings.catch_warnings():  # this loop beats for ask/tell trials itself
-                warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used")
-                trial = self.study.ask()
-            self.beats.add(trial_id(trial))
+            if self.untrained_in_a_row >= MAX_UNTRAINED_IN_A_ROW:
+                raise _GaveUp
+            trial = self.ask()
             if self.surplus(trial):
                 self.tell(trial, Outcome(TrialState.FAIL, reason="surplus: others took the place"))
                 return
-            try:
-                config = sample(trial, self.plan.space, self.plan.fidelity, self.plan.budget)
-            except optuna.TrialPruned:
-                self.tell(trial, Outcome(TrialState.PRUNED))
-                self.count(trial)
-                continue
-            self.executor.submit(trial, config, checkpoint_path(self.plan.checkpoints, trial))
-            busy += 1
+            busy += self.start(trial)
 
     def wait_for_others(self) -> None:
         """All places are held by trials of other drivers (alive, or dead but not yet stale)."""
         if not self.waiting_said:
-            grace = 3 * self.plan.heartbeat_s
+            grace = GRACE_BEATS * self.plan.heartbeat_s
             log(f"waiting for trials running in other processes (a dead one's are failed and "
                 f"run again after {grace} s without a heartbeat)")  # fmt: skip
             self.waiting_said = True
@@ -138,11 +161,16 @@ class _Loop:
         """Show the running trials' progress as the storage has it, wherever they train."""
         self.progress.running(frozen(t) for t in self.executor.running())
 
+    def fail_dead(self) -> None:
+        """FAIL the trials of drivers that died: stale ones are queued again (RETRY)."""
+        with held(), warnings.catch_warnings():  # experimental since Optuna 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(self.study)
+            fail_orphans(self.study, GRACE_BEATS * self.plan.heartbeat_s)
+
     def run(self) -> None:
         while True:
-            with warnings.catch_warnings():  # experimental since Optuna 2.9
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(self.study)  # dead drivers' trials: FAIL, retry
+            self.fail_dead()
             trained = trained_count(self.study.get_trials(deepcopy=False))
             if trained >= self.plan.target and not self.executor.running():
                 return
@@ -150,17 +178,20 @@ class _Loop:
             if self.executor.running():
                 for trial, outcome in self.executor.wait(POLL_S):
                     self.tell(trial, outcome)
-                    self.count(trial)
                 self.show_running()
             elif trained < self.plan.target:
                 self.wait_for_others()
 
-    def fail_running(self, reason: str) -> None:
-        running = self.executor.running()
-        self.executor.cancel()
-        for trial in running:
-            if frozen(trial).state == TrialState.RUNNING:
-                self.tell(trial, Outcome(TrialState.FAIL, reason=reason))
+    def fail_in_hand(self, why: str, again: bool = False) -> None:
+        """Tell the trials that have ended, stop the others and tell them FAIL (queued again
+        if `again`)."""
+        with held():
+            for trial, outcome in self.executor.wait(0):
+                self.tell(trial, outcome)
+            self.executor.cancel()
+            for trial in list(self.in_hand.values()):
+                if frozen(trial).state == TrialState.RUNNING:
+                    self.tell(trial, Outcome(TrialState.FAIL, reason=why, retry=again))
 
 
 def run_trials(
@@ -169,22 +200,23 @@ def run_trials(
     """Run until the study holds `plan.target` trained trials, never more.
 
     A trial is started only while trained + running (in any process) < target. An interrupt
-    (Ctrl-C, SIGTERM) stops the running trials and marks them FAIL.
+    (Ctrl-C, SIGTERM; see search.interrupts) stops the running trials, marks them FAIL and
+    queues them again, so that the next run resumes them from their checkpoints.
     """
     with Heartbeat(storage_of(study), plan.heartbeat_s) as beats:
         loop = _Loop(study, plan, executor, progress, beats)
         try:
             loop.run()
         except _GaveUp:
-            loop.fail_running("stopped: too many trials in a row did not train")
+            loop.fail_in_hand("stopped: too many trials in a row did not train")
             raise UserError(
-                f"{MAX_UNTRAINED_IN_A_ROW} trials in a row did not train (over --budget "
-                f"{plan.budget:,}, or failed); allowed: a larger --budget or a space that builds "
-                "smaller models"
+                f"{MAX_UNTRAINED_IN_A_ROW} trials in a row did not train (the last: "
+                f"{loop.last_reason or 'no reason recorded'}); allowed: a larger --budget, or a "
+                "space whose configs fit it and train"
             ) from None
         except KeyboardInterrupt:
-            loop.fail_running("interrupted")
+            loop.fail_in_hand("interrupted; queued to resume from its checkpoint", again=True)
             raise
         except SearchError as err:  # bad input a trial found: nothing more can train
-            loop.fail_running(f"stopped: {err}")
+            loop.fail_in_hand(f"stopped: {err}")
             raise

@@ -15,7 +15,7 @@ import optuna
 import torch
 from optuna.trial import TrialState
 
-from errors import DivergedError, UserError
+from errors import ConfigError, DivergedError, UserError
 from search.trial import (
     DEVICE,
     FAIL_REASON,
@@ -29,7 +29,7 @@ from search.trial import (
 from trainers import Metrics, Report, TrainConfig, describe_device, resolve_device
 from trainers.checkpoint import check as check_checkpoint
 
-__all__ = ["OnEpoch", "Outcome", "train_trial"]
+__all__ = ["OnEpoch", "Outcome", "fault_reason", "train_trial"]
 
 OnEpoch = Callable[[optuna.Trial], None]  # hears that a trial started or finished an epoch
 
@@ -73,6 +73,8 @@ def train_trial(
         return _ended(checkpoint, Outcome(TrialState.PRUNED, reason=str(pruned)))
     except DivergedError as err:
         return _failed(trial, checkpoint, f"diverged: {err}")
+    except ConfigError as err:  # found only where it trains (too large for its device)
+        return _failed(trial, checkpoint, str(err))
     except torch.OutOfMemoryError as err:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()  # so that this worker can train the next trial
@@ -80,6 +82,12 @@ def train_trial(
     for key in METRICS:
         trial.set_user_attr(key, getattr(metrics, key))
     return _ended(checkpoint, Outcome(TrialState.COMPLETE, metrics.val_accuracy))
+
+
+def fault_reason(err: BaseException) -> str:
+    """A trial's unexpected exception as its fail_reason: its type and first line."""
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0] if lines else ''}"[:500]
 
 
 def _ended(checkpoint: Path | None, outcome: Outcome) -> Outcome:

@@ -96,10 +96,11 @@ def reason(trial: FrozenTrial) -> str:
 
 
 # Optuna keeps a trial's id and its study's storage private (`Trial._trial_id`,
-# `Study._storage`), yet heartbeats are recorded per trial id, a Ray worker rebuilds its trial
-# from the id (`optuna.trial.Trial(study, trial_id)`), and the driver reads a trial's current
-# record from the storage. These two functions are the only places that reach in.
-def trial_id(trial: optuna.Trial) -> int:
+# `FrozenTrial._trial_id`, `Study._storage`), yet heartbeats are recorded per trial id, a Ray
+# worker rebuilds its trial from the id (`optuna.trial.Trial(study, trial_id)`), and the driver
+# reads a trial's current record from the storage. These two functions are the only places that
+# reach in.
+def trial_id(trial: optuna.Trial | FrozenTrial) -> int:
     return trial._trial_id
 
 

@@ -14,7 +14,7 @@ from typing import TypeAlias
 
 import optuna
 
-from errors import UserError
+from errors import ConfigError, UserError
 from trainers import TrainConfig
 
 __all__ = ["Space", "call_space", "get_space", "probe", "register", "registered"]
@@ -38,23 +38,38 @@ def registered() -> dict[str, Space]:
     return dict(_SPACES)
 
 
+def _name(space: Space) -> str:
+    return getattr(space, "__name__", repr(space))
+
+
 def call_space(space: Space, trial: optuna.Trial) -> TrainConfig:
     """The space's config for `trial`, checked to be a TrainConfig."""
     config = space(trial)
     if not isinstance(config, TrainConfig):
-        name = getattr(space, "__name__", repr(space))
-        raise UserError(
-            f"space {name!r} returned {type(config).__name__}; allowed: a trainers.TrainConfig"
+        raise ConfigError(
+            f"space {_name(space)!r} returned {type(config).__name__}; allowed: a "
+            "trainers.TrainConfig"
         )
     return config
 
 
 def probe(space: Space, n: int, seed: int = 0) -> Iterator[tuple[optuna.Trial, TrainConfig]]:
-    """`n` random trials of `space` in a throwaway in-memory study, and their configs."""
+    """`n` random trials of `space` in a throwaway in-memory study, and their configs.
+
+    Whatever the space raises becomes a UserError naming the space and the trial's values.
+    """
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
     for _ in range(n):
         trial = study.ask()
-        yield trial, call_space(space, trial)
+        try:
+            config = call_space(space, trial)
+        except Exception as err:  # a person's space may raise anything: say it
+            said = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
+            raise UserError(
+                f"space {_name(space)!r} failed for a random trial {trial.params}: {said}; "
+                "allowed: a space that returns a valid TrainConfig for every trial"
+            ) from err
+        yield trial, config
         study.tell(trial, 0.0)
 
 
@@ -74,6 +89,10 @@ def _load_file(path: Path) -> Space:
         raise UserError(
             f"space file {path}: syntax error at line {err.lineno}: {err.msg}"
         ) from None
+    except Exception as err:  # a person's file may raise anything: say what
+        raise UserError(
+            f"space file {path} raised {type(err).__name__} when imported: {err}"
+        ) from err
     new = [s for key, s in _SPACES.items() if before.get(key) is not s]
     candidate = getattr(module, "space", None)
     if len(new) == 1:

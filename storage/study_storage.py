@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from errors import UserError
 from storage.url import ENV_VAR, mask, resolve_url, sqlite_file
 
-__all__ = ["RETRY", "Storage", "open_storage"]
+__all__ = ["GRACE_BEATS", "RETRY", "Storage", "open_storage", "retry"]
 
 SQLITE_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before giving up
 PROXY_TIMEOUT_S = 30  # how long a worker waits for the driver's gRPC storage proxy
@@ -30,6 +30,15 @@ MAX_RETRIES = 3  # times a trial whose process died is queued again
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
     RETRY = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
+
+
+def retry(study: optuna.Study, failed: optuna.trial.FrozenTrial) -> bool:
+    """Queue a failed trial again (`RETRY`, as for a stale heartbeat); False, and nothing
+    queued, once its original has been retried `MAX_RETRIES` times."""
+    if len(failed.system_attrs.get("retry_history", [])) >= MAX_RETRIES:
+        return False
+    RETRY(study, failed)
+    return True
 
 
 @dataclass(frozen=True)
@@ -71,19 +80,20 @@ def _prepare_sqlite(url: sqlalchemy.URL, must_exist: bool) -> None:
     path = sqlite_file(url)
     if path is None:
         return
+    shown = mask(url.render_as_string(hide_password=False))
     if must_exist and not path.is_file():
         raise UserError(
-            f"storage {url}: no such file; allowed: the storage `search run` wrote "
+            f"storage {shown}: no such file; allowed: the storage `search run` wrote "
             f"(--storage, ${ENV_VAR}, or ./search.db in the directory it ran in)"
         )
     if not path.parent.is_dir():
-        raise UserError(f"storage {url}: directory {path.parent} does not exist")
+        raise UserError(f"storage {shown}: directory {path.parent} does not exist")
     try:
         with sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
     except sqlite3.Error as err:
         raise UserError(
-            f"storage {url}: cannot open or create the SQLite file ({err}); allowed: a file "
+            f"storage {shown}: cannot open or create the SQLite file ({err}); allowed: a file "
             "in a writable directory"
         ) from None
 
@@ -115,7 +125,7 @@ def open_storage(
         _prepare_sqlite(parsed, must_exist)
         engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
     beats: dict = {}
-    if heartbeat_s is not None:
+    if heartbeat_s is not None and not (sqlite and file is None):  # in memory: this process only
         beats = {
             "heartbeat_interval": heartbeat_s,
             "grace_period": GRACE_BEATS * heartbeat_s,

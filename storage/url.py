@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import sqlalchemy
 from sqlalchemy.engine import make_url
+
+from errors import UserError
 
 __all__ = ["DEFAULT_URL", "ENV_VAR", "mask", "mask_argv", "resolve_url", "sqlite_file"]
 
@@ -15,23 +18,45 @@ ENV_VAR = "SEARCH_STORAGE"
 
 
 def resolve_url(url: str | None = None) -> str:
-    """The --storage flag, else $SEARCH_STORAGE, else ./search.db."""
+    """The --storage flag, else $SEARCH_STORAGE (unless empty), else ./search.db."""
+    if url is not None and not url.strip():
+        raise UserError("--storage must not be empty; allowed: a SQLAlchemy URL")
     return url or os.environ.get(ENV_VAR) or DEFAULT_URL
 
 
+def _secret(key: str) -> bool:
+    """Whether a URL query parameter holds a secret (password=, sslpassword=, token=, ...)."""
+    key = key.lower()
+    return any(word in key for word in ("pass", "pwd", "secret", "token")) or key.endswith("key")
+
+
 def mask(url: str) -> str:
-    """The URL with its password replaced by ***, fit to print and log."""
+    """The URL with every secret replaced by ***: the password of its user-info and the values
+    of query parameters that carry one. Fit to print, log and store."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except sqlalchemy.exc.ArgumentError:
-        return url.split("@")[-1] if "@" in url else url
+        parsed = make_url(url)
+    except sqlalchemy.exc.ArgumentError:  # not a URL: keep what follows the user-info
+        tail = url.split("@")[-1]
+        return re.sub(r"([?&][^=&]*=)[^&]*", _masked_pair, tail)
+    shown = parsed.set(query={}).render_as_string(hide_password=True)
+    pairs = [
+        f"{key}={'***' if _secret(key) else value}"
+        for key, values in parsed.query.items()
+        for value in ((values,) if isinstance(values, str) else values)
+    ]
+    return f"{shown}?{'&'.join(pairs)}" if pairs else shown
+
+
+def _masked_pair(match: re.Match[str]) -> str:
+    pair = match.group(0)
+    return match.group(1) + "***" if _secret(match.group(1)[1:-1]) else pair
 
 
 def mask_argv(argv: list[str]) -> list[str]:
     """A command line with the password of every URL in it replaced by ***."""
     masked = []
     for arg in argv:
-        flag, sep, value = arg.rpartition("=") if arg.startswith("--") else ("", "", arg)
+        flag, sep, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
         masked.append(f"{flag}{sep}{mask(value)}" if "://" in value else arg)
     return masked
 

@@ -23,8 +23,8 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
         raise UserError(f"unknown device {device!r}; allowed: {allowed}") from None
     if parsed.type == "cuda" and (parsed.index or 0) < count:
         return torch.device("cuda", parsed.index or 0)
-    if parsed.type == "cpu":
-        return parsed
+    if parsed.type == "cpu" and not parsed.index:  # one CPU device: "cpu" (or "cpu:0")
+        return torch.device("cpu")
     raise UserError(f"unknown device {device!r}; allowed: {allowed}")
 
 

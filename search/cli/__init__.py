@@ -5,7 +5,8 @@
     dashboard                        search.cli.dashboard
     spaces                           search.cli.spaces
 
-`main` is the one boundary where the project's UserError becomes a one-line message and exit 2.
+`main` is the one boundary where the project's UserError, and a usage error (an unknown option, a
+value of the wrong type), become a one-line message and exit 2.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Annotated
 
 import optuna
 import typer
+from typer._click import exceptions as click  # Typer vendors Click; no public name
 
 from errors import UserError
 from search.cli import dashboard, model, spaces, study
@@ -48,12 +50,26 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
-        app()
-    except UserError as err:
+        code = app(prog_name="search", standalone_mode=False)  # usage errors: said in one line
+    except click.NoArgsIsHelpError as err:
+        err.show()  # `search` alone, or a group without its command: the help
+        sys.exit(err.exit_code)
+    except (click.ClickException, UserError) as err:
         if _debug:
             raise
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.Abort):
+        code = 130
+    if code == 130:  # Typer turns Ctrl-C into exit code 130
         print("interrupted", file=sys.stderr)
-        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(err: click.ClickException | UserError) -> str:
+    """The error as one line; a usage error points at the command's help."""
+    if isinstance(err, UserError):
+        return str(err)
+    message = " ".join(err.format_message().split())
+    command = err.ctx.command_path if isinstance(err, click.UsageError) and err.ctx else "search"
+    return f"{message} (see `{command} --help`)"

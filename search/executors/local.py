@@ -52,11 +52,13 @@ class LocalExecutor:
 
     def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None:
         self.current = trial
-        outcome = train_trial(
-            trial, config, self.train_fn, self.train_kwargs, checkpoint, self.on_epoch
-        )
+        try:  # an exception (a fault of the trial, or an interrupt) is the driver loop's to tell
+            outcome = train_trial(
+                trial, config, self.train_fn, self.train_kwargs, checkpoint, self.on_epoch
+            )
+        finally:
+            self.current = None
         self.done.append((trial, outcome))
-        self.current = None
 
     def wait(self, timeout_s: float) -> list[tuple[optuna.Trial, Outcome]]:
         done, self.done = self.done, []
@@ -66,4 +68,4 @@ class LocalExecutor:
         return [trial for trial, _ in self.done] + ([self.current] if self.current else [])
 
     def cancel(self) -> None:
-        self.current = None  # the interrupt that cancels has already stopped it
+        pass  # it trains in the loop's own thread: the interrupt that cancels has stopped it

@@ -25,7 +25,7 @@ from optuna.pruners import BasePruner
 from ray.exceptions import NodeDiedError, RayActorError, RayError, WorkerCrashedError
 
 from errors import UserError
-from search.training import Outcome, train_trial
+from search.training import Outcome, fault_reason, train_trial
 from search.trial import GPU_IDS, HOST, NODE, PID, trial_id
 from storage import Storage, open_storage
 from storage.proxy import serve_proxy
@@ -178,8 +178,8 @@ class RayExecutor:
             ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
         ended = []
         for ref in ready:
-            outcome = self._outcome(ref)  # on bad input, raises with the trial still running
-            ended.append((self.tasks.pop(ref), outcome))
+            trial = self.tasks.pop(ref)
+            ended.append((trial, self._outcome(ref)))  # bad input raises: the loop fails it
         return ended
 
     @staticmethod
@@ -191,10 +191,9 @@ class RayExecutor:
         except (WorkerCrashedError, NodeDiedError, RayActorError) as err:  # died: run it again
             reason = f"worker died ({type(err).__name__}); retried from its checkpoint"
             return Outcome(optuna.trial.TrialState.FAIL, reason=reason, retry=True)
-        except RayError as err:  # the task raised: a bug a retry would meet again
-            lines = [line for line in str(err).splitlines() if line.strip()]
-            reason = f"worker: {type(err).__name__}: {lines[-1] if lines else ''}"
-            return Outcome(optuna.trial.TrialState.FAIL, reason=reason[:500])
+        except RayError as err:  # the task raised: a fault of the trial a retry would meet again
+            cause = getattr(err, "cause", None) or err  # RayTaskError: the task's exception
+            return Outcome(optuna.trial.TrialState.FAIL, reason=f"worker: {fault_reason(cause)}")
 
     def cancel(self) -> None:
         for ref in self.tasks:

@@ -130,9 +130,9 @@ def trial_count(path):
 BAD_INPUTS = [
     (["run", "--space", "nope"], "unknown space 'nope'; allowed: resnet_budget"),
     (["run", "--space", "empty.py"], "defines no search space"),
-    (["run", "--budget", "0"], "--budget must be a positive number of parameters, got 0"),
-    (["run", "--budget", "-5"], "--budget must be a positive number"),
-    (["run", "--trials", "0"], "--trials must be a positive number, got 0"),
+    (["run", "--budget", "0"], "--budget must be 1 to 10,000,000,000 parameters, got 0"),
+    (["run", "--budget", "-5"], "--budget must be 1 to 10,000,000,000 parameters, got -5"),
+    (["run", "--trials", "0"], "--trials must be 1 to 1,000,000, got 0"),
     (["run", "--budget", "1000"], "--budget 1,000 is below every model of space"),
     (["run", "--pruner", "asha"], "unknown pruner 'asha'; allowed: sha, hyperband, median, none"),
     (["run", "--storage", "postgresql://u:pw@127.0.0.1:1/x"], "unreachable"),
@@ -159,14 +159,42 @@ BAD_INPUTS = [
     (["train", "unknown.yaml", "--epochs", "0"], "--epochs must be >= 1, got 0"),
     (["run", "--storage", "sqlite:////proc/x.db"], "cannot open or create the SQLite file"),
     (["run", "--checkpoint-dir", "binary.pt"], "cannot be created (Not a directory); allowed"),
-    (["run", "--heartbeat", "0"], "--heartbeat must be >= 1 second, got 0"),
-    (["run", "--workers", "0"], "--workers must be >= 1, got 0"),
+    (["run", "--heartbeat", "0"], "--heartbeat must be 1 to 3,600 seconds, got 0"),
+    (["run", "--workers", "0"], "--workers must be 1 to 10,000, got 0"),
     (["run", "--study", "minimized"], "study 'minimized' minimizes; allowed: a study that max"),
     (["train", "tiny.yaml", "--resume", "--out", "fresh"], "--resume: no checkpoint.pt in fresh"),
     (["train", "tiny.yaml", "--resume", "--out", "cut"], "is truncated or not a checkpoint"),
     (["train", "tiny.yaml", "--resume", "--out", "other"], "another config (model.widths differs)"),
     (["train", "tiny.yaml", "--resume", "--out", "foreign"], "not a checkpoint of this program"),
+    # issue 12: what an adversarial user tried
+    (
+        ["run", "--space", "raises.py"],
+        "raises.py raised ZeroDivisionError when imported",
+    ),
+    (["run", "--space", "backwards.py"], "space 'space' failed for a random trial {}: ValueError"),
+    (["run", "--space", "dict.py"], "space 'space' failed for a random trial {'w': 8}: space 'sp"),
+    (["run", "--space", "lr.py"], "failed for a random trial {}: optim.lr must be"),
+    (["run", "--heartbeat", "99999999999"], "--heartbeat must be 1 to 3,600 seconds, got 999"),
+    (["run", "--budget", "10000000001"], "--budget must be 1 to 10,000,000,000 parameters"),
+    (["run", "--budget", "abc"], "Invalid value for '--budget': Input should be a valid integer"),
+    (["run", "--trials", "2.5"], "Invalid value for '--trials'"),
+    (["run", "--nope"], "No such option: --nope (Possible options: --space) (see `search run"),
+    (["nope"], "No such command 'nope'. (see `search --help`)"),
+    (["run", "--storage", ""], "--storage must not be empty; allowed: a SQLAlchemy URL"),
+    (["status", "--study", "ok", "--storage", " "], "--storage must not be empty"),
+    (["run", "--study", ""], "--study must be 1 to 512 characters, got 0"),
+    (["run", "--study", "x" * 513], "--study must be 1 to 512 characters, got 513"),
+    (["run", "--device", "cpu:1"], "unknown device 'cpu:1'; allowed: cpu"),
 ]
+
+SPACE_FILES = {  # user space files that fail before the study starts
+    "raises.py": "1 / 0\n",
+    "backwards.py": "def space(trial):\n    return trial.suggest_int('depth', 5, 1)\n",
+    "dict.py": "def space(trial):\n    return {'width': trial.suggest_int('w', 8, 8)}\n",
+    "lr.py": "from trainers import ModelConfig, OptimConfig, TrainConfig\n\n\ndef space(trial):\n"
+    "    model = ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16))\n"
+    "    return TrainConfig(model=model, optim=OptimConfig(lr=1e300))\n",
+}
 
 TINY = TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))
 
@@ -221,6 +249,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     shutil.copy(ok_study, tmp_path / "search.db")
     before = trial_count(tmp_path / "search.db")
     (tmp_path / "empty.py").write_text("x = 1\n")
+    for name, text in SPACE_FILES.items():
+        (tmp_path / name).write_text(text)
     (tmp_path / "bad.yaml").write_text("model: [1, 2\n")
     (tmp_path / "unknown.yaml").write_text("model:\n  widthz: 3\n")
     (tmp_path / "wrongtype.yaml").write_text("model:\n  depths: [two, 2]\n  widths: [8, 8]\n")

@@ -1,0 +1,65 @@
+"""Ctrl-C and SIGTERM during a run, at whatever moment they come.
+
+Both raise KeyboardInterrupt in the driver's main thread (`raising`), except inside `held()`
+blocks: the steps that must not be cut in two (a trial created with its first heartbeat, a result
+told with its retry queued) finish first, and the interrupt is raised as the block ends. So no
+interrupt leaves a trial RUNNING that no heartbeat speaks for.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+__all__ = ["held", "raising"]
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Held:
+    depth = 0  # held() blocks entered and not yet left
+    signal: int | None = None  # a signal that came while held, raised when the last block ends
+
+
+_held = _Held()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    if _held.depth:
+        _held.signal = signum
+        return
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def raising() -> Iterator[None]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt for the block, held inside `held()` blocks.
+
+    Outside the main thread (where Python runs no signal handlers) it changes nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _interrupt) for signum in SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        _held.signal = None
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """An interrupt that comes during the block is raised when the block ends."""
+    _held.depth += 1
+    try:
+        yield
+    finally:
+        _held.depth -= 1
+        if not _held.depth and _held.signal is not None:
+            _held.signal = None
+            raise KeyboardInterrupt
