@@ -16,7 +16,7 @@ import sqlalchemy
 from optuna.trial import TrialState
 
 from search.console import log
-from search.trial import FAIL_REASON, storage_of, trial_id
+from search.trial import FAIL_REASON, rdb_of, trial_id
 
 __all__ = ["Heartbeat", "fail_orphans"]
 
@@ -78,8 +78,8 @@ def fail_orphans(study: optuna.Study, grace_s: float) -> None:
 
     They had not started training; they are not queued again.
     """
-    storage = storage_of(study)
-    if not isinstance(storage, optuna.storages.RDBStorage) or not storage.heartbeat_interval:
+    storage = rdb_of(study)
+    if storage is None or not storage.heartbeat_interval:
         return
     cutoff = datetime.now() - timedelta(seconds=grace_s)  # Optuna stamps trials in local time
     old = {

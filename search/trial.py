@@ -32,6 +32,7 @@ __all__ = [
     "frozen",
     "is_budget_rejected",
     "is_trained",
+    "rdb_of",
     "reason",
     "retried_from",
     "storage_of",
@@ -98,14 +99,21 @@ def reason(trial: FrozenTrial) -> str:
 # Optuna keeps a trial's id and its study's storage private (`Trial._trial_id`,
 # `FrozenTrial._trial_id`, `Study._storage`), yet heartbeats are recorded per trial id, a Ray
 # worker rebuilds its trial from the id (`optuna.trial.Trial(study, trial_id)`), and the driver
-# reads a trial's current record from the storage. These two functions are the only places that
-# reach in.
+# reads a trial's current record from the storage, and the search for trials that never beat
+# reads Optuna's heartbeat table through the RDB storage under its cache. These functions are
+# the only places that reach in.
 def trial_id(trial: optuna.Trial | FrozenTrial) -> int:
     return trial._trial_id
 
 
 def storage_of(study: optuna.Study) -> optuna.storages.BaseStorage:
     return study._storage
+
+
+def rdb_of(study: optuna.Study) -> optuna.storages.RDBStorage | None:
+    """The study's RDB storage (Optuna wraps it in a private cache), if it has one."""
+    storage = getattr(study._storage, "_backend", study._storage)
+    return storage if isinstance(storage, optuna.storages.RDBStorage) else None
 
 
 def frozen(trial: optuna.Trial) -> FrozenTrial:

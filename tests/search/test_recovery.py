@@ -160,8 +160,12 @@ def test_running_out_of_memory_fails_the_trial_and_the_run_goes_on(tmp_path, fak
     assert failed.user_attrs["fail_reason"].startswith("out of memory: CUDA out of memory")
 
 
-def test_a_password_in_the_storage_url_is_never_shown(postgres_url, tmp_path, fake_cifar):
-    url = postgres_url.replace("postgres@", "postgres:s3cret-pw@")  # trust auth accepts it
+@pytest.mark.parametrize("where", ["user-info", "query"])
+def test_a_password_in_the_storage_url_is_never_shown(postgres_url, tmp_path, fake_cifar, where):
+    if where == "user-info":  # trust auth accepts any password
+        url = postgres_url.replace("postgres@", "postgres:s3cret-pw@")
+    else:
+        url = f"{postgres_url}?password=s3cret-pw&application_name=search"
     run = search("run", "--space", TINY_SPACE, "--study", "p", "--trials", "1", "--epochs", "1",
                  "--train-subset", "256", "--val-size", "256", "--data-dir", fake_cifar,
                  "--storage", url, cwd=tmp_path)  # fmt: skip
@@ -181,7 +185,8 @@ def test_a_password_in_the_storage_url_is_never_shown(postgres_url, tmp_path, fa
         repr(study._storage.get_study_system_attrs(study._study_id)),
     ]
     outputs += [repr(t.user_attrs) + repr(t.system_attrs) for t in study.trials]
-    assert any("postgres:***@" in text for text in outputs)  # the URL is shown, masked
+    masked = "postgres:***@" if where == "user-info" else "password=***&application_name"
+    assert any(masked in text for text in outputs)  # the URL is shown, masked
     assert not [text for text in outputs if "s3cret" in text]
 
 

@@ -83,7 +83,7 @@ def test_a_resumed_seeded_run_does_not_replay_its_first_configs(tmp_path):
 
 
 def test_nonpositive_trials_and_unknown_pruners_are_refused(tmp_path):
-    with pytest.raises(UserError, match="--trials must be a positive number, got 0"):
+    with pytest.raises(UserError, match="--trials must be 1 to 1,000,000, got 0"):
         run(f"sqlite:///{tmp_path}/s.db", trials=0)
     with pytest.raises(UserError, match="unknown pruner 'asha'; allowed: sha, hyperband"):
         run(f"sqlite:///{tmp_path}/s.db", trials=1, pruner="asha")

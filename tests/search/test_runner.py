@@ -101,9 +101,39 @@ def test_diverged_trials_fail_with_their_reason_until_the_run_gives_up(monkeypat
     assert not [t for t in study.trials if t.state == TrialState.RUNNING]
 
 
-def test_a_space_returning_something_else_is_named():
+def test_a_space_that_fails_during_the_study_fails_its_trials_until_the_run_gives_up(
+    monkeypatch,
+):
+    import search.runner
+
+    monkeypatch.setattr(search.runner, "MAX_UNTRAINED_IN_A_ROW", 3)
+
     def broken(trial):
         return {"model": {}}
 
-    with pytest.raises(UserError, match="space 'broken' returned dict; allowed: a trainers"):
-        run(optuna.create_study(direction="maximize"), 1, standin_train, space=broken)
+    study = optuna.create_study(direction="maximize")
+    with pytest.raises(UserError, match=r"3 trials in a row did not train \(the last: space 'br"):
+        run(study, 1, standin_train, space=broken)
+    assert [t.state for t in study.trials] == [TrialState.FAIL] * 3
+    for t in study.trials:
+        assert t.user_attrs["fail_reason"] == (
+            "space 'broken' returned dict; allowed: a trainers.TrainConfig"
+        )
+
+
+def test_a_trial_whose_training_raises_fails_and_the_next_one_trains():
+    calls = []
+
+    def faulty_once(config, report=None, **kwargs):
+        calls.append(config)
+        if len(calls) == 1:
+            raise RuntimeError("value cannot be converted to type float without overflow")
+        return standin_train(config, report, **kwargs)
+
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
+    run(study, 2, faulty_once)
+    sampled = [t for t in study.trials if not is_budget_rejected(t)]
+    assert [t.state for t in sampled] == [TrialState.FAIL, *[TrialState.COMPLETE] * 2]
+    assert sampled[0].user_attrs["fail_reason"] == (
+        "RuntimeError: value cannot be converted to type float without overflow"
+    )

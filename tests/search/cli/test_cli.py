@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import optuna
 import pytest
@@ -115,11 +116,21 @@ def test_export_writes_json_when_asked(cli, fake_cifar):
         == 0
     )
     assert cli("export", "--study", "j", "-o", "best.json").code == 0
-    from pathlib import Path
-
     document = json.loads(Path("best.json").read_text())
     assert set(document) == {"config", "n_params", "metrics", "provenance"}
     assert document["config"]["data"]["train_subset"] == 256
+
+
+@pytest.mark.parametrize("name", ["../../escape", "/abs/escape", "s" * 300, "my study", "plain"])
+def test_every_study_name_checkpoints_inside_the_checkpoint_root(cli, tmp_path, fake_cifar, name):
+    args = ["--space", TINY_SPACE, "--study", name, "--trials", "1", "--data-dir", fake_cifar]
+    result = cli("run", *args, *QUICK)
+    assert result.code == 0, result.err
+    (directory,) = (tmp_path / "search-checkpoints").iterdir()
+    assert directory.name == name if name == "plain" else name not in directory.name
+    assert not (tmp_path.parent / "escape").exists() and not Path("/abs").exists()
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path}/search.db")
+    assert study.best_trial.state.name == "COMPLETE"
 
 
 def trial_count(path):

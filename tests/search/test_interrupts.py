@@ -1,0 +1,116 @@
+"""Ctrl-C at any moment, and faults inside trials: nothing stuck, nothing crashes.
+
+Real `search run` processes sent real signals, the real trainer, a real SQLite file.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+
+from search.trial import is_trained
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+DATA = ROOT / "tests" / "data"
+# After the driver says where checkpoints go, the loop starts: it asks, samples and rejects
+# trials for a few milliseconds each and trains the few within budget for about a second.
+# These delays land in every step of it: asking, sampling, the budget check, telling a
+# rejection, handing a trial to the trainer, training, telling its result.
+DELAYS_S = [0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0]
+
+
+def run_args(study, trials, fake_cifar, space="mostly_over_budget_space.py", budget=20_000):
+    return ["run", "--space", DATA / space, "--study", study, "--trials", trials,
+            "--budget", budget, "--epochs", "2", "--train-subset", "512", "--val-size", "256",
+            "--data-dir", fake_cifar, "--heartbeat", "1", "--pruner", "none",
+            "--seed", "0"]  # fmt: skip
+
+
+def start(args, cwd):
+    command = [sys.executable, "-m", "search", *map(str, args)]
+    return subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+
+
+def interrupt(args, cwd, delay_s):
+    """Run, and send SIGINT `delay_s` after the driver says where checkpoints go."""
+    process = start(args, cwd)
+    for line in process.stderr:
+        if line.startswith("checkpoints:"):
+            break
+    time.sleep(delay_s)
+    process.send_signal(signal.SIGINT)
+    err = process.stderr.read()
+    process.wait(timeout=60)
+    return process.returncode, err
+
+
+def test_ctrl_c_at_any_moment_leaves_nothing_running_and_a_rerun_completes(tmp_path, fake_cifar):
+    url, trials = f"sqlite:///{tmp_path}/search.db", 10
+    args = run_args("c", trials, fake_cifar)
+    for delay_s in DELAYS_S:
+        code, err = interrupt(args, tmp_path, delay_s)
+        assert code in (0, 130), err  # 0: it had finished before the signal came
+        assert "Traceback" not in err
+        study = optuna.load_study(study_name="c", storage=url)
+        states = [t.state.name for t in study.trials]
+        assert "RUNNING" not in states, (delay_s, states)
+        for t in study.trials:
+            if t.state.name == "FAIL":
+                assert t.user_attrs["fail_reason"].startswith("interrupted"), t.user_attrs
+    interrupted = [t for t in study.trials if t.state.name == "FAIL"]
+    assert len(interrupted) >= len(DELAYS_S) // 2  # most signals came while a trial was held
+
+    rerun = start(args, tmp_path)
+    _, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    study = optuna.load_study(study_name="c", storage=url)
+    assert sum(is_trained(t) for t in study.trials) == trials
+    assert not [t for t in study.trials if t.state.name in ("RUNNING", "WAITING")]
+    resumed = [t for t in study.trials if t.system_attrs.get("failed_trial") is not None]
+    assert resumed, "interrupted trials are queued again and run by the next run"
+    assert not list((tmp_path / "search-checkpoints" / "c").iterdir())  # none left behind
+
+
+def test_a_trial_killed_before_its_first_heartbeat_is_failed_by_the_next_run(tmp_path, fake_cifar):
+    """SIGKILL can land between creating a trial and its first heartbeat; made here with a
+    trial created as a dead driver would have left it."""
+    url = f"sqlite:///{tmp_path}/search.db"
+    args = run_args("k", 2, fake_cifar)
+    first = start(args, tmp_path)
+    assert first.wait(timeout=300) == 0
+    study = optuna.load_study(study_name="k", storage=url)
+    orphan = study.ask()  # RUNNING, and no heartbeat ever recorded
+    time.sleep(3.5)  # older than the grace period of 3 beats of 1 s
+    rerun = start([*args[:6], "3", *args[7:]], tmp_path)
+    _, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    study = optuna.load_study(study_name="k", storage=url)
+    record = study.trials[orphan.number]
+    assert record.state.name == "FAIL"
+    assert record.user_attrs["fail_reason"].startswith("orphaned: its driver died")
+    assert sum(is_trained(t) for t in study.trials) == 3
+
+
+def test_a_fault_inside_a_trial_fails_that_trial_and_the_study_goes_on(tmp_path, fake_cifar):
+    args = run_args("faulty", 3, fake_cifar, space="faulty_space.py", budget=10**10)
+    run = start(args, tmp_path)
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    assert "Traceback" not in err
+    study = optuna.load_study(study_name="faulty", storage=f"sqlite:///{tmp_path}/search.db")
+    reasons = {t.number: t.user_attrs.get("fail_reason", "") for t in study.trials}
+    assert study.trials[1].state.name == "FAIL"
+    assert reasons[1] == "ZeroDivisionError: a bug in the space"
+    assert study.trials[2].state.name == "FAIL"  # the real trainer found it cannot fit
+    assert "GB" in reasons[2] and study.trials[2].user_attrs["n_params"] > 9e9
+    assert sum(is_trained(t) for t in study.trials) == 3
+    assert not [t for t in study.trials if t.state.name == "RUNNING"]
+    assert os.listdir(tmp_path / "search-checkpoints" / "faulty") == []
