@@ -186,7 +186,7 @@ class _Loop:
         """Tell the trials that have ended, stop the others and tell them FAIL (queued again
         if `again`)."""
         with held():
-            for trial, outcome in self.executor.wait(0):
+            for trial, outcome in self.executor.wait(0) if self.executor.running() else []:
                 self.tell(trial, outcome)
             self.executor.cancel()
             for trial in list(self.in_hand.values()):

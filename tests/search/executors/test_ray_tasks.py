@@ -190,7 +190,9 @@ def test_stopping_the_driver_stops_workers_and_fails_their_trials(tmp_path, fake
     assert "RUNNING" not in states.values()
     for t in running:
         assert states[t.number] == "FAIL"
-        assert study.trials[t.number].user_attrs["fail_reason"] == "interrupted"
+        assert study.trials[t.number].user_attrs["fail_reason"].startswith("interrupted; queued")
+    queued = [t.system_attrs["failed_trial"] for t in study.trials if t.state.name == "WAITING"]
+    assert sorted(queued) == sorted(t.number for t in running)  # the next run resumes them
     time.sleep(2)
     for pid in pids:  # the workers are gone with the driver's Ray
         with pytest.raises(ProcessLookupError):
