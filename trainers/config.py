@@ -18,7 +18,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import yaml
 
-from errors import UserError
+from errors import ConfigError, UserError
 
 __all__ = [
     "NUM_CLASSES",
@@ -36,11 +36,14 @@ __all__ = [
 NUM_CLASSES = 10  # CIFAR-10
 TRAIN_IMAGES = 50_000  # images in CIFAR-10's training set, validation split included
 MAX_SEED = 2**32 - 1
+MAX_DEPTH = 200  # blocks per stage: ResNet-1202, the deepest CIFAR ResNet (He et al. 2015)
+MAX_LR = 10.0  # CIFAR ResNets train at 0.01 to 3 (super-convergence, Smith & Topin 2017)
+MAX_DECAY = 1.0  # used: 1e-5 to 5e-3; lr * weight_decay > 2 diverges outright
 
 
 def _require(ok: bool, name: str, allowed: str, value: object) -> None:
     if not ok:
-        raise UserError(f"{name} must be {allowed}, got {value!r}")
+        raise ConfigError(f"{name} must be {allowed}, got {value!r}")
 
 
 def _coerce(config: object, section: str) -> None:
@@ -74,7 +77,8 @@ class ModelConfig:
             f"one width per stage ({len(self.depths)} stages)",
             self.widths,
         )
-        _require(all(d >= 1 for d in self.depths), "model.depths", "integers >= 1", self.depths)
+        deep = all(1 <= d <= MAX_DEPTH for d in self.depths)
+        _require(deep, "model.depths", f"integers 1 to {MAX_DEPTH} per stage", self.depths)
         _require(all(w >= 1 for w in self.widths), "model.widths", "integers >= 1", self.widths)
         _require(self.stem_width >= 1, "model.stem_width", "an integer >= 1", self.stem_width)
         _require(0.0 <= self.se_ratio <= 1.0, "model.se_ratio", "in [0, 1]", self.se_ratio)
@@ -93,16 +97,18 @@ class OptimConfig:
 
     def __post_init__(self) -> None:
         _coerce(self, "optim")
-        _require(0.0 < self.lr < math.inf, "optim.lr", "a positive number", self.lr)
+        lr, decay = self.lr, self.weight_decay
+        _require(0.0 < lr <= MAX_LR, "optim.lr", f"a positive number up to {MAX_LR:g}", lr)
         _require(0.0 < self.momentum < 1.0, "optim.momentum", "in (0, 1)", self.momentum)
-        _require(self.weight_decay >= 0.0, "optim.weight_decay", ">= 0", self.weight_decay)
+        _require(0 <= decay <= MAX_DECAY, "optim.weight_decay", f"0 to {MAX_DECAY:g}", decay)
         _require(
             0.0 <= self.label_smoothing < 1.0,
             "optim.label_smoothing",
             "in [0, 1)",
             self.label_smoothing,
         )
-        _require(self.batch_size >= 2, "optim.batch_size", "an integer >= 2", self.batch_size)
+        batch = self.batch_size
+        _require(2 <= batch <= TRAIN_IMAGES, "optim.batch_size", "an integer 2 to 50,000", batch)
 
 
 @dataclass(frozen=True)
@@ -216,22 +222,22 @@ def _convert(tp: Any, value: object, where: str) -> Any:
         if isinstance(value, tp):
             return value
         if not isinstance(value, dict):
-            raise UserError(f"{where or 'config'} must be a mapping, got {value!r}")
+            raise ConfigError(f"{where or 'config'} must be a mapping, got {value!r}")
         names = list(_hints(tp))
         unknown = [k for k in value if k not in names]
         if unknown:
             key = _join(where, unknown[0])
-            raise UserError(f"unknown key {key!r}; allowed: {', '.join(names)}")
+            raise ConfigError(f"unknown key {key!r}; allowed: {', '.join(names)}")
         return tp(**value)  # whose __post_init__ checks each value, naming it
     origin = get_origin(tp)
     if origin is Literal:
         if value not in get_args(tp):
             allowed = ", ".join(map(str, get_args(tp)))
-            raise UserError(f"{where} must be one of {allowed}, got {value!r}")
+            raise ConfigError(f"{where} must be one of {allowed}, got {value!r}")
         return value
     if origin is tuple:
         if not isinstance(value, list | tuple):
-            raise UserError(f"{where} must be a list, got {value!r}")
+            raise ConfigError(f"{where} must be a list, got {value!r}")
         item = get_args(tp)[0]
         return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
     return _convert_scalar(tp, value, where)
@@ -249,8 +255,16 @@ def _convert_scalar(tp: type, value: object, where: str) -> Any:
     }[tp]
     if not ok:
         kind = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}[tp]
-        raise UserError(f"{where} must be {kind}, got {value!r}")
-    return float(value) if tp is float else value
+        raise ConfigError(f"{where} must be {kind}, got {value!r}")
+    if tp is not float:
+        return value
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond float's range
+        raise ConfigError(f"{where} must be a finite number, got an integer over 1e308") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}")
+    return number
 
 
 def load_config(path: str | Path) -> TrainConfig:
@@ -275,5 +289,5 @@ def load_config(path: str | Path) -> TrainConfig:
         data = data["config"]  # an export written by `search export`
     try:
         return TrainConfig.from_dict(data)
-    except UserError as err:
-        raise UserError(f"{path}: {err}") from None
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None

@@ -29,6 +29,7 @@ __all__ = [
     "Trained",
     "evaluate_run",
     "load_run",
+    "model_file",
     "predict",
     "predict_inputs",
     "save_run",
@@ -62,15 +63,23 @@ def save_run(path: Path, config: TrainConfig, model: nn.Module) -> None:
     torch.save(vars(_ModelFile(config.to_dict(), count_params(config.model), state)), path)
 
 
-def load_run(path: str | Path, device: torch.device) -> Trained:
-    """The model of a `search train` run: its --out directory, or the model.pt in it."""
+ALLOWED_RUN = f"allowed: the --out directory of a finished `search train`, or its {MODEL_FILE}"
+
+
+def model_file(path: str | Path) -> Path:
+    """The model.pt of a `search train` run: its --out directory, or that file itself."""
     path = Path(path)
     file = path / MODEL_FILE if path.is_dir() else path
-    allowed = f"allowed: the --out directory of a finished `search train`, or its {MODEL_FILE}"
     if not file.is_file():
-        raise UserError(f"{path}: no {MODEL_FILE} there; {allowed}")
+        raise UserError(f"{path}: no {MODEL_FILE} there; {ALLOWED_RUN}")
+    return file
+
+
+def load_run(path: str | Path, device: torch.device) -> Trained:
+    """The model of a `search train` run: its --out directory, or the model.pt in it."""
+    file = model_file(path)
     keys = {field.name for field in fields(_ModelFile)}
-    document = load_file(file, "model file", keys, allowed)
+    document = load_file(file, "model file", keys, ALLOWED_RUN)
     saved = _ModelFile(**{key: document[key] for key in keys})
     config = TrainConfig.from_dict(saved.config)
     model = build_model(config.model, device)

@@ -17,12 +17,20 @@ from trainers.checkpoint import check
 from trainers.config import TrainConfig
 from trainers.data import split
 from trainers.evaluation import MODEL_FILE, predict, save_run, score
+from trainers.outputs import output_dir
 from trainers.plots import save_curves
 from trainers.train import Report, fit, prepare
 
 __all__ = ["CHECKPOINT_FILE", "full_fidelity", "prepare_out", "retrain"]
 
 CHECKPOINT_FILE = "checkpoint.pt"
+RUN_FILES = (
+    CHECKPOINT_FILE,
+    f"{CHECKPOINT_FILE}.partial",
+    MODEL_FILE,
+    "metrics.json",
+    "curves.png",
+)
 
 
 def full_fidelity(
@@ -42,8 +50,9 @@ def full_fidelity(
 
 
 def prepare_out(out: Path, config: TrainConfig, resume: bool) -> Path:
-    """Make the output directory; return its checkpoint path, checked if resuming (before the
-    minutes of loading: the right run, intact), else cleared."""
+    """Make the output directory and check that the run's files can be written there; return
+    its checkpoint path, checked if resuming (before the minutes of loading: the right run,
+    intact), else cleared."""
     checkpoint = out / CHECKPOINT_FILE
     if resume:
         if not checkpoint.is_file():
@@ -52,12 +61,13 @@ def prepare_out(out: Path, config: TrainConfig, resume: bool) -> Path:
                 "interrupted `search train`"
             )
         check(checkpoint, config)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        if not resume:
+    output_dir(out, RUN_FILES, "--out")
+    if not resume:
+        try:
             checkpoint.unlink(missing_ok=True)
-    except OSError as err:
-        raise UserError(f"cannot write to output directory {out}: {err.strerror}") from None
+        except OSError as err:
+            raise UserError(f"--out {out}: cannot remove {checkpoint} ({err.strerror}); allowed: "
+                            "a directory you can write to") from None  # fmt: skip
     return checkpoint
 
 

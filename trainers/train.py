@@ -23,6 +23,7 @@ from trainers.checkpoint import Progress, restore, save
 from trainers.config import TrainConfig
 from trainers.data import Batches, Cifar10, Split, load_cifar10, normalize, split
 from trainers.device import autocast_dtype, describe_device, resolve_device
+from trainers.memory import check_fits
 from trainers.resnet import count_params
 from trainers.state import TrainState
 
@@ -122,12 +123,14 @@ def fit(
     """Train `config` on `data.train_*`, validating on `data.val_*` after every epoch (if any).
 
     Returns the trained model (the weights' moving average with `config.ema`) and its metrics.
+    A config that cannot fit in the device's memory is a ConfigError before anything is built.
     With `checkpoint`, the run is saved there after every epoch, and resumed from it if it is
     there already: the epochs it holds are reported again, and training goes on exactly as if
     it had not stopped.
     """
     start = time.perf_counter()
     device = data.train_images.device
+    check_fits(config, device, dtype)  # ConfigError before the model is built, not an OOM after
     torch.manual_seed(config.seed)  # weights, dropout and CutMix draws
     batches = Batches(
         data.train_images, data.train_labels, config.optim.batch_size, config.augment,

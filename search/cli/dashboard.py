@@ -6,10 +6,13 @@ from typing import Annotated
 
 import typer
 
+from errors import UserError
 from search.cli.options import Storage
 from search.views.dashboard import serve_dashboard
 
 __all__ = ["dashboard"]
+
+MAX_PORT = 65535
 
 
 def dashboard(
@@ -18,7 +21,9 @@ def dashboard(
     host: Annotated[str, typer.Option(help="Address to listen on; loopback by default.")] = (
         "127.0.0.1"
     ),
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 = any free one.")] = 8080,
 ) -> None:
     """Serve optuna-dashboard on the storage the runs use."""
+    if not 0 <= port <= MAX_PORT:
+        raise UserError(f"--port must be 1 to {MAX_PORT} (or 0: any free port), got {port}")
     serve_dashboard(storage, study, host, port)

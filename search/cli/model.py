@@ -14,15 +14,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from errors import UserError
+from errors import ConfigError, DivergedError, UserError
 from search.cli.options import DataDir, Device, Precision
 from search.console import log, stdout
 from search.trial import N_PARAMS
 from search.views import describe_model
-from trainers import count_params, load_config, param_counts
-from trainers.config import TRAIN_IMAGES
+from trainers import autocast_dtype, count_params, load_config, param_counts, resolve_device
+from trainers.config import TRAIN_IMAGES, TrainConfig
 from trainers.data import CLASSES, find_cifar10
-from trainers.evaluation import evaluate_run, predict_inputs
+from trainers.evaluation import evaluate_run, model_file, predict_inputs
+from trainers.memory import check_fits
+from trainers.outputs import output_dir, output_file
 from trainers.plots import save_confusion
 from trainers.retrain import full_fidelity, prepare_out, retrain
 
@@ -32,6 +34,7 @@ Run = Annotated[
     Path, typer.Argument(help="The --out directory of `search train`, or its model.pt.")
 ]
 ConfigFile = Annotated[Path, typer.Argument(help="A config or an export (YAML or JSON).")]
+EVALUATION_FILES = ("confusion.png", "evaluation.json")
 
 
 def params(
@@ -47,6 +50,21 @@ def params(
         stdout.print_json(json.dumps(document))
     else:
         stdout.print(f"{n:,} trainable parameters ({describe_model(config.to_dict())})")
+
+
+def _train_config(
+    file: Path, epochs: int | None, train_subset: int, merge_val: bool, ema: float | None
+) -> TrainConfig:
+    """The config of `file` with the options of `search train`, each checked by its name."""
+    if epochs is not None and epochs < 1:
+        raise UserError(f"--epochs must be >= 1, got {epochs}")
+    config = load_config(file)
+    available = TRAIN_IMAGES if merge_val else TRAIN_IMAGES - config.data.val_size
+    if not 0 <= train_subset <= available:
+        held = "" if merge_val else f" ({TRAIN_IMAGES:,} minus the config's val_size)"
+        raise UserError(f"--train-subset must be 0 (all) to {available:,}{held}, "
+                        f"got {train_subset}")  # fmt: skip
+    return full_fidelity(config, epochs, train_subset, merge_val, ema)
 
 
 def train(
@@ -82,9 +100,9 @@ def train(
     precision: Precision = "auto",
 ) -> None:
     """Retrain a config on the full training split and report its test accuracy."""
-    if epochs is not None and epochs < 1:
-        raise UserError(f"--epochs must be >= 1, got {epochs}")
-    config = full_fidelity(load_config(file), epochs, train_subset, merge_val, ema)
+    config = _train_config(file, epochs, train_subset, merge_val, ema)
+    resolved = resolve_device(device)
+    check_fits(config, resolved, autocast_dtype(resolved, precision))  # before it loads data
     out = out or Path("runs") / file.stem
     prepare_out(out, config, resume)
     folder = find_cifar10(data_dir)
@@ -105,6 +123,9 @@ def train(
     except KeyboardInterrupt:
         log(f"interrupted; go on with: search train {file} --out {out} --resume")
         raise
+    except DivergedError as err:
+        raise ConfigError(f"{file}: training diverged ({err}); allowed: a config that trains, "
+                          "e.g. a smaller optim.lr or weight_decay") from None  # fmt: skip
     tta_text = f", with TTA {result['test_tta_accuracy']:.4f}" if tta else ""
     stdout.print(f"test accuracy {result['test_accuracy']:.4f}{tta_text}  "
                  f"({n_params:,} params, {result['wall_s']:.0f} s)")  # fmt: skip
@@ -125,12 +146,9 @@ def evaluate(
     precision: Precision = "auto",
 ) -> None:
     """Test accuracy with and without TTA, per-class accuracy, and a confusion matrix."""
-    trained, scores = evaluate_run(run, data_dir, device, precision)
-    out = out or (run if run.is_dir() else run.parent)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"cannot write to output directory {out}: {err.strerror}") from None
+    file = model_file(run)
+    out = output_dir(out or file.parent, EVALUATION_FILES, "--out")  # before minutes of scoring
+    trained, scores = evaluate_run(file, data_dir, device, precision)
     plain, tta = scores["plain"], scores["tta"]
     table = Table(title=f"{trained.n_params:,} parameters: test accuracy per class")
     for column in ("class", "accuracy", "with TTA"):
@@ -153,8 +171,10 @@ def predict(
         Path,
         typer.Option(
             "--input",
-            help="A pickle with b'data' (N x 32 x 32 x 3 or N x 3072 uint8) "
-            "and b'ids', or a folder of 32x32 images.",
+            help="A pickle with b'data' (N x 32 x 32 x 3 or N x 3072 uint8) and b'ids' (N "
+            "distinct integers or strings), or a folder of 32x32 images. Unpickling a file can "
+            "run code: only plain containers, numbers, strings and numpy arrays are loaded, but "
+            "pass only pickles you trust.",
         ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write.")] = Path(
@@ -165,6 +185,7 @@ def predict(
     precision: Precision = "auto",
 ) -> None:
     """Classify images and write a CSV with columns ID,Labels (classes 0-9), in input order."""
+    output_file(output, "--output")
     frame = predict_inputs(run, input_, device, precision, tta)
     try:
         frame.to_csv(output, index=False)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 import yaml
 
+from errors import UserError
 from search.cli.options import DataDir, Device, Precision, Storage, Study
 from search.console import log, stdout
 from search.options import DEFAULT_BUDGET, RunOptions
@@ -125,6 +126,8 @@ def status(
     best: Annotated[int | None, typer.Option(help="Show only the best N trials.")] = None,
 ) -> None:
     """Table of a study's trials: state, validation accuracy, parameters, duration, config."""
+    if best is not None and best < 1:
+        raise UserError(f"--best must be a number of trials >= 1, got {best}")
     stdout.print(trials_table(load_study(open_storage(storage, must_exist=True), study), best=best))
 
 

@@ -30,11 +30,14 @@ from search.trial import (
     is_trained,
     reason,
 )
+from trainers.outputs import output_dir
 from trainers.plots import STYLE
 
 __all__ = ["trials_frame", "write_report"]
 
 BEST_CURVES = 5  # learning curves drawn in full
+REPORT_FILES = ("trials.csv", "history.png", "params.png", "curves.png", "importances.png",
+                "index.html")  # fmt: skip
 
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
@@ -161,10 +164,7 @@ def write_report(study: optuna.Study, out: Path) -> list[Path]:
     trials = study.get_trials(deepcopy=False)
     if not trials:
         raise UserError(f"study {study.study_name!r} has no trials yet; nothing to report")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"cannot create report directory {out}: {err.strerror}") from None
+    output_dir(out, REPORT_FILES, "--out")
     written = [out / "trials.csv"]
     trials_frame(study).to_csv(written[0], index=False)
     plots = {

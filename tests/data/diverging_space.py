@@ -1,4 +1,5 @@
-"""A tiny space whose first trial diverges: its learning rate makes the loss overflow."""
+"""A tiny space whose first trial diverges: with the largest learning rate and weight decay a
+config may have, the weights grow at every step until the loss is NaN."""
 
 import optuna
 
@@ -9,6 +10,7 @@ from trainers import ModelConfig, OptimConfig, TrainConfig
 @register("diverging")
 def diverging(trial: optuna.Trial) -> TrainConfig:
     width = trial.suggest_categorical("width", [8, 16])
-    lr = 1e12 if trial.number == 0 else 0.1
     model = ModelConfig(stem_width=width, depths=(1, 1), widths=(width, 2 * width))
-    return TrainConfig(model=model, optim=OptimConfig(lr=lr, batch_size=64))
+    if trial.number == 0:
+        return TrainConfig(model=model, optim=OptimConfig(lr=10, weight_decay=1, batch_size=8))
+    return TrainConfig(model=model, optim=OptimConfig(lr=0.1, batch_size=64))

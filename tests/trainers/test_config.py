@@ -1,8 +1,9 @@
 import json
+import re
 
 import pytest
 
-from errors import UserError
+from errors import ConfigError, UserError
 from trainers import ModelConfig, OptimConfig, TrainConfig, load_config
 
 
@@ -34,11 +35,28 @@ def test_missing_keys_take_defaults_and_an_export_is_read_through_its_config_key
         ({"augment": {"flip": "yes"}}, "augment.flip must be true or false"),
         ({"optim": {"lr": -1}}, "optim.lr must be a positive number"),
         ({"model": []}, "model must be a mapping"),
+        ({"optim": {"lr": 1e300}}, "optim.lr must be a positive number up to 10, got 1e+300"),
+        ({"optim": {"lr": 10**400}}, "optim.lr must be a finite number, got an integer over"),
+        ({"optim": {"weight_decay": float("inf")}}, "optim.weight_decay must be a finite number"),
+        ({"optim": {"weight_decay": 2}}, "optim.weight_decay must be 0 to 1, got 2.0"),
+        ({"optim": {"batch_size": 50_001}}, "optim.batch_size must be an integer 2 to 50,000"),
+        ({"augment": {"cutmix_alpha": "inf"}}, "augment.cutmix_alpha must be a finite number"),
+        ({"schedule": {"gamma": float("nan")}}, "schedule.gamma must be a finite number, got nan"),
+        ({"model": {"depths": [201, 1], "widths": [8, 8]}}, "model.depths must be integers 1 to"),
     ],
 )
 def test_bad_values_name_the_key_and_what_is_allowed(data, message):
-    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         TrainConfig.from_dict(data)
+
+
+def test_a_config_that_cannot_train_is_a_config_error_and_an_unreadable_file_is_not(tmp_path):
+    (tmp_path / "c.yaml").write_text("optim:\n  lr: 1e300\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: optim\.lr must be"):
+        load_config(tmp_path / "c.yaml")
+    with pytest.raises(UserError, match="cannot read config") as caught:
+        load_config(tmp_path / "missing.yaml")
+    assert not isinstance(caught.value, ConfigError)
 
 
 def test_malformed_yaml_names_the_file_and_line(tmp_path):

@@ -52,9 +52,9 @@ def test_whatever_report_raises_stops_training(fake_cifar):
 
 
 def test_a_diverging_loss_raises(fake_cifar):
-    config = TrainConfig(
+    config = TrainConfig(  # the largest lr and weight decay allowed, over 80 steps an epoch
         model=TINY.model,
-        optim=OptimConfig(lr=1e30, batch_size=64),
+        optim=OptimConfig(lr=10, weight_decay=1, batch_size=8),
         data=DataConfig(val_size=1000, train_subset=640),
         epochs=2,
     )

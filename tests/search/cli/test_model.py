@@ -1,11 +1,15 @@
 """`search train`, `evaluate`, `predict`: an exported config to a submission, and bad inputs."""
 
 import csv
+import io
 import pickle
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import redirect_stderr
 
 import numpy as np
 import pytest
@@ -13,15 +17,12 @@ import torch
 import yaml
 from PIL import Image
 
-from trainers import ModelConfig, OptimConfig, TrainConfig, count_params
+from search import RunOptions, run_search
+from tests.search.cli.bad_files import TINY, write_bad_files
+from tests.search.standins import standin_train
+from trainers import count_params
 from trainers.evaluation import save_run
 from trainers.resnet import build_model
-
-TINY = TrainConfig(
-    model=ModelConfig(stem_width=16, depths=(1, 1), widths=(16, 32)),
-    optim=OptimConfig(batch_size=128, lr=0.2),
-    epochs=2,
-)
 
 
 def search(*args, cwd, check=True):
@@ -123,11 +124,49 @@ def test_predict_reads_both_pickle_layouts_and_folders_in_order(cli, run_dir):
     assert [r[1] for r in results[0]] == [r[1] for r in results[1]] == [r[1] for r in results[2]]
 
 
-def bad_pickle(where, name, **document):
-    with open(where / name, "wb") as f:
-        pickle.dump(document, f)
+def test_predict_reads_numpy_pickles_of_every_protocol_and_layout(cli, run_dir):
+    images = np.random.default_rng(2).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    planar = images.transpose(0, 3, 1, 2).reshape(5, 3072)
+    layouts = [
+        {b"data": images, b"ids": np.arange(7, 12)},
+        {"data": planar, "ids": [f"img{i}" for i in range(7, 12)]},
+        {b"data": list(images), b"ids": np.array([b"a", b"b", b"c", b"d", b"e"])},
+        {"data": np.asfortranarray(planar), "ids": tuple(np.arange(7, 12, dtype=np.int32))},
+    ]
+    labels = set()
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        for i, document in enumerate(layouts):
+            (run_dir / "in.pkl").write_bytes(pickle.dumps(document, protocol=protocol))
+            result = cli("predict", ".", "--input", "in.pkl", "-o", "out.csv", "--no-tta")
+            assert result.code == 0, (protocol, i, result.err)
+            rows = read_csv(run_dir / "out.csv")
+            assert len(rows) == 5
+            labels.add(tuple(row[1] for row in rows))
+    assert len(labels) == 1  # the same images, the same answers, however they were pickled
 
 
+def test_predict_help_warns_that_pickles_can_run_code(cli):
+    assert "can run code" in " ".join(cli("predict", "--help").out.split())
+
+
+@pytest.fixture(scope="module")
+def study_db(tmp_path_factory, fake_cifar):
+    """A SQLite file holding study 'r' of a few stand-in trials."""
+    where = tmp_path_factory.mktemp("study")
+    options = RunOptions(study="r", trials=3, budget=600_000, storage=f"sqlite:///{where}/s.db",
+                         epochs=2, train_subset=1000, data_dir=fake_cifar, seed=0)  # fmt: skip
+    with redirect_stderr(io.StringIO()):
+        run_search(options, standin_train)
+    whole = where / "whole.db"  # s.db's pages may still wait in its write-ahead log
+    with sqlite3.connect(where / "s.db") as source, sqlite3.connect(whole) as copy:
+        source.backup(copy)
+    return whole
+
+
+REPORT = ["report", "--study", "r", "--storage", "sqlite:///s.db"]
+TRAIN_OUT = ["train", "tiny.yaml", "--out"]
+PREDICT_OUT = ["predict", ".", "--input", "ok.pkl", "-o"]
+CANNOT_WRITE = "cannot write there ("  # No such file or directory as root, else Permission denied
 BAD_INPUTS = [
     (["predict", ".", "--input", "noids.pkl"], "noids.pkl: no key b'ids'"),
     (["predict", ".", "--input", "small.pkl"], "b'data' has shape (4, 28, 28, 3); allowed: N x 32"),
@@ -144,28 +183,82 @@ BAD_INPUTS = [
     (["evaluate", "nowhere"], "nowhere: no model.pt there"),
     (["train", "tiny.yaml", "--ema", "1"], "ema must be 0 (off) or a decay in (0, 1), got 1.0"),
     (["train", "tiny.yaml", "--merge-val", "--train-subset", "50001"], "0 (all) to 50,000"),
+    # issue 12: ids and data of every wrong kind, and pickles that name code or crash numpy
+    (["predict", ".", "--input", "intids.pkl"], "b'ids' is of type int; allowed: a list or 1-D"),
+    (["predict", ".", "--input", "noneids.pkl"], "b'ids' is of type NoneType; allowed: a list"),
+    (["predict", ".", "--input", "strids.pkl"], "b'ids' is of type str; allowed: a list"),
+    (["predict", ".", "--input", "floatids.pkl"], "b'ids'[0] is of type float (1.0); allowed"),
+    (["predict", ".", "--input", "gridids.pkl"], "b'ids' has shape (2, 2); allowed: a list or 1-D"),
+    (["predict", ".", "--input", "dupids.pkl"], "id '2' is given to 2 images; allowed: one dist"),
+    (["predict", ".", "--input", "twice"], "id '1' is given to 2 images; allowed: one distinct"),
+    (["predict", ".", "--input", "ragged.pkl"], "b'data' holds images of different shapes; allo"),
+    (["predict", ".", "--input", "none.pkl"], "b'data' is of type NoneType; allowed: uint8 pix"),
+    (["predict", ".", "--input", "zero.pkl"], "zero.pkl: 0 images; allowed: at least one image"),
+    (["predict", ".", "--input", "foreign.pkl"], "names gone_module.Foreign, which is not loaded"),
+    (["predict", ".", "--input", "code.pkl"], "system, which is not loaded (unpickling it could"),
+    (["predict", ".", "--input", "dtype.pkl"], "dtype.pkl: not a readable pickle (dtype state"),
+    (["predict", ".", "--input", "objects.pkl"], "(55 items of object in a list)"),
+    (["predict", ".", "--input", "claim.pkl"], "expected 1099511627776 bytes in a bytearray8"),
+    (["predict", ".", "--input", "memo.pkl"], "(memo index 4,294,967,295 beyond the file's size)"),
+    # issue 12: outputs that cannot be written, found before any work
+    ([*PREDICT_OUT, "afile/x.csv"], "--output afile/x.csv: its directory afile is not a dir"),
+    ([*PREDICT_OUT, "/proc/x.csv"], f"--output /proc/x.csv: {CANNOT_WRITE}"),
+    ([*PREDICT_OUT, "taken"], "--output taken: is a directory; allowed: a file in an existing"),
+    ([*TRAIN_OUT, "afile/sub"], "--out afile/sub: cannot create it (Not a directory); allowed"),
+    ([*TRAIN_OUT, "/proc"], f"--out /proc: {CANNOT_WRITE}"),
+    ([*TRAIN_OUT, "afile"], "--out afile: is a file; allowed: a directory you can write to"),
+    ([*TRAIN_OUT, "taken"], "taken/model.pt is a directory, where the file model.pt goes"),
+    (["evaluate", ".", "--out", "afile/sub"], "--out afile/sub: cannot create it (Not a direc"),
+    (["evaluate", ".", "--out", "/proc"], f"--out /proc: {CANNOT_WRITE}"),
+    (["evaluate", ".", "--out", "taken"], "taken/confusion.png is a directory, where the file"),
+    ([*REPORT, "--out", "afile/sub"], "--out afile/sub: cannot create it (Not a directory)"),
+    ([*REPORT, "--out", "/proc"], f"--out /proc: {CANNOT_WRITE}"),
+    ([*REPORT, "--out", "taken"], "taken/trials.csv is a directory, where the file trials.csv"),
+    # issue 12: configs that validate but cannot train, and integer options out of range
+    (["train", "lr.yaml"], "lr.yaml: optim.lr must be a positive number up to 10, got 1e+300"),
+    (["train", "decay.yaml"], "optim.weight_decay must be a finite number, got inf"),
+    (["train", "huge.yaml"], "optim.lr must be a finite number, got an integer over 1e308"),
+    (["params", "deep.yaml"], "model.depths must be integers 1 to 200 per stage, got (1000, 1)"),
+    (["train", "wide.yaml"], "model of 280,018,200,474 parameters needs ~3,360 GB for its weig"),
+    (["train", "batch.yaml"], "of activations at optim.batch_size 50,000 and ~"),
+    (["train", "tiny.yaml", "--train-subset", "-1"], "--train-subset must be 0 (all) to 45,000"),
+    (["status", "--study", "r", "--best", "-1"], "--best must be a number of trials >= 1, got -1"),
+    (["status", "--study", "r", "--best", "0"], "--best must be a number of trials >= 1, got 0"),
+    (["dashboard", "--port", "70000"], "--port must be 1 to 65535 (or 0: any free port), got"),
+    (["dashboard", "--port", "-1"], "--port must be 1 to 65535 (or 0: any free port), got -1"),
 ]
 
 
+def written(where):
+    """Every path under `where` but SQLite's own -wal and -shm files, which opening makes."""
+    return sorted(p for p in where.rglob("*") if not p.name.endswith(("-wal", "-shm")))
+
+
 @pytest.mark.parametrize(("args", "message"), BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
-def test_bad_input_is_one_line_and_exit_2(cli, run_dir, args, message):
-    images = np.zeros((4, 32, 32, 3), dtype=np.uint8)
-    bad_pickle(run_dir, "ok.pkl", **{"data": images, "ids": [1, 2, 3, 4]})
-    bad_pickle(run_dir, "noids.pkl", **{"data": images})
-    bad_pickle(run_dir, "small.pkl", data=np.zeros((4, 28, 28, 3), np.uint8), ids=[1, 2, 3, 4])
-    bad_pickle(run_dir, "flat.pkl", data=np.zeros((4, 1024), np.uint8), ids=[1, 2, 3, 4])
-    bad_pickle(run_dir, "count.pkl", data=images, ids=[1, 2, 3])
-    bad_pickle(run_dir, "floats.pkl", data=images.astype(float), ids=[1, 2, 3, 4])
-    with open(run_dir / "list.pkl", "wb") as f:
-        pickle.dump([1, 2], f)
-    (run_dir / "junk.pkl").write_bytes(b"\x00not a pickle")
-    (run_dir / "big").mkdir()
-    Image.fromarray(np.zeros((28, 28, 3), np.uint8)).save(run_dir / "big" / "0.png")
-    (run_dir / "empty").mkdir()
-    (run_dir / "tiny.yaml").write_text(yaml.safe_dump(TINY.to_dict()))
+def test_bad_input_is_one_line_and_exit_2(
+    cli, run_dir, study_db, fake_cifar, monkeypatch, args, message
+):
+    write_bad_files(run_dir)
+    shutil.copy(study_db, run_dir / "search.db")
+    shutil.copy(study_db, run_dir / "s.db")
+    monkeypatch.setenv("SEARCH_DATA_DIR", str(fake_cifar))  # never the network
+    before = written(run_dir)
     result = cli(*args)
     assert result.code == 2, result
     lines = result.err.strip().splitlines()
     assert lines == [lines[0]] and lines[0].startswith("error: "), result.err
     assert message in lines[0]
-    assert not (run_dir / "submission.csv").exists()
+    assert "Traceback" not in result.err
+    assert written(run_dir) == before  # nothing written, not even a directory
+
+
+def test_a_config_that_diverges_in_train_is_one_line_naming_it(cli, tmp_path, fake_cifar):
+    document = TINY.to_dict()
+    document["optim"].update(lr=10, weight_decay=1, batch_size=8)  # the largest allowed
+    (tmp_path / "steep.yaml").write_text(yaml.safe_dump(document))
+    result = cli("train", "steep.yaml", "--epochs", "1", "--train-subset", "640",
+                 "--data-dir", fake_cifar, "--precision", "fp32")  # fmt: skip
+    assert result.code == 2, result
+    last = result.err.strip().splitlines()[-1]
+    assert last.startswith("error: steep.yaml: training diverged (training loss is nan in epoch 1)")
+    assert "Traceback" not in result.err

@@ -1,0 +1,59 @@
+"""Where a command writes: checked before any work, so a bad path fails in a second, not after.
+
+`os.access` answers for the real user id and is wrong for root and for /proc-like filesystems;
+creating (and at once removing) a file there is the one test that cannot be wrong.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from errors import UserError
+
+__all__ = ["output_dir", "output_file"]
+
+
+def _probe(folder: Path, option: str, path: Path, allowed: str) -> None:
+    """UserError unless a file can be created in `folder`."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise UserError(
+            f"{option} {path}: cannot write there ({err.strerror}); {allowed}"
+        ) from None
+
+
+def output_dir(path: Path, names: Iterable[str], option: str) -> Path:
+    """Create directory `path` if need be and check that the files `names` can be written in it;
+    UserError naming `option` otherwise."""
+    allowed = "allowed: a directory you can write to"
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{option} {path}: is a file; {allowed}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise UserError(f"{option} {path}: cannot create it ({reason}); {allowed}") from None
+    for name in names:
+        if (path / name).is_dir():
+            raise UserError(f"{option} {path}: {path / name} is a directory, where the file "
+                            f"{name} goes; allowed: a directory without it")  # fmt: skip
+    _probe(path, option, path, allowed)
+    return path
+
+
+def output_file(path: Path, option: str) -> Path:
+    """Check that file `path` can be written (its directory exists; it is no directory itself);
+    UserError naming `option` otherwise."""
+    allowed = "allowed: a file in an existing directory you can write to"
+    if path.is_dir():
+        raise UserError(f"{option} {path}: is a directory; {allowed}")
+    folder = path.parent
+    if not folder.is_dir():
+        problem = "is not a directory" if folder.exists() else "does not exist"
+        raise UserError(f"{option} {path}: its directory {folder} {problem}; {allowed}")
+    _probe(folder, option, path, allowed)
+    return path
