@@ -11,12 +11,12 @@ import torch
 
 from errors import UserError
 from search.pruning import check_pruner
+from spaces.resnet_budget import DEFAULT_BUDGET
 from trainers.config import MAX_SEED
 from trainers.device import check_precision
 
-__all__ = ["DEFAULT_BUDGET", "RunOptions", "checkpoint_dirname"]
+__all__ = ["DEFAULT_BUDGET", "RunOptions", "check_budget", "checkpoint_dirname"]
 
-DEFAULT_BUDGET = 5_000_000
 MAX_BUDGET = 10**10  # 40 GB of fp32 weights, before gradients: beyond any one GPU
 MAX_TRIALS = 1_000_000
 MAX_WORKERS = 10_000
@@ -48,6 +48,7 @@ class RunOptions:
     ray_address: str | None = None  # join this Ray cluster ("auto": the local one)
     checkpoint_dir: Path | None = None  # default: beside the SQLite file, else ./checkpoints
     heartbeat_s: int = 10  # a running trial silent for 3 beats is failed and run again
+    warm_start: bool = True  # a new study tries the zoo's published designs within budget first
 
     @property
     def study_name(self) -> str:
@@ -71,7 +72,7 @@ class RunOptions:
                 f"--study must be 1 to {MAX_STUDY_NAME} characters, got {len(self.study)}"
             )
         _in_range("--trials", self.trials, 1, MAX_TRIALS)
-        _in_range("--budget", self.budget, 1, MAX_BUDGET, " parameters")
+        check_budget(self.budget)
         if self.seed is not None:
             _in_range("--seed", self.seed, 0, MAX_SEED)
         if self.workers is not None:
@@ -84,6 +85,11 @@ class RunOptions:
                 f"--device {self.device!r} with Ray workers; allowed: cpu or cuda (each trial "
                 "uses the GPUs Ray gives it)"
             )
+
+
+def check_budget(budget: int) -> None:
+    """UserError unless `budget` is a parameter count search can take."""
+    _in_range("--budget", budget, 1, MAX_BUDGET, " parameters")
 
 
 def _in_range(flag: str, value: int, low: int, high: int, unit: str = "") -> None:

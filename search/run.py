@@ -38,12 +38,13 @@ __all__ = ["PROBES", "run_search", "smallest_model"]
 PROBES = 200  # random configs sampled to find the smallest model of a space
 
 
-def smallest_model(space: Space, probes: int = PROBES) -> int:
-    """Fewest parameters among `probes` random configs of `space` (in memory, seeded).
+def smallest_model(space: Space, budget: int, probes: int = PROBES) -> int:
+    """Fewest parameters among `probes` random configs of `space` at `budget` (in memory,
+    seeded).
 
     Also shows early, before any storage is touched, that the space runs and returns configs.
     """
-    return min(count_params(config.model) for _, config in probe(space, probes))
+    return min(count_params(config.model) for _, config in probe(space, probes, budget=budget))
 
 
 def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) -> optuna.Study:
@@ -53,7 +54,7 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
     """
     options.check()
     space = get_space(options.space)
-    smallest = smallest_model(space)
+    smallest = smallest_model(space, options.budget)
     if smallest > options.budget:
         raise UserError(
             f"--budget {options.budget:,} is below every model of space {options.space!r} "
@@ -94,7 +95,7 @@ def _open(
     root = options.checkpoint_dir or storage.checkpoint_root
     checkpoints = _writable(root / checkpoint_dirname(name))
     search = Search(options.space, options.budget, fidelity, options.pruner)
-    study = create_or_resume(storage, name, search, options.seed)
+    study = create_or_resume(storage, name, search, options.seed, options.warm_start)
     log(f"study {name!r} in {storage.description}")
     log(f"space {options.space!r}, budget {options.budget:,} parameters, pruner {options.pruner}")
     done = trained_count(study.get_trials(deepcopy=False))

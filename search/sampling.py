@@ -24,7 +24,7 @@ def sample(trial: optuna.Trial, space: Space, fidelity: Fidelity, budget: int) -
 
     Raises TrialPruned, before anything is built or read, if the model is over `budget`.
     """
-    config = fidelity.apply(call_space(space, trial))
+    config = fidelity.apply(call_space(space, trial, budget))
     n_params = count_params(config.model)
     trial.set_user_attr(N_PARAMS, n_params)
     trial.set_user_attr(CONFIG, config.to_dict())

@@ -15,6 +15,7 @@ from errors import UserError
 from search.fidelity import Fidelity
 from search.pruning import make_pruner
 from search.sampling import make_sampler
+from search.warm_start import warm_start
 from storage import Storage, mask_argv
 from trainers.config import MAX_SEED
 
@@ -65,8 +66,9 @@ def study_note(search: Search, command: str) -> str:
     )
 
 
-def _create(storage: Storage, name: str, search: Search) -> bool:
-    """A new study with its settings and note; False if another process just created it."""
+def _create(storage: Storage, name: str, search: Search, warm: bool) -> bool:
+    """A new study with its settings and note, and the zoo's designs queued first if `warm`;
+    False if another process just created it."""
     try:
         study = optuna.create_study(study_name=name, storage=storage.backend, direction="maximize")
     except optuna.exceptions.DuplicatedStudyError:
@@ -79,15 +81,19 @@ def _create(storage: Storage, name: str, search: Search) -> bool:
     command = shlex.join(["search", *mask_argv(sys.argv[1:])])
     study.set_user_attr(COMMAND, command)
     optuna_dashboard.save_note(study, study_note(search, command))
+    if warm:
+        warm_start(study, search.space, search.budget)
     return True
 
 
-def create_or_resume(storage: Storage, name: str, search: Search, seed: int | None) -> optuna.Study:
-    """The study, created, or resumed if what it searches is the same, with its pruner and a
-    sampler seeded with `seed`."""
+def create_or_resume(
+    storage: Storage, name: str, search: Search, seed: int | None, warm: bool = True
+) -> optuna.Study:
+    """The study, created (its first trials the zoo's designs within budget, if `warm`), or
+    resumed if what it searches is the same, with its pruner and a sampler seeded with `seed`."""
     created = False
     if name not in optuna.get_all_study_names(storage.backend):
-        created = _create(storage, name, search)
+        created = _create(storage, name, search, warm)
     pruner = make_pruner(search.pruner, search.fidelity.epochs)
     study = optuna.load_study(study_name=name, storage=storage.backend, pruner=pruner)
     if study.direction != optuna.study.StudyDirection.MAXIMIZE:

@@ -29,6 +29,7 @@ __all__ = [
     "RESUME_ERROR",
     "VAL_LOSS",
     "WALL_S",
+    "ZOO",
     "frozen",
     "is_budget_rejected",
     "is_trained",
@@ -53,6 +54,7 @@ PRECISION = "precision"  # autocast dtype it trained in (COMPLETE trials)
 RESUMED_FROM_EPOCH = "resumed_from_epoch"  # a retry: the epoch its checkpoint had reached
 RESUME_ERROR = "resume_error"  # a retry whose checkpoint could not be resumed: why
 NODE, HOST, PID, GPU_IDS = "node", "host", "pid", "gpu_ids"  # where a Ray task ran it
+ZOO = "zoo"  # the published design (spaces.ZOO) a warm-start trial is, by name
 METRICS = (VAL_LOSS, IMAGES_PER_S, WALL_S, PRECISION)  # from trainers.Metrics, when COMPLETE
 
 BUDGET = "budget"  # name of the constraint n_params - budget, feasible when <= 0

@@ -1,12 +1,15 @@
 """Search spaces by name: plain define-by-run functions `trial -> TrainConfig`.
 
 Register one with `@register("name")`; `get_space` also takes the path of a user's Python file
-that registers one, or defines a function named `space`.
+that registers one, or defines a function named `space`. A space that takes a `budget` keyword
+(`space(trial, budget)`) is given the run's parameter budget, to size its models to it.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import inspect
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,9 +20,9 @@ import optuna
 from errors import ConfigError, UserError
 from trainers import TrainConfig
 
-__all__ = ["Space", "call_space", "get_space", "probe", "register", "registered"]
+__all__ = ["Space", "call_space", "get_space", "probe", "register", "registered", "takes_budget"]
 
-Space: TypeAlias = Callable[[optuna.Trial], TrainConfig]
+Space: TypeAlias = Callable[..., TrainConfig]  # space(trial) or space(trial, budget=...)
 _SPACES: dict[str, Space] = {}
 
 
@@ -42,9 +45,19 @@ def _name(space: Space) -> str:
     return getattr(space, "__name__", repr(space))
 
 
-def call_space(space: Space, trial: optuna.Trial) -> TrainConfig:
-    """The space's config for `trial`, checked to be a TrainConfig."""
-    config = space(trial)
+@functools.cache
+def takes_budget(space: Space) -> bool:
+    """Whether the space sizes its models to the budget: it has a `budget` parameter."""
+    try:
+        return "budget" in inspect.signature(space).parameters
+    except (TypeError, ValueError):  # a callable without a signature Python can read
+        return False
+
+
+def call_space(space: Space, trial: optuna.Trial, budget: int | None = None) -> TrainConfig:
+    """The space's config for `trial` (given `budget` if it takes one), checked to be a
+    TrainConfig."""
+    config = space(trial, budget=budget) if budget and takes_budget(space) else space(trial)
     if not isinstance(config, TrainConfig):
         raise ConfigError(
             f"space {_name(space)!r} returned {type(config).__name__}; allowed: a "
@@ -53,8 +66,11 @@ def call_space(space: Space, trial: optuna.Trial) -> TrainConfig:
     return config
 
 
-def probe(space: Space, n: int, seed: int = 0) -> Iterator[tuple[optuna.Trial, TrainConfig]]:
-    """`n` random trials of `space` in a throwaway in-memory study, and their configs.
+def probe(
+    space: Space, n: int, seed: int = 0, budget: int | None = None
+) -> Iterator[tuple[optuna.Trial, TrainConfig]]:
+    """`n` random trials of `space` (at `budget`) in a throwaway in-memory study, and their
+    configs.
 
     Whatever the space raises becomes a UserError naming the space and the trial's values.
     """
@@ -62,7 +78,7 @@ def probe(space: Space, n: int, seed: int = 0) -> Iterator[tuple[optuna.Trial, T
     for _ in range(n):
         trial = study.ask()
         try:
-            config = call_space(space, trial)
+            config = call_space(space, trial, budget)
         except Exception as err:  # a person's space may raise anything: say it
             said = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
             raise UserError(

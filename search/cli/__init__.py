@@ -3,7 +3,7 @@
     run, status, export, report      search.cli.study
     train, evaluate, predict, params search.cli.model
     dashboard                        search.cli.dashboard
-    spaces                           search.cli.spaces
+    spaces, zoo                      search.cli.spaces
 
 `main` is the one boundary where the project's UserError, and a usage error (an unknown option, a
 value of the wrong type), become a one-line message and exit 2.
@@ -32,7 +32,7 @@ app = typer.Typer(
 )
 for command in (
     study.run, study.status, study.export, model.params, dashboard.dashboard, study.report,
-    model.train, model.evaluate, model.predict, spaces.spaces,
+    model.train, model.evaluate, model.predict, spaces.spaces, spaces.zoo,
 ):  # fmt: skip
     app.command()(command)
 _debug = False

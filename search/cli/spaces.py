@@ -1,13 +1,28 @@
-"""`search spaces`: what can be searched."""
+"""`search spaces` and `search zoo`: what can be searched, and the published designs tried first."""
 
 from __future__ import annotations
 
-from search.console import stdout
-from search.views.spaces import describe_spaces
+from typing import Annotated
 
-__all__ = ["spaces"]
+import typer
+
+from search.console import stdout
+from search.options import DEFAULT_BUDGET, check_budget
+from search.views.spaces import describe_spaces, zoo_table
+
+__all__ = ["spaces", "zoo"]
 
 
 def spaces() -> None:
     """Registered search spaces and what each samples."""
     stdout.print(describe_spaces())
+
+
+def zoo(
+    budget: Annotated[int, typer.Option(help="Parameter budget the designs must fit.")] = (
+        DEFAULT_BUDGET
+    ),
+) -> None:
+    """Published designs a new resnet_budget study tries first: counts, recipes, fit."""
+    check_budget(budget)
+    stdout.print(zoo_table(budget))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import optuna
 import typer
 import yaml
 
@@ -16,7 +17,7 @@ from search.pruning import PRUNERS
 from search.run import run_search
 from search.study import load_study
 from search.trial import CONFIG, N_PARAMS
-from search.views import best_trial, export_document, trials_table, write_document
+from search.views import best_trial, export_document, gain, trials_table, write_document
 from storage import open_storage
 
 __all__ = ["export", "report", "run", "status"]
@@ -101,6 +102,13 @@ def run(
             show_default=False,
         ),
     ] = None,
+    warm_start: Annotated[
+        bool,
+        typer.Option(
+            help="A new resnet_budget study first tries the published designs that fit the "
+            "budget (see `search zoo`)."
+        ),
+    ] = True,
 ) -> None:
     """Start or resume a study and run it until it holds --trials trained trials."""
     options = RunOptions(
@@ -108,7 +116,7 @@ def run(
         epochs=epochs, train_subset=train_subset, val_size=val_size, data_dir=data_dir,
         device=device, precision=precision, seed=seed, workers=workers,
         gpus_per_trial=gpus_per_trial, cpus_per_trial=cpus_per_trial, ray_address=ray_address,
-        checkpoint_dir=checkpoint_dir, heartbeat_s=heartbeat,
+        checkpoint_dir=checkpoint_dir, heartbeat_s=heartbeat, warm_start=warm_start,
     )  # fmt: skip
     result = run_search(options)
     stdout.print(trials_table(result, best=10))
@@ -118,6 +126,13 @@ def run(
         f"{trial.user_attrs[N_PARAMS]:,} params"
     )
     stdout.print(yaml.safe_dump(trial.user_attrs[CONFIG], sort_keys=False))
+    _print_gain(result)
+
+
+def _print_gain(study: optuna.Study) -> None:
+    said = gain(study.get_trials(deepcopy=False))
+    if said is not None:
+        stdout.print(said.line())
 
 
 def status(
@@ -128,7 +143,9 @@ def status(
     """Table of a study's trials: state, validation accuracy, parameters, duration, config."""
     if best is not None and best < 1:
         raise UserError(f"--best must be a number of trials >= 1, got {best}")
-    stdout.print(trials_table(load_study(open_storage(storage, must_exist=True), study), best=best))
+    loaded = load_study(open_storage(storage, must_exist=True), study)
+    stdout.print(trials_table(loaded, best=best))
+    _print_gain(loaded)
 
 
 def export(

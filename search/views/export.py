@@ -13,7 +13,8 @@ import yaml
 from optuna.trial import FrozenTrial
 
 from errors import UserError
-from search.trial import CONFIG, DEVICE, METRICS, N_PARAMS
+from search.trial import CONFIG, DEVICE, METRICS, N_PARAMS, ZOO
+from search.views.gain import gain
 from storage import Storage
 from trainers import TrainConfig
 
@@ -48,10 +49,13 @@ def export_document(study: optuna.Study, trial: FrozenTrial, storage: Storage) -
     config = TrainConfig.from_dict(trial.user_attrs[CONFIG]).to_dict()  # checked round trip
     metrics = {"val_accuracy": trial.value}
     metrics.update({k: trial.user_attrs[k] for k in (*METRICS, DEVICE) if k in trial.user_attrs})
+    gained = gain(study.get_trials(deepcopy=False))
     return {
         CONFIG: config,
         N_PARAMS: trial.user_attrs[N_PARAMS],
         "metrics": metrics,
+        **({ZOO: trial.user_attrs[ZOO]} if ZOO in trial.user_attrs else {}),
+        **({"gain": {"line": gained.line(), **gained.as_dict()}} if gained else {}),
         "provenance": {
             "study": study.study_name,
             "trial": trial.number,

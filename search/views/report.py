@@ -26,10 +26,12 @@ from search.trial import (
     N_PARAMS,
     PRUNED_REASON,
     VAL_LOSS,
+    ZOO,
     is_budget_rejected,
     is_trained,
     reason,
 )
+from search.views.gain import Gain, gain
 from trainers.outputs import output_dir
 from trainers.plots import STYLE
 
@@ -87,6 +89,9 @@ def _params_plot(study: optuna.Study) -> Figure:
                 lw=2, label="Pareto front (fewer params, higher accuracy)")  # fmt: skip
         ax.scatter([n / 1e6 for n, _ in front], [a for _, a in front], s=60, facecolors="none",
                    edgecolors="tab:orange", lw=2)  # fmt: skip
+    gained = gain(trials)
+    if gained:
+        _mark_gain(ax, trials, gained)
     if budget:
         ax.axvline(budget / 1e6, c="tab:red", ls="--", label=f"budget {budget / 1e6:g}M")
     if rejected:
@@ -96,10 +101,30 @@ def _params_plot(study: optuna.Study) -> Figure:
         ax.set_xscale("log")
     ax.set_xlabel("trainable parameters (millions)")
     ax.set_ylabel("validation accuracy (fraction)")
-    ax.set_title("Validation accuracy against model size")
+    gained_by = f": {gained.points:+.1f} points over the best published design" if (
+        gained and gained.points is not None) else ""  # fmt: skip
+    ax.set_title(f"Validation accuracy against model size{gained_by}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9, loc="upper left")
     return fig
+
+
+def _mark_gain(ax: plt.Axes, trials: list[FrozenTrial], gained: Gain) -> None:
+    """The zoo's designs as named triangles; the best found and best published as stars."""
+    zoo = [t for t in trials if ZOO in t.user_attrs and t.state == TrialState.COMPLETE]
+    if zoo:
+        sizes = [t.user_attrs[N_PARAMS] / 1e6 for t in zoo]
+        ax.scatter(sizes, [t.value for t in zoo], marker="^", s=50, c="tab:green",
+                   label="published designs (warm start)")  # fmt: skip
+        for t in zoo:
+            ax.annotate(t.user_attrs[ZOO], (t.user_attrs[N_PARAMS] / 1e6, t.value), fontsize=7,
+                        xytext=(4, -8), textcoords="offset points")  # fmt: skip
+    for trial, colour, what in ((gained.published, "tab:green", "best published"),
+                                (gained.found, "tab:purple", "best found")):  # fmt: skip
+        if trial is not None:
+            ax.scatter([trial.user_attrs[N_PARAMS] / 1e6], [trial.value], marker="*", s=260,
+                       c=colour, edgecolors="k", zorder=5,
+                       label=f"{what}: {trial.value:.3f}")  # fmt: skip
 
 
 def _curves_plot(study: optuna.Study) -> Figure:
@@ -156,6 +181,9 @@ def _summary(study: optuna.Study, trials: list[FrozenTrial]) -> str:
         )
     except ValueError:
         pass
+    gained = gain(trials)
+    if gained:
+        rows += f"<tr><td>gain</td><td>{html.escape(gained.line())}</td></tr>"
     return f"<table>{rows}</table>"
 
 

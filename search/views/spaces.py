@@ -1,4 +1,5 @@
-"""`search spaces`: each registered space and the distributions it samples, found by running it."""
+"""`search spaces`: each registered space and the distributions it samples, found by running it;
+`search zoo`: the published designs a new `resnet_budget` study tries first."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from optuna.distributions import (
 )
 from rich.table import Table
 
-from spaces import Space, probe, registered
+from search.views.table import describe_model
+from spaces import ZOO, Space, designs_within, probe, registered
+from spaces.resnet_budget import MIN_FRACTION
 
-__all__ = ["describe_spaces", "sampled_distributions"]
+__all__ = ["describe_spaces", "sampled_distributions", "zoo_table"]
 
 
 def sampled_distributions(space: Space, probes: int = 100) -> dict[str, BaseDistribution]:
@@ -44,4 +47,38 @@ def describe_spaces() -> Table:
         params = sampled_distributions(space)
         lines = [f"{key}: {_describe(d)}" for key, d in params.items()]
         table.add_row(name, " ".join(summary), "\n".join(lines))
+    return table
+
+
+def _recipe(config: dict) -> str:
+    optim, schedule, augment = config["optim"], config["schedule"], config["augment"]
+    nesterov = " nesterov" if optim["nesterov"] and optim["optimizer"] == "sgd" else ""
+    said = [f"{optim['optimizer']}{nesterov} {optim['lr']:g}", f"wd {optim['weight_decay']:g}",
+            f"batch {optim['batch_size']}", schedule["name"]]  # fmt: skip
+    if schedule["name"] == "cosine" and schedule["warmup"]:
+        said[-1] += f" (warm-up {schedule['warmup']:g})"
+    if schedule["name"] == "step":
+        said[-1] += f" x{schedule['gamma']:g} at {'/'.join(map(str, schedule['milestones']))}"
+    extras = {"dropout": config["model"]["dropout"], "ls": optim["label_smoothing"],
+              "cutmix": augment["cutmix_prob"], "mixup": augment["mixup_prob"]}  # fmt: skip
+    said += [f"{k} {v:g}" for k, v in extras.items() if v]
+    if augment["policy"] != "none":
+        said.append(augment["policy"])
+    return ", ".join(said)
+
+
+def zoo_table(budget: int) -> Table:
+    """The zoo: each design's exact count, model, recipe and whether a study at `budget` tries
+    it."""
+    table = Table(title=f"published designs, tried first at budget {budget:,}",
+                  title_justify="left")  # fmt: skip
+    for name in ("design", "params", "tried", "model", "recipe", "source"):
+        table.add_column(name, justify="right" if name == "params" else "left")
+    fit, _ = designs_within(budget)
+    for design in ZOO:
+        n = design.n_params
+        tried = "yes" if design in fit else "over budget" if n > budget else f"< {MIN_FRACTION:.0%}"
+        config = design.config().to_dict()
+        table.add_row(design.name, f"{n:,}", tried, describe_model(config), _recipe(config),
+                      design.source)  # fmt: skip
     return table

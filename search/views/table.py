@@ -6,18 +6,26 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from rich.table import Table
 
-from search.trial import CONFIG, N_PARAMS, is_trained, reason
+from search.trial import CONFIG, N_PARAMS, ZOO, is_trained, reason
 
 __all__ = ["describe_model", "trials_table"]
 
 
 def describe_model(config: dict) -> str:
-    """A model config in one short phrase: block, blocks x width per stage, SE."""
+    """A model config in one short phrase: block, blocks x width per stage, SE, and the
+    shortcut and activation when they are not the default."""
     model = config.get("model", {})
     pairs = zip(model.get("depths", []), model.get("widths", []), strict=True)
     stages = " ".join(f"{d}x{w}" for d, w in pairs)
     se = f" se{model['se_ratio']:g}" if model.get("se_ratio") else ""
-    return f"{model.get('block', '?')} {stages}{se}"
+    pad = " pad" if model.get("shortcut") == "pad" else ""
+    act = f" {model['activation']}" if model.get("activation", "relu") != "relu" else ""
+    return f"{model.get('block', '?')} {stages}{se}{pad}{act}"
+
+
+def _mix(augment: dict) -> float:
+    """Probability that a batch is mixed (CutMix or MixUp)."""
+    return augment.get("cutmix_prob", 0.0) + augment.get("mixup_prob", 0.0)
 
 
 def _row(trial: FrozenTrial) -> list[str]:
@@ -35,8 +43,8 @@ def _row(trial: FrozenTrial) -> list[str]:
         f"{optim['lr']:.3g}" if "lr" in optim else "",
         schedule.get("name", ""),
         str(optim.get("batch_size", "")),
-        f"{config['augment']['cutmix_prob']:.2f}" if config else "",
-        reason(trial),
+        f"{_mix(config['augment']):.2f}" if config else "",
+        "; ".join(filter(None, [trial.user_attrs.get(ZOO), reason(trial)])),
     ]
 
 
@@ -49,10 +57,10 @@ def trials_table(study: optuna.Study, best: int | None = None) -> Table:
         trials = sorted(trials, key=lambda t: t.value, reverse=True)[:best]
         title = f"best {len(trials)} of study {study.study_name!r}"
     table = Table(title=title, title_justify="left")
-    right = ("#", "val acc", "params", "seconds", "lr", "batch", "cutmix")
+    right = ("#", "val acc", "params", "seconds", "lr", "batch", "mix")
     for name in ("#", "state", "val acc", "params", "seconds", "model", "lr", "schedule"):
         table.add_column(name, justify="right" if name in right else "left", no_wrap=True)
-    for name in ("batch", "cutmix", "note"):
+    for name in ("batch", "mix", "note"):
         table.add_column(name, justify="right" if name in right else "left")
     for trial in trials:
         table.add_row(*_row(trial))

@@ -95,8 +95,15 @@ def test_run_status_export_params_train_on_real_cifar10(tmp_path, cifar_dir):
 def test_spaces_lists_what_each_space_samples(cli):
     result = cli("spaces")
     assert result.code == 0
-    for name in ("resnet_budget", "stages", "width", "lr", "schedule", "cutmix_prob", "block"):
+    for name in ("resnet_budget", "stages", "budget_fraction", "lr", "schedule", "mix_prob"):
         assert name in result.out
+
+
+def test_zoo_lists_the_designs_and_refuses_a_bad_budget(cli):
+    result = cli("zoo", "--budget", "1000000")
+    assert result.code == 0 and "published designs, tried first at budget 1,000,000" in result.out
+    bad = cli("zoo", "--budget", "0")
+    assert bad.code == 2 and "--budget must be 1 to" in bad.err
 
 
 def test_export_writes_json_when_asked(cli, fake_cifar):

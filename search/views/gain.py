@@ -1,0 +1,78 @@
+"""What the search gained: its best sampled model against the best published design it tried
+first (the warm start's zoo), in validation accuracy and parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from optuna.trial import FrozenTrial, TrialState
+
+from search.trial import N_PARAMS, ZOO
+
+__all__ = ["Gain", "gain"]
+
+
+def _best(trials: list[FrozenTrial]) -> FrozenTrial | None:
+    return max(trials, key=lambda t: t.value, default=None)
+
+
+def _millions(trial: FrozenTrial) -> str:
+    return f"{trial.user_attrs[N_PARAMS] / 1e6:.2f}M"
+
+
+@dataclass(frozen=True)
+class Gain:
+    """The best completed trial the sampler proposed, and the best completed zoo design."""
+
+    found: FrozenTrial | None
+    published: FrozenTrial | None
+
+    @property
+    def points(self) -> float | None:
+        """Validation accuracy gained, in percentage points; None until both have completed."""
+        if self.found is None or self.published is None:
+            return None
+        return 100 * (self.found.value - self.published.value)
+
+    def line(self) -> str:
+        """E.g. "best found 0.912 (3.10M, trial 17) vs best published design WRN-16-4 0.897
+        (2.75M, trial 4): +1.5 points"."""
+        found = self.found
+        said = [f"best found {found.value:.3f} ({_millions(found)}, trial {found.number})"
+                if found else "no sampled design has completed yet"]  # fmt: skip
+        if self.published is None:
+            return f"{said[0]}; no published design has completed yet"
+        pub = self.published
+        said.append(f"best published design {pub.user_attrs[ZOO]} {pub.value:.3f} "
+                    f"({_millions(pub)}, trial {pub.number})")  # fmt: skip
+        if self.points is None:
+            return f"{said[1]}; {said[0]}"
+        return f"{said[0]} vs {said[1]}: {self.points:+.1f} points"
+
+    def as_dict(self) -> dict[str, object]:
+        """For the export: both trials' number, accuracy and size, and the difference."""
+
+        def one(trial: FrozenTrial | None) -> dict[str, object] | None:
+            if trial is None:
+                return None
+            out = {
+                "trial": trial.number,
+                "val_accuracy": trial.value,
+                N_PARAMS: trial.user_attrs[N_PARAMS],
+            }
+            return {**({"design": trial.user_attrs[ZOO]} if ZOO in trial.user_attrs else {}), **out}
+
+        return {"found": one(self.found), "published": one(self.published), "points": self.points}
+
+
+def gain(trials: Iterable[FrozenTrial]) -> Gain | None:
+    """The gain over the zoo, or None for a study that tried no published design."""
+    trials = list(trials)
+    if not any(ZOO in t.user_attrs for t in trials):
+        return None
+    done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    return Gain(
+        found=_best([t for t in done if ZOO not in t.user_attrs]),
+        published=_best([t for t in done if ZOO in t.user_attrs]),
+    )

@@ -1,0 +1,34 @@
+"""Warm start: a new study of `resnet_budget` first tries the published designs of the zoo that
+fit its budget, each with its published recipe, enqueued as ordinary trials (Optuna's
+`enqueue_trial`), so that the sampler learns from them like any other trial."""
+
+from __future__ import annotations
+
+import optuna
+
+from search.console import log
+from search.trial import ZOO
+from spaces import designs_within
+from spaces.resnet_budget import MIN_FRACTION
+
+__all__ = ["ZOO_SPACE", "warm_start"]
+
+ZOO_SPACE = "resnet_budget"  # the space whose parameters the zoo's designs are written in
+
+
+def warm_start(study: optuna.Study, space: str, budget: int) -> list[str]:
+    """Enqueue the zoo's designs within `budget` as the study's first trials; their names."""
+    if space != ZOO_SPACE:
+        log(f"warm start: none (the published designs are written in {ZOO_SPACE!r}'s "
+            f"parameters, not {space!r}'s)")  # fmt: skip
+        return []
+    fit, others = designs_within(budget)
+    for design in fit:
+        study.enqueue_trial(design.trial_params(budget), user_attrs={ZOO: design.name})
+    names = ", ".join(f"{d.name} ({d.n_params / 1e6:.2f}M)" for d in fit) or "none"
+    log(f"warm start: {len(fit)} published designs first: {names}")
+    if others:
+        why = {d.name: "over" if d.n_params > budget else f"under {MIN_FRACTION:.0%} of it"
+               for d in others}  # fmt: skip
+        log("warm start: skipped " + ", ".join(f"{n} ({w})" for n, w in why.items()))
+    return [d.name for d in fit]

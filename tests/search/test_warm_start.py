@@ -1,0 +1,77 @@
+"""Warm start: a new `resnet_budget` study trains the published designs within its budget first,
+on every storage backend; `--no-warm-start` and resuming enqueue none."""
+
+import io
+from contextlib import redirect_stderr
+
+import pytest
+from optuna.trial import TrialState
+
+from search import RunOptions, run_search
+from search.trial import ZOO
+from spaces import designs_within
+from tests.search.standins import standin_train
+from trainers import TrainConfig
+
+
+@pytest.fixture(autouse=True)
+def data(monkeypatch, fake_cifar):
+    monkeypatch.setenv("SEARCH_DATA_DIR", str(fake_cifar))
+
+
+class Recorder:
+    def __init__(self):
+        self.configs = []
+
+    def __call__(self, config, report=None, **kwargs):
+        self.configs.append(config)
+        return standin_train(config, report, **kwargs)
+
+
+def run(url, trials, train_fn=standin_train, **options):
+    options = {"epochs": 2, "train_subset": 500, "val_size": 500, "seed": 0, **options}
+    err = io.StringIO()
+    with redirect_stderr(err):
+        study = run_search(RunOptions(study="w", trials=trials, storage=url, **options), train_fn)
+    return study, err.getvalue()
+
+
+def test_a_new_study_trains_the_designs_within_budget_first(storage_url):
+    budget = 1_000_000
+    fit, others = designs_within(budget)
+    recorder = Recorder()
+    study, said = run(storage_url, len(fit) + 3, recorder, budget=budget)
+    trials = [t for t in study.get_trials() if t.state == TrialState.COMPLETE]
+    first = trials[: len(fit)]
+    assert [t.user_attrs[ZOO] for t in first] == [d.name for d in fit]
+    assert [t.number for t in first] == list(range(len(fit)))  # before any sampled trial
+    for trial, design, config in zip(first, fit, recorder.configs, strict=False):
+        expected = design.config(budget)
+        assert config.model == expected.model and config.optim == expected.optim
+        assert config.epochs == 2 and config.data.train_subset == 500  # the run's fidelity
+        assert TrainConfig.from_dict(trial.user_attrs["config"]) == config
+        assert trial.user_attrs["n_params"] == design.n_params
+    assert not any(ZOO in t.user_attrs for t in study.get_trials()[len(fit) :])
+    assert f"warm start: {len(fit)} published designs first: ResNet-20 (0.27M)" in said
+    assert "ResNet-110 (over)" in said and all(d.name in said for d in others)
+
+
+def test_no_warm_start_and_resuming_enqueue_none(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    study, said = run(url, 3, budget=1_000_000, warm_start=False)
+    assert not any(ZOO in t.user_attrs for t in study.get_trials())
+    assert "warm start" not in said
+    url = f"sqlite:///{tmp_path}/t.db"
+    study, _ = run(url, 1, budget=1_000_000)  # 1 trained, 2 zoo designs still queued
+    assert [t.state for t in study.get_trials()].count(TrialState.WAITING) == 2
+    again, said = run(url, 5, budget=1_000_000)
+    zoo = [t.user_attrs[ZOO] for t in again.get_trials() if ZOO in t.user_attrs]
+    assert zoo == ["ResNet-20", "ResNet-32", "ResNet-56"]  # each once, the queued ones resumed
+    assert "warm start" not in said
+
+
+def test_a_user_space_gets_no_designs(tmp_path):
+    study, said = run(f"sqlite:///{tmp_path}/s.db", 2, space="tests/data/tiny_space.py",
+                      budget=1_000_000)  # fmt: skip
+    assert not any(ZOO in t.user_attrs for t in study.get_trials())
+    assert "warm start: none" in said
