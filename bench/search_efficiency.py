@@ -50,7 +50,7 @@ def run_baseline(method: str, seed: int, storage: str) -> None:
     space, fidelity = get_space("resnet_budget"), Fidelity(**FIDELITY)
 
     def objective(trial: optuna.Trial) -> float:
-        config = fidelity.apply(call_space(space, trial))
+        config = fidelity.apply(call_space(space, trial, BUDGET))
         if count_params(config.model) > BUDGET:
             raise optuna.TrialPruned("over budget")
         return train(config, device="cpu").val_accuracy
