@@ -7,18 +7,17 @@ one back checks every key and type and names the bad one.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import functools
+import itertools
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from typing import Any, Literal
 
 import yaml
 
 from errors import ConfigError, UserError
+from trainers.typed import coerce, convert, require
 
 __all__ = [
     "NUM_CLASSES",
@@ -41,24 +40,13 @@ MAX_LR = 10.0  # CIFAR ResNets train at 0.01 to 3 (super-convergence, Smith & To
 MAX_DECAY = 1.0  # used: 1e-5 to 5e-3; lr * weight_decay > 2 diverges outright
 
 
-def _require(ok: bool, name: str, allowed: str, value: object) -> None:
-    if not ok:
-        raise ConfigError(f"{name} must be {allowed}, got {value!r}")
-
-
-def _coerce(config: object, section: str) -> None:
-    """Check every field of a config against its type hint (lists become tuples, ints floats)."""
-    for name, hint in _hints(type(config)).items():
-        value = _convert(hint, getattr(config, name), _join(section, name))
-        object.__setattr__(config, name, value)  # frozen: this is its construction
-
-
 @dataclass(frozen=True)
 class ModelConfig:
     """A CIFAR ResNet: 3x3 stem, stages of residual blocks, global average pool, linear head.
 
     Every stage after the first starts with a stride-2 block; a block whose input and output
-    shapes differ has a 1x1 convolution projection shortcut. The defaults are ResNet-18.
+    shapes differ has a 1x1 convolution projection shortcut, or with `shortcut="pad"` He et al.'s
+    parameter-free option A. The defaults are ResNet-18.
     """
 
     stem_width: int = 64  # output channels of the 3x3 stem convolution
@@ -67,48 +55,66 @@ class ModelConfig:
     block: Literal["basic", "preact"] = "basic"  # post-activation (He 2015) or pre-act (He 2016)
     se_ratio: float = 0.0  # squeeze-and-excitation hidden width / block width; 0 = no SE
     dropout: float = 0.0  # dropout probability between the two convolutions of each block
+    shortcut: Literal["projection", "pad"] = "projection"  # where a block's shape changes: a 1x1
+    # convolution (+BN in basic blocks), or subsample by the stride and zero-pad the new channels
+    activation: Literal["relu", "silu", "elu"] = "relu"  # every nonlinearity but SE's inner one
+    stochastic_depth: float = 0.0  # probability of dropping the last block's residual branch in
+    # training, rising linearly from 0 over the blocks (Huang et al. 2016), per image; 0 = off
 
     def __post_init__(self) -> None:
-        _coerce(self, "model")
-        _require(2 <= len(self.depths) <= 5, "model.depths", "a list of 2 to 5 stages", self.depths)
-        _require(
+        coerce(self, "model")
+        require(2 <= len(self.depths) <= 5, "model.depths", "a list of 2 to 5 stages", self.depths)
+        require(
             len(self.widths) == len(self.depths),
             "model.widths",
             f"one width per stage ({len(self.depths)} stages)",
             self.widths,
         )
         deep = all(1 <= d <= MAX_DEPTH for d in self.depths)
-        _require(deep, "model.depths", f"integers 1 to {MAX_DEPTH} per stage", self.depths)
-        _require(all(w >= 1 for w in self.widths), "model.widths", "integers >= 1", self.widths)
-        _require(self.stem_width >= 1, "model.stem_width", "an integer >= 1", self.stem_width)
-        _require(0.0 <= self.se_ratio <= 1.0, "model.se_ratio", "in [0, 1]", self.se_ratio)
-        _require(0.0 <= self.dropout < 1.0, "model.dropout", "in [0, 1)", self.dropout)
+        require(deep, "model.depths", f"integers 1 to {MAX_DEPTH} per stage", self.depths)
+        require(all(w >= 1 for w in self.widths), "model.widths", "integers >= 1", self.widths)
+        require(self.stem_width >= 1, "model.stem_width", "an integer >= 1", self.stem_width)
+        require(0.0 <= self.se_ratio <= 1.0, "model.se_ratio", "in [0, 1]", self.se_ratio)
+        require(0.0 <= self.dropout < 1.0, "model.dropout", "in [0, 1)", self.dropout)
+        depth = self.stochastic_depth
+        require(0.0 <= depth < 1.0, "model.stochastic_depth", "in [0, 1)", depth)
+        if self.shortcut == "pad":
+            channels = (self.stem_width, *self.widths)
+            require(
+                all(a <= b for a, b in itertools.pairwise(channels)),
+                "model.widths",
+                'non-decreasing from model.stem_width with model.shortcut "pad" (zero padding '
+                "only adds channels)",
+                self.widths,
+            )
 
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """SGD with Nesterov momentum and a label-smoothed cross-entropy."""
+    """SGD (Nesterov by default) or AdamW, and a label-smoothed cross-entropy."""
 
     lr: float = 0.1  # peak learning rate
-    momentum: float = 0.9  # Nesterov momentum
+    momentum: float = 0.9  # SGD momentum; AdamW's beta1
     weight_decay: float = 5e-4  # L2 penalty on convolution and linear weights (not biases, norms)
     label_smoothing: float = 0.0  # probability mass spread over all classes, in [0, 1)
     batch_size: int = 128  # images per optimizer step
+    optimizer: Literal["sgd", "adamw"] = "sgd"  # AdamW: weight decay decoupled from the gradient
+    nesterov: bool = True  # SGD: Nesterov momentum (He et al. 2016 used plain momentum)
 
     def __post_init__(self) -> None:
-        _coerce(self, "optim")
+        coerce(self, "optim")
         lr, decay = self.lr, self.weight_decay
-        _require(0.0 < lr <= MAX_LR, "optim.lr", f"a positive number up to {MAX_LR:g}", lr)
-        _require(0.0 < self.momentum < 1.0, "optim.momentum", "in (0, 1)", self.momentum)
-        _require(0 <= decay <= MAX_DECAY, "optim.weight_decay", f"0 to {MAX_DECAY:g}", decay)
-        _require(
+        require(0.0 < lr <= MAX_LR, "optim.lr", f"a positive number up to {MAX_LR:g}", lr)
+        require(0.0 < self.momentum < 1.0, "optim.momentum", "in (0, 1)", self.momentum)
+        require(0 <= decay <= MAX_DECAY, "optim.weight_decay", f"0 to {MAX_DECAY:g}", decay)
+        require(
             0.0 <= self.label_smoothing < 1.0,
             "optim.label_smoothing",
             "in [0, 1)",
             self.label_smoothing,
         )
         batch = self.batch_size
-        _require(2 <= batch <= TRAIN_IMAGES, "optim.batch_size", "an integer 2 to 50,000", batch)
+        require(2 <= batch <= TRAIN_IMAGES, "optim.batch_size", "an integer 2 to 50,000", batch)
 
 
 @dataclass(frozen=True)
@@ -122,34 +128,53 @@ class ScheduleConfig:
     pct_start: float = 0.25  # onecycle: fraction of steps spent raising the LR to its peak
 
     def __post_init__(self) -> None:
-        _coerce(self, "schedule")
-        _require(0.0 <= self.warmup < 1.0, "schedule.warmup", "in [0, 1)", self.warmup)
-        _require(
+        coerce(self, "schedule")
+        require(0.0 <= self.warmup < 1.0, "schedule.warmup", "in [0, 1)", self.warmup)
+        require(
             all(0.0 < m < 1.0 for m in self.milestones),
             "schedule.milestones",
             "fractions in (0, 1)",
             self.milestones,
         )
-        _require(0.0 < self.gamma <= 1.0, "schedule.gamma", "in (0, 1]", self.gamma)
-        _require(0.0 < self.pct_start < 1.0, "schedule.pct_start", "in (0, 1)", self.pct_start)
+        require(0.0 < self.gamma <= 1.0, "schedule.gamma", "in (0, 1]", self.gamma)
+        require(0.0 < self.pct_start < 1.0, "schedule.pct_start", "in (0, 1)", self.pct_start)
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Batch augmentation on the device: random crop, horizontal flip, CutMix."""
+    """Batch augmentation on the device: an image policy, random crop, horizontal flip, and at
+    most one of CutMix and MixUp per batch."""
 
     crop_padding: int = 4  # pixels of zero padding around the random 32x32 crop; 0 = no crop
     flip: bool = True  # flip each image horizontally with probability 0.5
     cutmix_prob: float = 0.0  # probability that a batch is CutMix-ed
     cutmix_alpha: float = 1.0  # CutMix area ratio ~ Beta(alpha, alpha)
+    mixup_prob: float = 0.0  # probability that a batch is MixUp-ed instead (never both)
+    mixup_alpha: float = 1.0  # MixUp weight ~ Beta(alpha, alpha)
+    policy: Literal["none", "trivialaugment", "randaugment"] = "none"  # per-image random ops,
+    # before the crop (TrivialAugment Wide; RandAugment with the two settings below)
+    randaugment_ops: int = 2  # RandAugment: ops applied in a row
+    randaugment_magnitude: int = 9  # RandAugment: strength of every op, 0 to 30
 
     def __post_init__(self) -> None:
-        _coerce(self, "augment")
-        _require(0 <= self.crop_padding <= 16, "augment.crop_padding", "0 to 16", self.crop_padding)
-        _require(
+        coerce(self, "augment")
+        require(0 <= self.crop_padding <= 16, "augment.crop_padding", "0 to 16", self.crop_padding)
+        require(
             0.0 <= self.cutmix_prob <= 1.0, "augment.cutmix_prob", "in [0, 1]", self.cutmix_prob
         )
-        _require(self.cutmix_alpha > 0.0, "augment.cutmix_alpha", "> 0", self.cutmix_alpha)
+        require(self.cutmix_alpha > 0.0, "augment.cutmix_alpha", "> 0", self.cutmix_alpha)
+        mixup = self.mixup_prob
+        require(0.0 <= mixup <= 1.0, "augment.mixup_prob", "in [0, 1]", mixup)
+        require(self.mixup_alpha > 0.0, "augment.mixup_alpha", "> 0", self.mixup_alpha)
+        require(
+            self.cutmix_prob + mixup <= 1.0 + 1e-9,  # p/2 + p/2 may round over 1
+            "augment.cutmix_prob + augment.mixup_prob",
+            "at most 1 (a batch is mixed one way or not at all)",
+            self.cutmix_prob + mixup,
+        )
+        ops, magnitude = self.randaugment_ops, self.randaugment_magnitude
+        require(1 <= ops <= 5, "augment.randaugment_ops", "1 to 5", ops)
+        require(0 <= magnitude <= 30, "augment.randaugment_magnitude", "0 to 30", magnitude)
 
 
 @dataclass(frozen=True)
@@ -162,10 +187,10 @@ class DataConfig:
     merge_val: bool = False  # train on the held-out images too (a final run: nothing validates)
 
     def __post_init__(self) -> None:
-        _coerce(self, "data")
-        _require(1 <= self.val_size < TRAIN_IMAGES, "data.val_size", "1 to 49,999", self.val_size)
+        coerce(self, "data")
+        require(1 <= self.val_size < TRAIN_IMAGES, "data.val_size", "1 to 49,999", self.val_size)
         available = TRAIN_IMAGES if self.merge_val else TRAIN_IMAGES - self.val_size
-        _require(
+        require(
             0 <= self.train_subset <= available,
             "data.train_subset",
             f"0 (all) to {TRAIN_IMAGES:,}"
@@ -174,7 +199,7 @@ class DataConfig:
             self.train_subset,
         )
         seed = self.split_seed
-        _require(0 <= seed <= MAX_SEED, "data.split_seed", "0 to 2**32-1", seed)
+        require(0 <= seed <= MAX_SEED, "data.split_seed", "0 to 2**32-1", seed)
 
 
 @dataclass(frozen=True)
@@ -192,10 +217,10 @@ class TrainConfig:
     # instead of them (e.g. 0.999); 0 = off
 
     def __post_init__(self) -> None:
-        _coerce(self, "")
-        _require(self.epochs >= 1, "epochs", "an integer >= 1", self.epochs)
-        _require(0.0 <= self.ema < 1.0, "ema", "0 (off) or a decay in (0, 1)", self.ema)
-        _require(0 <= self.seed <= MAX_SEED, "seed", "0 to 2**32-1", self.seed)
+        coerce(self, "")
+        require(self.epochs >= 1, "epochs", "an integer >= 1", self.epochs)
+        require(0.0 <= self.ema < 1.0, "ema", "0 (off) or a decay in (0, 1)", self.ema)
+        require(0 <= self.seed <= MAX_SEED, "seed", "0 to 2**32-1", self.seed)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict with lists for tuples, as JSON and YAML write it."""
@@ -204,67 +229,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: object) -> TrainConfig:
         """Build a config from a nested dict; missing keys take defaults, unknown keys fail."""
-        return _convert(cls, data, "")
-
-
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return get_type_hints(cls)
-
-
-def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def _convert(tp: Any, value: object, where: str) -> Any:
-    """Check `value` against the type hint `tp`, naming `where` and what is allowed on error."""
-    if dataclasses.is_dataclass(tp):
-        if isinstance(value, tp):
-            return value
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where or 'config'} must be a mapping, got {value!r}")
-        names = list(_hints(tp))
-        unknown = [k for k in value if k not in names]
-        if unknown:
-            key = _join(where, unknown[0])
-            raise ConfigError(f"unknown key {key!r}; allowed: {', '.join(names)}")
-        return tp(**value)  # whose __post_init__ checks each value, naming it
-    origin = get_origin(tp)
-    if origin is Literal:
-        if value not in get_args(tp):
-            allowed = ", ".join(map(str, get_args(tp)))
-            raise ConfigError(f"{where} must be one of {allowed}, got {value!r}")
-        return value
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"{where} must be a list, got {value!r}")
-        item = get_args(tp)[0]
-        return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
-    return _convert_scalar(tp, value, where)
-
-
-def _convert_scalar(tp: type, value: object, where: str) -> Any:
-    if tp is float and isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            value = float(value)  # YAML 1.1 reads 1e-4 (no dot) as a string
-    ok = {
-        bool: isinstance(value, bool),
-        int: isinstance(value, int) and not isinstance(value, bool),
-        float: isinstance(value, int | float) and not isinstance(value, bool),
-        str: isinstance(value, str),
-    }[tp]
-    if not ok:
-        kind = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}[tp]
-        raise ConfigError(f"{where} must be {kind}, got {value!r}")
-    if tp is not float:
-        return value
-    try:
-        number = float(value)
-    except OverflowError:  # an integer beyond float's range
-        raise ConfigError(f"{where} must be a finite number, got an integer over 1e308") from None
-    if not math.isfinite(number):
-        raise ConfigError(f"{where} must be a finite number, got {value!r}")
-    return number
+        return convert(cls, data, "")
 
 
 def load_config(path: str | Path) -> TrainConfig:

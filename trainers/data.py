@@ -1,7 +1,7 @@
 """CIFAR-10 as uint8 tensors on the device, split, and batches augmented a whole batch at a time.
 
 The images never leave the device and no Python runs per image (airbench's loader): shuffling,
-random crops, flips and CutMix are tensor operations on a batch.
+random crops, flips, CutMix, MixUp and the image policies are tensor operations on a batch.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torchvision.transforms import v2
 
 from errors import UserError
-from trainers.config import NUM_CLASSES, AugmentConfig, DataConfig
+from trainers.augment import Mixer, make_policy
+from trainers.config import AugmentConfig, DataConfig
 
 __all__ = [
     "CLASSES",
@@ -159,7 +159,8 @@ class Batches:
     """One epoch at a time of shuffled, augmented, normalized batches from device-resident images.
 
     Yields (images, targets): targets are class indices, or class probabilities for a batch that
-    CutMix mixed. A final partial batch is dropped unless it is the only one.
+    CutMix or MixUp mixed. In order: the image policy, crop, flip, CutMix, normalization, MixUp
+    (trainers.augment). A final partial batch is dropped unless it is the only one.
     """
 
     def __init__(
@@ -174,7 +175,8 @@ class Batches:
         self.batch_size = batch_size
         self.augment = augment
         self.generator = torch.Generator(device=images.device).manual_seed(seed)
-        self.cutmix = v2.CutMix(alpha=augment.cutmix_alpha, num_classes=NUM_CLASSES)
+        self.policy = make_policy(augment)
+        self.mixer = Mixer(augment)
 
     def __len__(self) -> int:
         return max(1, len(self.labels) // self.batch_size)
@@ -191,16 +193,16 @@ class Batches:
         for i in range(len(self)):
             index = order[i * self.batch_size : (i + 1) * self.batch_size]
             images, labels = self.images[index], self.labels[index]
+            if self.policy is not None:
+                images = self.policy(images)
             if self.augment.crop_padding:
                 images = self._crop(images, self.augment.crop_padding)
             if self.augment.flip:
                 flip = torch.rand(len(images), device=device, generator=self.generator) < 0.5
                 images = torch.where(flip.view(-1, 1, 1, 1), images.flip(3), images)
-            targets: torch.Tensor = labels
-            p = self.augment.cutmix_prob
-            if p > 0 and (p >= 1 or torch.rand(()).item() < p):  # CPU draw: no device sync
-                images, targets = self.cutmix(images, labels)
-            yield normalize(images), targets
+            how = self.mixer.draw()
+            images, targets = self.mixer.before_normalizing(how, images, labels)
+            yield self.mixer.after_normalizing(how, normalize(images), targets)
 
     def _crop(self, images: torch.Tensor, pad: int) -> torch.Tensor:
         """A random 32x32 window of each zero-padded image, by one gather for the batch."""

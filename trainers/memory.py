@@ -21,7 +21,7 @@ import torch
 from errors import ConfigError
 from trainers.config import TrainConfig
 from trainers.device import describe_device
-from trainers.resnet import count_params, stage_plan
+from trainers.resnet import count_params, plan_of
 
 __all__ = ["available_bytes", "check_fits", "training_bytes"]
 
@@ -33,7 +33,7 @@ SIDE = 32  # CIFAR images are 32x32; every stage after the first halves the side
 def _activation_elements(config: TrainConfig) -> int:
     """Block-output elements of one image, each counted 3 times, plus the stem's output."""
     model = config.model
-    plan = stage_plan(model.depths, model.widths, model.stem_width, model.se_ratio)
+    plan = plan_of(model)
     total, side = model.stem_width * SIDE * SIDE, SIDE
     for i, blocks in enumerate(plan):
         side = side if i == 0 else max(1, (side + 1) // 2)
@@ -43,7 +43,8 @@ def _activation_elements(config: TrainConfig) -> int:
 
 def training_bytes(config: TrainConfig, dtype: torch.dtype | None) -> tuple[int, int]:
     """(parameter bytes, activation bytes of one batch): a lower bound of training's memory."""
-    copies = 4 if config.ema else 3  # weights, gradients, momentum, moving average
+    adam = config.optim.optimizer == "adamw"  # two moments instead of one momentum
+    copies = 3 + adam + bool(config.ema)  # weights, gradients, moments, moving average
     width = 4 if dtype is None else torch.finfo(dtype).bits // 8
     activations = _activation_elements(config) * width * config.optim.batch_size
     return count_params(config.model) * 4 * copies, activations

@@ -8,11 +8,13 @@ hold it equal to the built model's sum of `numel` over many random configs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torchvision.ops import stochastic_depth
 
 from trainers.config import NUM_CLASSES, ModelConfig
 
@@ -24,6 +26,7 @@ __all__ = [
     "build_model",
     "count_params",
     "param_counts",
+    "plan_of",
     "stage_plan",
 ]
 
@@ -36,26 +39,43 @@ class BlockPlan:
     c_out: int
     stride: int  # 2 for the first block of every stage after the first, else 1
     se: int  # hidden width of its squeeze-and-excitation; 0 = none
+    pad: bool = False  # a shape-changing shortcut subsamples and zero-pads (no parameters)
+    drop: float = 0.0  # probability that training drops its residual branch (stochastic depth)
+
+    @property
+    def reshapes(self) -> bool:
+        """Whether the shortcut must change the shape: stride or channels differ."""
+        return self.stride != 1 or self.c_in != self.c_out
 
     @property
     def projects(self) -> bool:
-        """Whether the shortcut needs a 1x1 convolution: the shape changes."""
-        return self.stride != 1 or self.c_in != self.c_out
+        """Whether the shortcut is a 1x1 convolution: the shape changes and it does not pad."""
+        return self.reshapes and not self.pad
 
 
 def stage_plan(
-    depths: Sequence[int], widths: Sequence[int], stem_width: int, se_ratio: float
-) -> list[list[BlockPlan]]:
+    depths: Sequence[int], widths: Sequence[int], stem_width: int, se_ratio: float = 0.0,
+    pad: bool = False, stochastic_depth: float = 0.0,
+) -> list[list[BlockPlan]]:  # fmt: skip
     """The blocks of every stage, as both `ResNet` builds them and `param_counts` counts them."""
     stages, c_in = [], stem_width
+    total, index = sum(depths), 0
     for i, (depth, width) in enumerate(zip(depths, widths, strict=True)):
         blocks = []
         for j in range(depth):
+            index += 1
             stride = 2 if i > 0 and j == 0 else 1
-            blocks.append(BlockPlan(c_in, width, stride, se_hidden(width, se_ratio)))
+            drop = stochastic_depth * index / total  # the last block's is `stochastic_depth`
+            blocks.append(BlockPlan(c_in, width, stride, se_hidden(width, se_ratio), pad, drop))
             c_in = width
         stages.append(blocks)
     return stages
+
+
+def plan_of(cfg: ModelConfig) -> list[list[BlockPlan]]:
+    """The stage plan of the model `cfg` describes."""
+    return stage_plan(cfg.depths, cfg.widths, cfg.stem_width, cfg.se_ratio,
+                      cfg.shortcut == "pad", cfg.stochastic_depth)  # fmt: skip
 
 
 def se_hidden(channels: int, ratio: float) -> int:
@@ -69,6 +89,34 @@ def _conv3x3(c_in: int, c_out: int, stride: int = 1) -> nn.Conv2d:
 
 def _se_params(plan: BlockPlan) -> int:
     return 2 * plan.c_out * plan.se + plan.se + plan.c_out if plan.se else 0
+
+
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": lambda: nn.ReLU(inplace=True), "silu": lambda: nn.SiLU(inplace=True),
+    "elu": lambda: nn.ELU(inplace=True),
+}  # fmt: skip
+
+
+class PadShortcut(nn.Module):
+    """He et al. 2016's option A: subsample by the stride, zero-pad the new channels."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.extra, self.stride = c_out - c_in, stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x[:, :, :: self.stride, :: self.stride]
+        return F.pad(x, (0, 0, 0, 0, 0, self.extra)) if self.extra else x
+
+
+def _shortcut(plan: BlockPlan, norm: bool) -> nn.Module | None:
+    """The block's shortcut where the shape changes (None: identity)."""
+    if not plan.reshapes:
+        return None
+    if plan.pad:
+        return PadShortcut(plan.c_in, plan.c_out, plan.stride)
+    conv = nn.Conv2d(plan.c_in, plan.c_out, 1, stride=plan.stride, bias=False)
+    return nn.Sequential(conv, nn.BatchNorm2d(plan.c_out)) if norm else conv
 
 
 class SqueezeExcite(nn.Module):
@@ -85,23 +133,21 @@ class SqueezeExcite(nn.Module):
 
 
 class BasicBlock(nn.Module):
-    """conv-BN-ReLU-dropout-conv-BN-SE, plus the shortcut, then ReLU (He et al. 2015)."""
+    """conv-BN-act-dropout-conv-BN-SE, plus the shortcut, then act (He et al. 2015)."""
 
-    def __init__(self, plan: BlockPlan, dropout: float) -> None:
+    def __init__(self, plan: BlockPlan, dropout: float, activation: str = "relu") -> None:
         super().__init__()
         c_in, c_out = plan.c_in, plan.c_out
         self.conv1 = _conv3x3(c_in, c_out, plan.stride)
         self.bn1 = nn.BatchNorm2d(c_out)
+        self.act1, self.act2 = ACTIVATIONS[activation](), ACTIVATIONS[activation]()
         self.drop = nn.Dropout(dropout)
         self.conv2 = _conv3x3(c_out, c_out)
         self.bn2 = nn.BatchNorm2d(c_out)
         nn.init.zeros_(self.bn2.weight)  # each residual branch starts as the identity
         self.se = SqueezeExcite(c_out, plan.se) if plan.se else nn.Identity()
-        self.shortcut: nn.Module = nn.Identity()
-        if plan.projects:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(c_in, c_out, 1, stride=plan.stride, bias=False), nn.BatchNorm2d(c_out)
-            )
+        self.shortcut = _shortcut(plan, norm=True) or nn.Identity()
+        self.drop_path = plan.drop
 
     @staticmethod
     def count(plan: BlockPlan) -> int:
@@ -111,26 +157,27 @@ class BasicBlock(nn.Module):
         return 9 * c_in * c_out + 9 * c_out * c_out + 4 * c_out + shortcut + _se_params(plan)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.drop(torch.relu(self.bn1(self.conv1(x))))
+        out = self.drop(self.act1(self.bn1(self.conv1(x))))
         out = self.se(self.bn2(self.conv2(out)))
-        return torch.relu(out + self.shortcut(x))
+        out = stochastic_depth(out, self.drop_path, "row", self.training)
+        return self.act2(out + self.shortcut(x))
 
 
 class PreActBlock(nn.Module):
-    """BN-ReLU-conv-BN-ReLU-dropout-conv-SE, plus the shortcut (He et al. 2016)."""
+    """BN-act-conv-BN-act-dropout-conv-SE, plus the shortcut (He et al. 2016)."""
 
-    def __init__(self, plan: BlockPlan, dropout: float) -> None:
+    def __init__(self, plan: BlockPlan, dropout: float, activation: str = "relu") -> None:
         super().__init__()
         c_in, c_out = plan.c_in, plan.c_out
         self.bn1 = nn.BatchNorm2d(c_in)
+        self.act1, self.act2 = ACTIVATIONS[activation](), ACTIVATIONS[activation]()
         self.conv1 = _conv3x3(c_in, c_out, plan.stride)
         self.bn2 = nn.BatchNorm2d(c_out)
         self.drop = nn.Dropout(dropout)
         self.conv2 = _conv3x3(c_out, c_out)
         self.se = SqueezeExcite(c_out, plan.se) if plan.se else nn.Identity()
-        self.shortcut: nn.Module | None = None
-        if plan.projects:
-            self.shortcut = nn.Conv2d(c_in, c_out, 1, stride=plan.stride, bias=False)
+        self.shortcut = _shortcut(plan, norm=False)
+        self.drop_path = plan.drop
 
     @staticmethod
     def count(plan: BlockPlan) -> int:
@@ -141,17 +188,21 @@ class PreActBlock(nn.Module):
         return 9 * c_in * c_out + 9 * c_out * c_out + norms + shortcut + _se_params(plan)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pre = torch.relu(self.bn1(x))
+        pre = self.act1(self.bn1(x))
         shortcut = x if self.shortcut is None else self.shortcut(pre)
-        out = self.drop(torch.relu(self.bn2(self.conv1(pre))))
-        return self.se(self.conv2(out)) + shortcut
+        out = self.drop(self.act2(self.bn2(self.conv1(pre))))
+        out = stochastic_depth(self.se(self.conv2(out)), self.drop_path, "row", self.training)
+        return out + shortcut
 
 
 BLOCKS: dict[str, type[BasicBlock | PreActBlock]] = {"basic": BasicBlock, "preact": PreActBlock}
 
 
 class ResNet(nn.Module):
-    """3x3 stem, one stage per (depth, width), global average pool, linear head."""
+    """3x3 stem, one stage per (depth, width), global average pool, linear head.
+
+    `shortcut`, `activation` and `stochastic_depth` as in `ModelConfig`.
+    """
 
     def __init__(
         self,
@@ -162,18 +213,24 @@ class ResNet(nn.Module):
         se_ratio: float = 0.0,
         dropout: float = 0.0,
         num_classes: int = 10,
+        *,
+        shortcut: str = "projection",
+        activation: str = "relu",
+        stochastic_depth: float = 0.0,
     ) -> None:
         super().__init__()
         preact = block is PreActBlock
         self.stem = nn.Sequential(_conv3x3(3, stem_width))
         if not preact:  # a pre-activation net normalizes at the start of each block instead
-            self.stem.extend([nn.BatchNorm2d(stem_width), nn.ReLU(inplace=True)])
-        plan = stage_plan(depths, widths, stem_width, se_ratio)
+            self.stem.extend([nn.BatchNorm2d(stem_width), ACTIVATIONS[activation]()])
+        plan = stage_plan(depths, widths, stem_width, se_ratio, shortcut == "pad",
+                          stochastic_depth)  # fmt: skip
         self.stages = nn.Sequential(
-            *(nn.Sequential(*(block(b, dropout) for b in blocks)) for blocks in plan)
+            *(nn.Sequential(*(block(b, dropout, activation) for b in blocks)) for blocks in plan)
         )
         c_out = widths[-1]
-        self.final = nn.Sequential(nn.BatchNorm2d(c_out), nn.ReLU()) if preact else nn.Identity()
+        final = [nn.BatchNorm2d(c_out), ACTIVATIONS[activation]()]
+        self.final = nn.Sequential(*final) if preact else nn.Identity()
         self.head = nn.Linear(c_out, num_classes)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
@@ -195,6 +252,9 @@ def build_model(cfg: ModelConfig, device: torch.device | str | None = None) -> R
             se_ratio=cfg.se_ratio,
             dropout=cfg.dropout,
             num_classes=NUM_CLASSES,
+            shortcut=cfg.shortcut,
+            activation=cfg.activation,
+            stochastic_depth=cfg.stochastic_depth,
         )
 
 
@@ -203,8 +263,7 @@ def param_counts(cfg: ModelConfig) -> dict[str, int]:
     preact = cfg.block == "preact"
     counts = {"stem": 27 * cfg.stem_width + (0 if preact else 2 * cfg.stem_width)}
     block = BLOCKS[cfg.block]
-    plan = stage_plan(cfg.depths, cfg.widths, cfg.stem_width, cfg.se_ratio)
-    for i, blocks in enumerate(plan, start=1):
+    for i, blocks in enumerate(plan_of(cfg), start=1):
         counts[f"stage{i}"] = sum(block.count(b) for b in blocks)
     c_out = cfg.widths[-1]
     counts["head"] = c_out * NUM_CLASSES + NUM_CLASSES + (2 * c_out if preact else 0)

@@ -64,13 +64,15 @@ class TrainState:
             part.load_state_dict(state[name])
 
 
-def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.SGD:
-    """SGD with Nesterov momentum; weight decay on weights of convolutions and linear layers."""
+def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """SGD (Nesterov unless told otherwise) or AdamW; weight decay on the weights of
+    convolutions and linear layers, not on biases and norms."""
     params = [p for p in model.parameters() if p.requires_grad]
+    optim = config.optim
     groups = [
-        {"params": [p for p in params if p.ndim > 1], "weight_decay": config.optim.weight_decay},
+        {"params": [p for p in params if p.ndim > 1], "weight_decay": optim.weight_decay},
         {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
     ]
-    return torch.optim.SGD(
-        groups, lr=config.optim.lr, momentum=config.optim.momentum, nesterov=True
-    )
+    if optim.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=optim.lr, betas=(optim.momentum, 0.999))
+    return torch.optim.SGD(groups, lr=optim.lr, momentum=optim.momentum, nesterov=optim.nesterov)

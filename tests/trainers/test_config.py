@@ -43,6 +43,20 @@ def test_missing_keys_take_defaults_and_an_export_is_read_through_its_config_key
         ({"augment": {"cutmix_alpha": "inf"}}, "augment.cutmix_alpha must be a finite number"),
         ({"schedule": {"gamma": float("nan")}}, "schedule.gamma must be a finite number, got nan"),
         ({"model": {"depths": [201, 1], "widths": [8, 8]}}, "model.depths must be integers 1 to"),
+        ({"model": {"shortcut": "dense"}}, "model.shortcut must be one of projection, pad"),
+        ({"model": {"activation": "tanh"}}, "model.activation must be one of relu, silu, elu"),
+        ({"model": {"stochastic_depth": 1.0}}, "model.stochastic_depth must be in [0, 1), got 1.0"),
+        ({"optim": {"optimizer": "adam"}}, "optim.optimizer must be one of sgd, adamw"),
+        ({"optim": {"nesterov": 1}}, "optim.nesterov must be true or false"),
+        ({"augment": {"mixup_prob": 1.5}}, "augment.mixup_prob must be in [0, 1], got 1.5"),
+        ({"augment": {"mixup_alpha": 0}}, "augment.mixup_alpha must be > 0"),
+        (
+            {"augment": {"cutmix_prob": 0.6, "mixup_prob": 0.5}},
+            "augment.cutmix_prob + augment.mixup_prob must be at most 1",
+        ),
+        ({"augment": {"policy": "autoaugment"}}, "augment.policy must be one of none, trivial"),
+        ({"augment": {"randaugment_ops": 0}}, "augment.randaugment_ops must be 1 to 5, got 0"),
+        ({"augment": {"randaugment_magnitude": 31}}, "augment.randaugment_magnitude must be 0"),
     ],
 )
 def test_bad_values_name_the_key_and_what_is_allowed(data, message):

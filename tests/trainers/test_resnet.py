@@ -1,8 +1,10 @@
+import dataclasses
 import random
 
 import pytest
 import torch
 
+from errors import ConfigError
 from trainers import ModelConfig, build_model, count_params, param_counts
 
 
@@ -12,13 +14,22 @@ def numel(model: torch.nn.Module) -> int:
 
 def random_config(rng: random.Random) -> ModelConfig:
     stages = rng.randint(2, 5)
+    pad = rng.random() < 0.3
+    widths = [rng.randint(1, 160) for _ in range(stages)]
+    stem = rng.randint(1, 96)
+    if pad:  # zero padding only adds channels
+        widths = sorted(widths)
+        stem = rng.randint(1, widths[0])
     return ModelConfig(
-        stem_width=rng.randint(1, 96),
+        stem_width=stem,
         depths=tuple(rng.randint(1, 4) for _ in range(stages)),
-        widths=tuple(rng.randint(1, 160) for _ in range(stages)),
+        widths=tuple(widths),
         block=rng.choice(["basic", "preact"]),
         se_ratio=rng.choice([0.0, 0.05, 0.125, 0.25, 1.0]),
         dropout=rng.choice([0.0, 0.2]),
+        shortcut="pad" if pad else "projection",
+        activation=rng.choice(["relu", "silu", "elu"]),
+        stochastic_depth=rng.choice([0.0, 0.2]),
     )
 
 
@@ -71,3 +82,59 @@ def test_projection_shortcut_only_where_shape_changes():
     assert isinstance(second[0].shortcut, torch.nn.Sequential)  # 16 -> 32, stride 2
     assert second[0].conv1.stride == (2, 2)
     assert isinstance(second[1].shortcut, torch.nn.Identity)
+
+
+@pytest.mark.parametrize("block", ["basic", "preact"])
+def test_pad_shortcuts_have_no_parameters_and_keep_shapes(block):
+    cfg = ModelConfig(stem_width=16, depths=(2, 2, 2), widths=(16, 32, 64), block=block,
+                      shortcut="pad")  # fmt: skip
+    projection = dataclasses.replace(cfg, shortcut="projection")
+    model = build_model(cfg)
+    assert not any(isinstance(m, torch.nn.Conv2d) and m.kernel_size == (1, 1)
+                   for m in model.modules())  # fmt: skip
+    assert count_params(projection) > count_params(cfg) == numel(model)
+    assert model(torch.randn(4, 3, 32, 32)).shape == (4, 10)
+    shortcut = model.stages[1][0].shortcut
+    x = torch.randn(2, 16, 32, 32)
+    out = shortcut(x)
+    assert out.shape == (2, 32, 16, 16)
+    assert torch.equal(out[:, :16], x[:, :, ::2, ::2]) and not out[:, 16:].any()
+
+
+def test_pad_shortcuts_need_widths_that_only_grow():
+    with pytest.raises(ConfigError, match=r"model\.widths must be non-decreasing"):
+        ModelConfig(stem_width=16, depths=(1, 1), widths=(32, 16), shortcut="pad")
+
+
+@pytest.mark.parametrize("name, module", [("silu", torch.nn.SiLU), ("elu", torch.nn.ELU)])
+def test_the_activation_is_used_everywhere(name, module):
+    for block in ("basic", "preact"):
+        cfg = ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16), block=block,
+                          activation=name)  # fmt: skip
+        model = build_model(cfg)
+        kinds = {type(m) for m in model.modules()}
+        assert module in kinds and torch.nn.ReLU not in kinds
+        relu = build_model(dataclasses.replace(cfg, activation="relu"))
+        relu.load_state_dict(model.state_dict())
+        x = torch.randn(2, 3, 32, 32)
+        assert not torch.allclose(model.eval()(x), relu.eval()(x))
+
+
+def test_stochastic_depth_drops_branches_only_in_training_and_more_in_later_blocks():
+    cfg = ModelConfig(stem_width=8, depths=(2, 2), widths=(8, 16), stochastic_depth=0.9)
+    model, plain = build_model(cfg), build_model(dataclasses.replace(cfg, stochastic_depth=0.0))
+    plain.load_state_dict(model.state_dict())
+    drops = [b.drop_path for stage in model.stages for b in stage]
+    assert drops == pytest.approx([0.225, 0.45, 0.675, 0.9])  # linear, the last one's is 0.9
+    x = torch.randn(64, 3, 32, 32)
+    model.eval(), plain.eval()
+    assert torch.equal(model(x), plain(x))  # evaluation keeps every branch, unscaled
+    block = model.stages[1][1]
+    for m in model.modules():  # non-zero branches, so that a drop shows
+        if isinstance(m, torch.nn.BatchNorm2d):
+            torch.nn.init.ones_(m.weight)
+    block.train()
+    h = torch.randn(64, 16, 16, 16)
+    torch.manual_seed(0)
+    branch_dropped = [torch.equal(block(h)[i], torch.relu(h[i])) for i in range(64)]
+    assert 40 < sum(branch_dropped) < 64  # about 90% of the images skip it

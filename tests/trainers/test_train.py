@@ -91,3 +91,34 @@ def test_retrain_saves_a_checkpoint_of_the_same_model_and_test_metrics(fake_cifa
     model.load_state_dict(checkpoint["state_dict"])
     assert sum(p.numel() for p in model.parameters()) == checkpoint["n_params"]
     assert checkpoint["n_params"] == count_params(TINY.model)
+
+
+def test_the_optimizer_is_the_one_asked_for():
+    from trainers.state import TrainState
+
+    def optimizer(**optim):
+        config = dataclasses.replace(TINY, optim=OptimConfig(**optim))
+        return TrainState.create(config, torch.device("cpu"), None, 10).optimizer
+
+    sgd = optimizer()
+    assert type(sgd) is torch.optim.SGD and sgd.defaults["nesterov"]
+    assert not optimizer(nesterov=False).defaults["nesterov"]
+    adamw = optimizer(optimizer="adamw", lr=1e-3, weight_decay=0.05)
+    assert type(adamw) is torch.optim.AdamW
+    assert [g["weight_decay"] for g in adamw.param_groups] == [0.05, 0.0]  # not on norms
+
+
+@pytest.mark.parametrize("policy", ["trivialaugment", "randaugment"])
+def test_every_new_knob_trains_together(fake_cifar, policy):
+    config = TrainConfig(
+        model=ModelConfig(stem_width=8, depths=(2, 2), widths=(8, 16), block="preact",
+                          shortcut="pad", activation="silu", stochastic_depth=0.2),
+        optim=OptimConfig(optimizer="adamw", lr=1e-3, weight_decay=0.05, batch_size=64),
+        augment=AugmentConfig(cutmix_prob=0.5, mixup_prob=0.5, policy=policy),
+        data=DataConfig(val_size=256, train_subset=256),
+        epochs=2,
+    )  # fmt: skip
+    reports = []
+    metrics = train(config, lambda e, v, **m: reports.append(v), data_dir=fake_cifar)
+    assert len(reports) == 2 and math.isfinite(metrics.val_loss)
+    assert metrics.n_params == count_params(config.model)
