@@ -26,7 +26,7 @@ def warm_start(study: optuna.Study, space: str, budget: int) -> list[str]:
     for design in fit:
         study.enqueue_trial(design.trial_params(budget), user_attrs={ZOO: design.name})
     names = ", ".join(f"{d.name} ({d.n_params / 1e6:.2f}M)" for d in fit) or "none"
-    log(f"warm start: {len(fit)} published designs first: {names}")
+    log(f"warm start: {len(fit)} published design{'' if len(fit) == 1 else 's'} first: {names}")
     if others:
         why = {d.name: "over" if d.n_params > budget else f"under {MIN_FRACTION:.0%} of it"
                for d in others}  # fmt: skip

@@ -297,3 +297,18 @@ def test_debug_shows_the_traceback(cli):
 
     with pytest.raises(UserError):
         cli("--debug", "run", "--budget", "0")
+
+
+@pytest.mark.slow
+def test_a_run_trains_the_published_design_first_and_states_its_gain(cli, fake_cifar):
+    args = ["run", "--study", "g", "--budget", "300000", "--trials", "2", "--epochs", "1",
+            "--train-subset", "128", "--val-size", "128", "--data-dir", fake_cifar]  # fmt: skip
+    result = cli(*args)
+    assert result.code == 0, result.err
+    assert "warm start: 1 published design first: ResNet-20 (0.27M)" in result.err
+    said = " ".join(result.out.split())
+    assert "vs best published design ResNet-20 " in said and " points" in said
+    status = " ".join(cli("status", "--study", "g").out.split())
+    assert "ResNet-20" in status and "vs best published design ResNet-20" in status
+    cold = cli(*args[:2], "cold", *args[3:], "--no-warm-start")
+    assert cold.code == 0 and "warm start" not in cold.err and "published" not in cold.out
