@@ -1,11 +1,15 @@
-"""What each training knob of issue 13 costs in training images/s, as a ratio to the defaults.
+"""What each training knob costs in training images per second, as a ratio to the defaults.
 
-A small ResNet (basic, 3 stages (2,2,2) x (32,64,128), 0.7M parameters) trains 1 epoch on 2,048
-real CIFAR-10 images, batch 128, once per knob per round, after one warm-up run; each round
-starts with another knob, so the machine's noise hits all alike, and each ratio is taken against
-the default run of the same round. Medians over `--rounds`.
+Every knob of issue 13 (shortcut, activation, stochastic depth, optimizer, Nesterov, MixUp,
+TrivialAugment, RandAugment; CutMix for reference) changes one field of the same small config;
+"all on" turns every one on together. Each is trained by `trainers.train.fit` (autocast as the
+trainer picks it here) on a few hundred real CIFAR-10 images, and its images/s read as `fit`
+reports it (evaluation excluded). The machine is shared and noisy, so the configs take turns,
+round after round, and each figure is the median of its rounds' epochs after the first; ratios
+are to the default config measured in the same rounds. One torch thread by default: on cores
+that other processes share, two threads waiting on each other made single epochs 20x slower.
 
-    python bench/knob_cost.py [--rounds 3] [--device cpu|cuda]
+    python bench/knob_cost.py [--images 512] [--rounds 4] [--epochs 3] [--threads 1]
 """
 
 from __future__ import annotations
@@ -13,54 +17,83 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import statistics
+import time
 
 import torch
 
-from trainers import DataConfig, ModelConfig, OptimConfig, TrainConfig, train
+from trainers import ModelConfig, OptimConfig, TrainConfig, autocast_dtype
+from trainers.config import DataConfig
+from trainers.data import load_cifar10, split
+from trainers.resnet import count_params
+from trainers.train import fit
 
-BASE = TrainConfig(
-    model=ModelConfig(stem_width=32, depths=(2, 2, 2), widths=(32, 64, 128)),
-    optim=OptimConfig(batch_size=128),
-    data=DataConfig(val_size=256, train_subset=2048),
-    epochs=1,
-)
-KNOBS = {
-    "defaults (projection, relu, sgd nesterov)": {},
-    "shortcut pad": {"model": {"shortcut": "pad"}},
-    "activation silu": {"model": {"activation": "silu"}},
-    "stochastic_depth 0.2": {"model": {"stochastic_depth": 0.2}},
-    "optimizer adamw": {"optim": {"optimizer": "adamw", "lr": 1e-3}},
-    "cutmix every batch": {"augment": {"cutmix_prob": 1.0}},
-    "mixup every batch": {"augment": {"mixup_prob": 1.0}},
-    "trivialaugment": {"augment": {"policy": "trivialaugment"}},
-    "randaugment (2 ops, 9)": {"augment": {"policy": "randaugment"}},
-}
+MODEL = ModelConfig(32, (1, 1, 1), (32, 64, 128))  # bench/trainer_throughput.py's small model
+BATCH = 128
 
 
-def variant(changes: dict[str, dict[str, object]]) -> TrainConfig:
-    parts = {key: dataclasses.replace(getattr(BASE, key), **kw) for key, kw in changes.items()}
-    return dataclasses.replace(BASE, **parts)
+def knobs() -> dict[str, tuple[str, dict[str, dict[str, object]]]]:
+    """name -> (what changes, {section: fields}) against the default config."""
+    every = {
+        "model": {"shortcut": "pad", "activation": "silu", "stochastic_depth": 0.2},
+        "optim": {"optimizer": "adamw", "lr": 2e-3},
+        "augment": {"cutmix_prob": 0.5, "mixup_prob": 0.5, "policy": "randaugment"},
+    }
+    trivial, rand = {"policy": "trivialaugment"}, {"policy": "randaugment"}
+    return {
+        "default": ("today's defaults", {}),
+        "pad shortcut": ("model.shortcut pad", {"model": {"shortcut": "pad"}}),
+        "SiLU": ("model.activation silu", {"model": {"activation": "silu"}}),
+        "ELU": ("model.activation elu", {"model": {"activation": "elu"}}),
+        "stochastic depth": ("model.stochastic_depth 0.2", {"model": {"stochastic_depth": 0.2}}),
+        "AdamW": ("optim.optimizer adamw", {"optim": {"optimizer": "adamw", "lr": 2e-3}}),
+        "SGD, no Nesterov": ("optim.nesterov false", {"optim": {"nesterov": False}}),
+        "CutMix (reference)": ("augment.cutmix_prob 1", {"augment": {"cutmix_prob": 1.0}}),
+        "MixUp": ("augment.mixup_prob 1", {"augment": {"mixup_prob": 1.0}}),
+        "TrivialAugment": ("augment.policy trivialaugment", {"augment": trivial}),
+        "RandAugment 2 x 9": ("augment.policy randaugment", {"augment": rand}),
+        "RandAugment 5 x 9": ("... randaugment_ops 5", {"augment": {**rand, "randaugment_ops": 5}}),
+        "all on": ("pad, SiLU, depth 0.2, AdamW, CutMix/MixUp 0.5/0.5, RandAugment 2 x 9", every),
+    }
+
+
+def config_of(change: dict[str, dict[str, object]], images: int, epochs: int) -> TrainConfig:
+    data = DataConfig(val_size=100, train_subset=images)
+    base = TrainConfig(MODEL, OptimConfig(batch_size=BATCH, lr=0.05), data=data, epochs=epochs)
+    sections = {name: dataclasses.replace(getattr(base, name), **fields)
+                for name, fields in change.items()}  # fmt: skip
+    return dataclasses.replace(base, **sections)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--device", default=None)
+    parser.add_argument("--images", type=int, default=512)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    speed: dict[str, list[float]] = {name: [] for name in KNOBS}
-    ratio: dict[str, list[float]] = {name: [] for name in KNOBS}
-    train(BASE, device=args.device)  # warm-up: data loaded and cached, kernels picked
-    names = list(KNOBS)
-    for r in range(args.rounds):
-        for name in names[r:] + names[:r]:  # each round starts with another knob
-            speed[name].append(train(variant(KNOBS[name]), device=args.device).images_per_s)
-        base = speed[names[0]][-1]
-        for name in KNOBS:
-            ratio[name].append(speed[name][-1] / base)
-    print(f"torch threads {torch.get_num_threads()}, {args.rounds} rounds; median img/s, ratio")
-    for name in KNOBS:
-        print(f"{name:<42} {statistics.median(speed[name]):8.0f} "
-              f"{statistics.median(ratio[name]):6.2f}")  # fmt: skip
+    torch.set_num_threads(args.threads)
+    cpu = torch.device("cpu")
+    dtype = autocast_dtype(cpu, "auto")
+    table = knobs()
+    configs = {name: config_of(change, args.images, args.epochs)
+               for name, (_, change) in table.items()}  # fmt: skip
+    data = split(load_cifar10(device=cpu), configs["default"].data)
+    print(f"{args.images:,} CIFAR-10 images, batch {BATCH}, {count_params(MODEL):,} params, "
+          f"{torch.get_num_threads()} threads, autocast {dtype}, {args.rounds} rounds x "
+          f"{args.epochs} epochs", flush=True)  # fmt: skip
+    rates: dict[str, list[float]] = {name: [] for name in table}
+    start = time.perf_counter()
+    for _ in range(args.rounds):
+        for name, config in configs.items():
+            run: list[float] = []
+            fit(config, data, lambda e, v, run=run, **m: run.append(m["images_per_s"]), dtype)
+            rates[name].extend(run[1:])  # the first epoch warms up
+    base = statistics.median(rates["default"])
+    print("\n| knob | change | img/s (median) | ratio to default |\n|---|---|---:|---:|")
+    for name, (change, _) in table.items():
+        rate = statistics.median(rates[name])
+        print(f"| {name} | {change} | {rate:,.0f} | {rate / base:.2f} |")
+    print(f"\n{time.perf_counter() - start:.0f} s in all")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from trainers.config import (
     load_config,
 )
 from trainers.device import autocast_dtype, describe_device, resolve_device
+from trainers.policies import Policy
 from trainers.resnet import ResNet, build_model, count_params, param_counts
 from trainers.train import Metrics, Report, train
 
@@ -19,6 +20,7 @@ __all__ = [
     "Metrics",
     "ModelConfig",
     "OptimConfig",
+    "Policy",
     "Report",
     "ResNet",
     "ScheduleConfig",

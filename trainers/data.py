@@ -1,7 +1,8 @@
 """CIFAR-10 as uint8 tensors on the device, split, and batches augmented a whole batch at a time.
 
 The images never leave the device and no Python runs per image (airbench's loader): shuffling,
-random crops, flips, CutMix, MixUp and the image policies are tensor operations on a batch.
+TrivialAugment or RandAugment (`trainers.policies`), random crops, flips, CutMix and MixUp are
+tensor operations on a batch.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torchvision.transforms import v2
 
 from errors import UserError
-from trainers.augment import Mixer, make_policy
-from trainers.config import AugmentConfig, DataConfig
+from trainers.config import NUM_CLASSES, AugmentConfig, DataConfig
+from trainers.policies import Policy
 
 __all__ = [
     "CLASSES",
@@ -28,6 +30,7 @@ __all__ = [
     "default_data_dir",
     "find_cifar10",
     "load_cifar10",
+    "mixup",
     "normalize",
     "split",
 ]
@@ -155,12 +158,21 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
     return torch.addcmul(shift, x, scale)
 
 
+def mixup(images: torch.Tensor, labels: torch.Tensor, lam: float) -> tuple[torch.Tensor, ...]:
+    """MixUp (Zhang et al. 2018) as torchvision's: each image blended with the one before it in
+    the batch, `lam` of its own and 1 - `lam` of its neighbour's; the targets are the same
+    mixture of the two one-hot labels (float32 rows that sum to 1)."""
+    one_hot = F.one_hot(labels, NUM_CLASSES).float()
+    mixed = torch.lerp(images.roll(1, 0), images, lam)  # lam * own + (1 - lam) * neighbour's
+    targets = torch.lerp(one_hot.roll(1, 0), one_hot, lam)
+    return mixed.contiguous(memory_format=torch.channels_last), targets
+
+
 class Batches:
     """One epoch at a time of shuffled, augmented, normalized batches from device-resident images.
 
     Yields (images, targets): targets are class indices, or class probabilities for a batch that
-    CutMix or MixUp mixed. In order: the image policy, crop, flip, CutMix, normalization, MixUp
-    (trainers.augment). A final partial batch is dropped unless it is the only one.
+    CutMix or MixUp mixed. A final partial batch is dropped unless it is the only one.
     """
 
     def __init__(
@@ -175,8 +187,14 @@ class Batches:
         self.batch_size = batch_size
         self.augment = augment
         self.generator = torch.Generator(device=images.device).manual_seed(seed)
-        self.policy = make_policy(augment)
-        self.mixer = Mixer(augment)
+        self.cutmix = v2.CutMix(alpha=augment.cutmix_alpha, num_classes=NUM_CLASSES)
+        alpha = torch.tensor(augment.mixup_alpha)
+        self.mixup_weight = torch.distributions.Beta(alpha, alpha)  # lam ~ Beta(alpha, alpha)
+        self.policy = None
+        if augment.policy != "none":
+            self.policy = Policy(
+                augment.policy, augment.randaugment_ops, augment.randaugment_magnitude
+            )
 
     def __len__(self) -> int:
         return max(1, len(self.labels) // self.batch_size)
@@ -188,21 +206,37 @@ class Batches:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.labels)
-        device = self.images.device
-        order = torch.randperm(n, device=device, generator=self.generator)
+        order = torch.randperm(n, device=self.images.device, generator=self.generator)
         for i in range(len(self)):
             index = order[i * self.batch_size : (i + 1) * self.batch_size]
-            images, labels = self.images[index], self.labels[index]
-            if self.policy is not None:
-                images = self.policy(images)
-            if self.augment.crop_padding:
-                images = self._crop(images, self.augment.crop_padding)
-            if self.augment.flip:
-                flip = torch.rand(len(images), device=device, generator=self.generator) < 0.5
-                images = torch.where(flip.view(-1, 1, 1, 1), images.flip(3), images)
-            how = self.mixer.draw()
-            images, targets = self.mixer.before_normalizing(how, images, labels)
-            yield self.mixer.after_normalizing(how, normalize(images), targets)
+            yield self.augmented(self.images[index], self.labels[index])
+
+    def augmented(
+        self, images: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A training batch through the policy, crop, flip, then CutMix or MixUp; normalized."""
+        if self.policy is not None:
+            images = self.policy(images)
+        if self.augment.crop_padding:
+            images = self._crop(images, self.augment.crop_padding)
+        if self.augment.flip:
+            flip = torch.rand(len(images), device=images.device, generator=self.generator) < 0.5
+            images = torch.where(flip.view(-1, 1, 1, 1), images.flip(3), images)
+        mix, targets = self.mix_choice(), labels
+        if mix == "cutmix":
+            images, targets = self.cutmix(images, labels)
+        if mix == "mixup":  # on the standardized floats: the same blend, without uint8 rounding
+            return mixup(normalize(images), labels, float(self.mixup_weight.sample()))
+        return normalize(images), targets
+
+    def mix_choice(self) -> str | None:
+        """The next batch's mix: "cutmix" with probability cutmix_prob, "mixup" with mixup_prob,
+        else None; by one uniform draw on the CPU (no device sync), none when it is certain."""
+        cut, mix = self.augment.cutmix_prob, self.augment.mixup_prob
+        if cut + mix <= 0 or cut >= 1 or mix >= 1:
+            return "cutmix" if cut >= 1 else "mixup" if mix >= 1 else None
+        u = torch.rand(()).item()
+        return "cutmix" if u < cut else "mixup" if u < cut + mix else None
 
     def _crop(self, images: torch.Tensor, pad: int) -> torch.Tensor:
         """A random 32x32 window of each zero-padded image, by one gather for the batch."""

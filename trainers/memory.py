@@ -5,7 +5,8 @@ kernel) after the data has loaded, or minutes into training. The estimate needs 
 the exact parameter count (`count_params`) and the shape of every block's output.
 
     parameters   4 bytes each (fp32 master weights, autocast or not) for the weights, their
-                 gradients, the SGD momentum and, with `ema`, the moving average
+                 gradients, the SGD momentum (AdamW: its two moments) and, with `ema`, the
+                 moving average
     activations  per image, 3 tensors the size of every block's output (at the autocast dtype's
                  width) and 1 of the stem's; PyTorch saves 3.5 to 8 of them for the backward
                  pass in the CIFAR ResNets measured, so this is a lower bound
@@ -21,7 +22,7 @@ import torch
 from errors import ConfigError
 from trainers.config import TrainConfig
 from trainers.device import describe_device
-from trainers.resnet import count_params, plan_of
+from trainers.resnet import count_params, stage_plan
 
 __all__ = ["available_bytes", "check_fits", "training_bytes"]
 
@@ -33,7 +34,7 @@ SIDE = 32  # CIFAR images are 32x32; every stage after the first halves the side
 def _activation_elements(config: TrainConfig) -> int:
     """Block-output elements of one image, each counted 3 times, plus the stem's output."""
     model = config.model
-    plan = plan_of(model)
+    plan = stage_plan(model.depths, model.widths, model.stem_width, model.se_ratio)
     total, side = model.stem_width * SIDE * SIDE, SIDE
     for i, blocks in enumerate(plan):
         side = side if i == 0 else max(1, (side + 1) // 2)
@@ -43,8 +44,8 @@ def _activation_elements(config: TrainConfig) -> int:
 
 def training_bytes(config: TrainConfig, dtype: torch.dtype | None) -> tuple[int, int]:
     """(parameter bytes, activation bytes of one batch): a lower bound of training's memory."""
-    adam = config.optim.optimizer == "adamw"  # two moments instead of one momentum
-    copies = 3 + adam + bool(config.ema)  # weights, gradients, moments, moving average
+    adam = config.optim.optimizer == "adamw"
+    copies = 3 + adam + bool(config.ema)  # weights, gradients, momentum (2 moments), average
     width = 4 if dtype is None else torch.finfo(dtype).bits // 8
     activations = _activation_elements(config) * width * config.optim.batch_size
     return count_params(config.model) * 4 * copies, activations
@@ -100,9 +101,10 @@ def check_fits(config: TrainConfig, device: torch.device, dtype: torch.dtype | N
         return
     params, activations = training_bytes(config, dtype)
     where = f"{describe_device(device)} has {_gb(room)} available"
-    copies = "weights, gradients and momentum"
+    state = "AdamW moments" if config.optim.optimizer == "adamw" else "momentum"
+    copies = f"weights, gradients and {state}"
     if config.ema:
-        copies = "weights, gradients, momentum and moving average"
+        copies = f"weights, gradients, {state} and moving average"
     if params > room:
         raise ConfigError(
             f"model of {count_params(config.model):,} parameters needs ~{_gb(params)} for its "

@@ -1,14 +1,15 @@
 """CIFAR ResNets built from per-stage depths and widths, and their exact parameter counts.
 
 Like torchvision's `ResNet(block, layers)`, but with a CIFAR stem (one 3x3 convolution, no
-max-pool), any number of stages from 2 to 5 and a width per stage. `param_counts` gives the
+max-pool), any number of stages from 2 to 5 and a width per stage; projection or parameter-free
+("option A") shortcuts, ReLU, SiLU or ELU, and stochastic depth. `param_counts` gives the
 trainable-parameter count by arithmetic, in microseconds, without building anything; the tests
 hold it equal to the built model's sum of `numel` over many random configs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -19,63 +20,71 @@ from torchvision.ops import stochastic_depth
 from trainers.config import NUM_CLASSES, ModelConfig
 
 __all__ = [
+    "ACTIVATIONS",
     "BasicBlock",
     "BlockPlan",
+    "PadShortcut",
     "PreActBlock",
     "ResNet",
     "build_model",
     "count_params",
     "param_counts",
-    "plan_of",
     "stage_plan",
 ]
 
 
+ACTIVATIONS: dict[str, type[nn.ReLU | nn.SiLU | nn.ELU]] = {
+    "relu": nn.ReLU, "silu": nn.SiLU, "elu": nn.ELU,
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class BlockPlan:
-    """One residual block: its input and output channels, stride and SE width."""
+    """One residual block: its input and output channels, stride, SE width, shortcut kind and
+    stochastic-depth drop probability."""
 
     c_in: int
     c_out: int
     stride: int  # 2 for the first block of every stage after the first, else 1
     se: int  # hidden width of its squeeze-and-excitation; 0 = none
-    pad: bool = False  # a shape-changing shortcut subsamples and zero-pads (no parameters)
-    drop: float = 0.0  # probability that training drops its residual branch (stochastic depth)
+    shortcut: str = "projection"  # how a changed shape is matched: "projection" or "pad"
+    drop: float = 0.0  # probability that training drops its residual branch, per image
 
     @property
     def reshapes(self) -> bool:
-        """Whether the shortcut must change the shape: stride or channels differ."""
+        """Whether the shortcut must change the input's shape (stride or channels)."""
         return self.stride != 1 or self.c_in != self.c_out
 
     @property
     def projects(self) -> bool:
-        """Whether the shortcut is a 1x1 convolution: the shape changes and it does not pad."""
-        return self.reshapes and not self.pad
+        """Whether the shortcut is a 1x1 convolution: the shape changes and it is not padded."""
+        return self.reshapes and self.shortcut == "projection"
 
 
 def stage_plan(
-    depths: Sequence[int], widths: Sequence[int], stem_width: int, se_ratio: float = 0.0,
-    pad: bool = False, stochastic_depth: float = 0.0,
-) -> list[list[BlockPlan]]:  # fmt: skip
-    """The blocks of every stage, as both `ResNet` builds them and `param_counts` counts them."""
-    stages, c_in = [], stem_width
-    total, index = sum(depths), 0
+    depths: Sequence[int],
+    widths: Sequence[int],
+    stem_width: int,
+    se_ratio: float,
+    shortcut: str = "projection",
+    stochastic_depth: float = 0.0,
+) -> list[list[BlockPlan]]:
+    """The blocks of every stage, as both `ResNet` builds them and `param_counts` counts them.
+
+    Block l of L (counted from 1 over all stages) drops its branch with l / L of
+    `stochastic_depth`: the last block with all of it (Huang et al. 2016's linear decay).
+    """
+    stages, c_in, index, total = [], stem_width, 0, sum(depths)
     for i, (depth, width) in enumerate(zip(depths, widths, strict=True)):
         blocks = []
         for j in range(depth):
             index += 1
             stride = 2 if i > 0 and j == 0 else 1
-            drop = stochastic_depth * index / total  # the last block's is `stochastic_depth`
-            blocks.append(BlockPlan(c_in, width, stride, se_hidden(width, se_ratio), pad, drop))
+            se, drop = se_hidden(width, se_ratio), stochastic_depth * index / total
+            blocks.append(BlockPlan(c_in, width, stride, se, shortcut, drop))
             c_in = width
         stages.append(blocks)
     return stages
-
-
-def plan_of(cfg: ModelConfig) -> list[list[BlockPlan]]:
-    """The stage plan of the model `cfg` describes."""
-    return stage_plan(cfg.depths, cfg.widths, cfg.stem_width, cfg.se_ratio,
-                      cfg.shortcut == "pad", cfg.stochastic_depth)  # fmt: skip
 
 
 def se_hidden(channels: int, ratio: float) -> int:
@@ -87,36 +96,28 @@ def _conv3x3(c_in: int, c_out: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
 
 
-def _se_params(plan: BlockPlan) -> int:
-    return 2 * plan.c_out * plan.se + plan.se + plan.c_out if plan.se else 0
-
-
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "relu": lambda: nn.ReLU(inplace=True), "silu": lambda: nn.SiLU(inplace=True),
-    "elu": lambda: nn.ELU(inplace=True),
-}  # fmt: skip
+def _drop_path(branch: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """The residual branch zeroed for a random p of the images in training (the rest scaled by
+    1 / (1 - p), so evaluation uses it as it is); untouched when p is 0."""
+    return stochastic_depth(branch, p, "row", training) if p else branch
 
 
 class PadShortcut(nn.Module):
-    """He et al. 2016's option A: subsample by the stride, zero-pad the new channels."""
+    """He et al.'s option A: the input subsampled by the stride, zero channels appended up to
+    the block's width; no parameters."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+    def __init__(self, plan: BlockPlan) -> None:
         super().__init__()
-        self.extra, self.stride = c_out - c_in, stride
+        self.stride, self.extra = plan.stride, plan.c_out - plan.c_in  # ModelConfig: extra >= 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x[:, :, :: self.stride, :: self.stride]
+        if self.stride != 1:  # x[:, :, ::2, ::2] exactly, but its gradient keeps channels_last
+            x = F.avg_pool2d(x, 1, self.stride)  # (a strided slice's made BN's backward 1.7x)
         return F.pad(x, (0, 0, 0, 0, 0, self.extra)) if self.extra else x
 
 
-def _shortcut(plan: BlockPlan, norm: bool) -> nn.Module | None:
-    """The block's shortcut where the shape changes (None: identity)."""
-    if not plan.reshapes:
-        return None
-    if plan.pad:
-        return PadShortcut(plan.c_in, plan.c_out, plan.stride)
-    conv = nn.Conv2d(plan.c_in, plan.c_out, 1, stride=plan.stride, bias=False)
-    return nn.Sequential(conv, nn.BatchNorm2d(plan.c_out)) if norm else conv
+def _se_params(plan: BlockPlan) -> int:
+    return 2 * plan.c_out * plan.se + plan.se + plan.c_out if plan.se else 0
 
 
 class SqueezeExcite(nn.Module):
@@ -133,7 +134,8 @@ class SqueezeExcite(nn.Module):
 
 
 class BasicBlock(nn.Module):
-    """conv-BN-act-dropout-conv-BN-SE, plus the shortcut, then act (He et al. 2015)."""
+    """conv-BN-act-dropout-conv-BN-SE (dropped by stochastic depth), plus the shortcut, then
+    act (He et al. 2015); act is ReLU, SiLU or ELU."""
 
     def __init__(self, plan: BlockPlan, dropout: float, activation: str = "relu") -> None:
         super().__init__()
@@ -142,12 +144,18 @@ class BasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(c_out)
         self.act1, self.act2 = ACTIVATIONS[activation](), ACTIVATIONS[activation]()
         self.drop = nn.Dropout(dropout)
+        self.drop_path = plan.drop
         self.conv2 = _conv3x3(c_out, c_out)
         self.bn2 = nn.BatchNorm2d(c_out)
         nn.init.zeros_(self.bn2.weight)  # each residual branch starts as the identity
         self.se = SqueezeExcite(c_out, plan.se) if plan.se else nn.Identity()
-        self.shortcut = _shortcut(plan, norm=True) or nn.Identity()
-        self.drop_path = plan.drop
+        self.shortcut: nn.Module = nn.Identity()
+        if plan.projects:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride=plan.stride, bias=False), nn.BatchNorm2d(c_out)
+            )
+        elif plan.reshapes:
+            self.shortcut = PadShortcut(plan)
 
     @staticmethod
     def count(plan: BlockPlan) -> int:
@@ -158,26 +166,31 @@ class BasicBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.drop(self.act1(self.bn1(self.conv1(x))))
-        out = self.se(self.bn2(self.conv2(out)))
-        out = stochastic_depth(out, self.drop_path, "row", self.training)
+        out = _drop_path(self.se(self.bn2(self.conv2(out))), self.drop_path, self.training)
         return self.act2(out + self.shortcut(x))
 
 
 class PreActBlock(nn.Module):
-    """BN-act-conv-BN-act-dropout-conv-SE, plus the shortcut (He et al. 2016)."""
+    """BN-act-conv-BN-act-dropout-conv-SE (dropped by stochastic depth), plus the shortcut
+    (He et al. 2016); a projection shortcut takes the normalized input, a padded one the input."""
 
     def __init__(self, plan: BlockPlan, dropout: float, activation: str = "relu") -> None:
         super().__init__()
         c_in, c_out = plan.c_in, plan.c_out
         self.bn1 = nn.BatchNorm2d(c_in)
-        self.act1, self.act2 = ACTIVATIONS[activation](), ACTIVATIONS[activation]()
         self.conv1 = _conv3x3(c_in, c_out, plan.stride)
         self.bn2 = nn.BatchNorm2d(c_out)
+        self.act1, self.act2 = ACTIVATIONS[activation](), ACTIVATIONS[activation]()
         self.drop = nn.Dropout(dropout)
+        self.drop_path = plan.drop
         self.conv2 = _conv3x3(c_out, c_out)
         self.se = SqueezeExcite(c_out, plan.se) if plan.se else nn.Identity()
-        self.shortcut = _shortcut(plan, norm=False)
-        self.drop_path = plan.drop
+        self.shortcut: nn.Module | None = None  # None: the input itself
+        if plan.projects:
+            self.shortcut = nn.Conv2d(c_in, c_out, 1, stride=plan.stride, bias=False)
+        elif plan.reshapes:
+            self.shortcut = PadShortcut(plan)
+        self.project = plan.projects
 
     @staticmethod
     def count(plan: BlockPlan) -> int:
@@ -189,20 +202,16 @@ class PreActBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pre = self.act1(self.bn1(x))
-        shortcut = x if self.shortcut is None else self.shortcut(pre)
+        shortcut = x if self.shortcut is None else self.shortcut(pre if self.project else x)
         out = self.drop(self.act2(self.bn2(self.conv1(pre))))
-        out = stochastic_depth(self.se(self.conv2(out)), self.drop_path, "row", self.training)
-        return out + shortcut
+        return _drop_path(self.se(self.conv2(out)), self.drop_path, self.training) + shortcut
 
 
 BLOCKS: dict[str, type[BasicBlock | PreActBlock]] = {"basic": BasicBlock, "preact": PreActBlock}
 
 
 class ResNet(nn.Module):
-    """3x3 stem, one stage per (depth, width), global average pool, linear head.
-
-    `shortcut`, `activation` and `stochastic_depth` as in `ModelConfig`.
-    """
+    """3x3 stem, one stage per (depth, width), global average pool, linear head."""
 
     def __init__(
         self,
@@ -213,24 +222,21 @@ class ResNet(nn.Module):
         se_ratio: float = 0.0,
         dropout: float = 0.0,
         num_classes: int = 10,
-        *,
         shortcut: str = "projection",
         activation: str = "relu",
         stochastic_depth: float = 0.0,
     ) -> None:
         super().__init__()
-        preact = block is PreActBlock
+        preact, act = block is PreActBlock, ACTIVATIONS[activation]
         self.stem = nn.Sequential(_conv3x3(3, stem_width))
         if not preact:  # a pre-activation net normalizes at the start of each block instead
-            self.stem.extend([nn.BatchNorm2d(stem_width), ACTIVATIONS[activation]()])
-        plan = stage_plan(depths, widths, stem_width, se_ratio, shortcut == "pad",
-                          stochastic_depth)  # fmt: skip
+            self.stem.extend([nn.BatchNorm2d(stem_width), act(inplace=True)])
+        plan = stage_plan(depths, widths, stem_width, se_ratio, shortcut, stochastic_depth)
         self.stages = nn.Sequential(
             *(nn.Sequential(*(block(b, dropout, activation) for b in blocks)) for blocks in plan)
         )
         c_out = widths[-1]
-        final = [nn.BatchNorm2d(c_out), ACTIVATIONS[activation]()]
-        self.final = nn.Sequential(*final) if preact else nn.Identity()
+        self.final = nn.Sequential(nn.BatchNorm2d(c_out), act()) if preact else nn.Identity()
         self.head = nn.Linear(c_out, num_classes)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
@@ -263,7 +269,8 @@ def param_counts(cfg: ModelConfig) -> dict[str, int]:
     preact = cfg.block == "preact"
     counts = {"stem": 27 * cfg.stem_width + (0 if preact else 2 * cfg.stem_width)}
     block = BLOCKS[cfg.block]
-    for i, blocks in enumerate(plan_of(cfg), start=1):
+    plan = stage_plan(cfg.depths, cfg.widths, cfg.stem_width, cfg.se_ratio, cfg.shortcut)
+    for i, blocks in enumerate(plan, start=1):
         counts[f"stage{i}"] = sum(block.count(b) for b in blocks)
     c_out = cfg.widths[-1]
     counts["head"] = c_out * NUM_CLASSES + NUM_CLASSES + (2 * c_out if preact else 0)

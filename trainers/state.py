@@ -65,8 +65,8 @@ class TrainState:
 
 
 def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """SGD (Nesterov unless told otherwise) or AdamW; weight decay on the weights of
-    convolutions and linear layers, not on biases and norms."""
+    """SGD with (Nesterov) momentum or AdamW; weight decay on weights of convolutions and linear
+    layers only."""
     params = [p for p in model.parameters() if p.requires_grad]
     optim = config.optim
     groups = [
@@ -74,5 +74,5 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
         {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
     ]
     if optim.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=optim.lr, betas=(optim.momentum, 0.999))
+        return torch.optim.AdamW(groups, lr=optim.lr)  # betas (0.9, 0.999), decoupled decay
     return torch.optim.SGD(groups, lr=optim.lr, momentum=optim.momentum, nesterov=optim.nesterov)

@@ -131,7 +131,7 @@ def fit(
     start = time.perf_counter()
     device = data.train_images.device
     check_fits(config, device, dtype)  # ConfigError before the model is built, not an OOM after
-    torch.manual_seed(config.seed)  # weights, dropout and CutMix draws
+    torch.manual_seed(config.seed)  # weights, dropout, stochastic depth, mixes, policy ops
     batches = Batches(
         data.train_images, data.train_labels, config.optim.batch_size, config.augment,
         seed=config.seed,

@@ -1,8 +1,8 @@
-"""Frozen dataclasses checked against their type hints, and built from plain dicts.
+"""Frozen dataclasses checked against their type hints: plain dicts in, typed values out.
 
-`coerce` checks (and normalizes: lists to tuples, ints to floats) every field of a dataclass
-instance as it is constructed; `convert` builds one from a nested dict, naming the bad key or
-value and what is allowed. The config dataclasses (trainers.config) use both.
+The config sections (`trainers.config`) call `coerce` from `__post_init__`, and `require` for
+each range; `convert` builds a whole tree from nested dicts. Every error is one ConfigError
+line naming the key (`model.widths[0]`) and what is allowed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ __all__ = ["coerce", "convert", "require"]
 
 
 def require(ok: bool, name: str, allowed: str, value: object) -> None:
-    """ConfigError naming the field, what is allowed and the value, unless `ok`."""
+    """ConfigError "`name` must be `allowed`, got `value`" unless `ok`."""
     if not ok:
         raise ConfigError(f"{name} must be {allowed}, got {value!r}")
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from errors import UserError
-from trainers import DataConfig, ModelConfig, OptimConfig, TrainConfig
+from trainers import AugmentConfig, DataConfig, ModelConfig, OptimConfig, TrainConfig
 from trainers.checkpoint import check
 from trainers.data import load_cifar10, split
 from trainers.train import fit
@@ -26,11 +26,26 @@ def data(fake_cifar):
     return split(load_cifar10(fake_cifar), CONFIG.data)
 
 
-@pytest.mark.parametrize("ema", [0.0, 0.9])
-def test_a_resumed_run_ends_exactly_as_an_uninterrupted_one(data, tmp_path, ema):
-    from trainers import AugmentConfig
+EVERY_KNOB = dataclasses.replace(  # every random draw of the newer knobs resumes too
+    CONFIG,
+    model=dataclasses.replace(
+        CONFIG.model, shortcut="pad", activation="silu", stochastic_depth=0.3
+    ),
+    optim=OptimConfig(batch_size=64, optimizer="adamw", lr=1e-3),
+    augment=AugmentConfig(cutmix_prob=0.3, mixup_prob=0.4, policy="randaugment"),
+)
 
-    config = dataclasses.replace(CONFIG, augment=AugmentConfig(cutmix_prob=0.5), ema=ema)
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        dataclasses.replace(CONFIG, augment=AugmentConfig(cutmix_prob=0.5)),
+        dataclasses.replace(CONFIG, augment=AugmentConfig(cutmix_prob=0.5), ema=0.9),
+        EVERY_KNOB,
+    ],
+    ids=["cutmix", "cutmix-ema", "every-knob"],
+)
+def test_a_resumed_run_ends_exactly_as_an_uninterrupted_one(data, tmp_path, config):
     straight, straight_metrics = fit(config, data, checkpoint=tmp_path / "a.pt")
 
     def stop_after_two(epoch, value, **_):

@@ -43,20 +43,33 @@ def test_missing_keys_take_defaults_and_an_export_is_read_through_its_config_key
         ({"augment": {"cutmix_alpha": "inf"}}, "augment.cutmix_alpha must be a finite number"),
         ({"schedule": {"gamma": float("nan")}}, "schedule.gamma must be a finite number, got nan"),
         ({"model": {"depths": [201, 1], "widths": [8, 8]}}, "model.depths must be integers 1 to"),
-        ({"model": {"shortcut": "dense"}}, "model.shortcut must be one of projection, pad"),
-        ({"model": {"activation": "tanh"}}, "model.activation must be one of relu, silu, elu"),
-        ({"model": {"stochastic_depth": 1.0}}, "model.stochastic_depth must be in [0, 1), got 1.0"),
-        ({"optim": {"optimizer": "adam"}}, "optim.optimizer must be one of sgd, adamw"),
-        ({"optim": {"nesterov": 1}}, "optim.nesterov must be true or false"),
+        ({"optim": {"optimizer": "adam"}}, "optim.optimizer must be one of sgd, adamw, got 'adam'"),
+        ({"optim": {"nesterov": 1}}, "optim.nesterov must be true or false, got 1"),
         ({"augment": {"mixup_prob": 1.5}}, "augment.mixup_prob must be in [0, 1], got 1.5"),
-        ({"augment": {"mixup_alpha": 0}}, "augment.mixup_alpha must be > 0"),
+        ({"augment": {"mixup_alpha": 0}}, "augment.mixup_alpha must be > 0, got 0.0"),
         (
             {"augment": {"cutmix_prob": 0.6, "mixup_prob": 0.5}},
-            "augment.cutmix_prob + augment.mixup_prob must be at most 1",
+            "augment.cutmix_prob + augment.mixup_prob must be at most 1 (a batch gets at most "
+            "one of them), got 0.6 + 0.5",
         ),
-        ({"augment": {"policy": "autoaugment"}}, "augment.policy must be one of none, trivial"),
+        (
+            {"augment": {"policy": "autoaugment"}},
+            "augment.policy must be one of none, trivialaugment, randaugment",
+        ),
         ({"augment": {"randaugment_ops": 0}}, "augment.randaugment_ops must be 1 to 5, got 0"),
-        ({"augment": {"randaugment_magnitude": 31}}, "augment.randaugment_magnitude must be 0"),
+        ({"augment": {"randaugment_ops": 6}}, "augment.randaugment_ops must be 1 to 5, got 6"),
+        ({"augment": {"randaugment_magnitude": 31}}, "augment.randaugment_magnitude must be 0 to"),
+        ({"model": {"shortcut": "conv"}}, "model.shortcut must be one of projection, pad"),
+        ({"model": {"activation": "gelu"}}, "model.activation must be one of relu, silu, elu"),
+        ({"model": {"stochastic_depth": 1}}, "model.stochastic_depth must be in [0, 1), got 1.0"),
+        (
+            {"model": {"shortcut": "pad", "stem_width": 16, "depths": [1, 1], "widths": [32, 16]}},
+            "model.widths must not shrink (from model.stem_width 16) with model.shortcut pad",
+        ),
+        (
+            {"model": {"shortcut": "pad", "stem_width": 64, "depths": [1, 1], "widths": [32, 64]}},
+            "allowed: non-decreasing widths, or model.shortcut projection; got (32, 64)",
+        ),
     ],
 )
 def test_bad_values_name_the_key_and_what_is_allowed(data, message):
@@ -98,6 +111,17 @@ def test_a_space_may_pass_lists_but_not_wrong_types():
         ModelConfig(depths=(1, 1), widths=(8.5, 16))
     with pytest.raises(UserError, match="seed must be 0 to 2"):
         TrainConfig(seed=2**70)
+
+
+def test_an_old_config_without_the_newer_keys_gets_todays_behaviour():
+    old = {"model": {"depths": [1, 1], "widths": [8, 16]}, "optim": {"lr": 0.05},
+           "augment": {"cutmix_prob": 0.5}}  # fmt: skip
+    config = TrainConfig.from_dict(old)
+    assert (config.model.shortcut, config.model.activation) == ("projection", "relu")
+    assert config.model.stochastic_depth == 0.0
+    assert (config.optim.optimizer, config.optim.nesterov) == ("sgd", True)
+    assert (config.augment.mixup_prob, config.augment.policy) == (0.0, "none")
+    assert TrainConfig.from_dict(config.to_dict()) == config
 
 
 def test_configs_are_frozen():

@@ -1,9 +1,10 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
 from errors import UserError
 from trainers import AugmentConfig, DataConfig
-from trainers.data import Batches, load_cifar10, split
+from trainers.data import Batches, load_cifar10, mixup, normalize, split
 
 
 def test_reads_a_standard_folder_or_its_parent_without_md5(fake_cifar):
@@ -80,3 +81,58 @@ def test_cutmix_gives_soft_targets_that_sum_to_one():
     assert targets.shape == (64, 10)
     assert torch.allclose(targets.sum(1), torch.ones(64))
     assert (targets.max(1).values < 1).any()
+
+
+def one_hot(labels):
+    return F.one_hot(labels, 10).float()
+
+
+def test_mixup_blends_each_image_with_its_neighbour_and_the_one_hot_targets_alike():
+    x, labels = torch.randn(8, 3, 32, 32), torch.tensor([0, 1, 2, 3, 4, 5, 6, 9])
+    mixed, targets = mixup(x, labels, 0.3)
+    assert torch.allclose(mixed, 0.3 * x + 0.7 * x.roll(1, 0), atol=1e-6)
+    assert torch.allclose(targets, 0.3 * one_hot(labels) + 0.7 * one_hot(labels.roll(1, 0)))
+    assert torch.allclose(targets.sum(1), torch.ones(8))
+    assert mixed.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_a_mixup_batch_gives_convex_mixtures_of_two_one_hot_labels():
+    images = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8)
+    labels = torch.arange(64) % 10
+    plain = AugmentConfig(crop_padding=0, flip=False, mixup_prob=1.0, mixup_alpha=0.4)
+    batches = Batches(images, labels, 64, plain, seed=0)
+    torch.manual_seed(0)
+    x, targets = batches.augmented(images, labels)
+    lam = targets[0, labels[0]].item()  # labels[0] (0) differs from its neighbour's (3)
+    assert 0 < lam < 1 and lam != 0.5
+    expected = lam * one_hot(labels) + (1 - lam) * one_hot(labels.roll(1, 0))
+    assert torch.allclose(targets, expected) and torch.allclose(targets.sum(1), torch.ones(64))
+    standard = normalize(images)
+    assert torch.allclose(x, lam * standard + (1 - lam) * standard.roll(1, 0), atol=1e-5)
+    lams = [batches.augmented(images, labels)[1][0, 0].item() for _ in range(200)]
+    assert 0.35 < sum(lams) / 200 < 0.65 and min(lams) < 0.1 and max(lams) > 0.9  # Beta(.4, .4)
+
+
+def test_a_batch_gets_cutmix_mixup_or_neither_by_one_draw():
+    images = torch.zeros(8, 3, 32, 32, dtype=torch.uint8)
+    split_config = AugmentConfig(cutmix_prob=0.3, mixup_prob=0.5)
+    batches = Batches(images, torch.zeros(8, dtype=torch.int64), 8, split_config, seed=0)
+    torch.manual_seed(0)
+    choices = [batches.mix_choice() for _ in range(4000)]
+    torch.manual_seed(0)
+    draws = torch.rand(4000).tolist()  # the same uniform draws, one per batch
+    assert choices == [
+        "cutmix" if u < 0.3 else "mixup" if u < 0.8 else None for u in draws
+    ]  # fmt: skip
+    assert abs(choices.count("cutmix") / 4000 - 0.3) < 0.03
+    assert abs(choices.count("mixup") / 4000 - 0.5) < 0.03
+    certainties = [
+        (AugmentConfig(cutmix_prob=1.0), "cutmix"),
+        (AugmentConfig(mixup_prob=1.0), "mixup"),
+        (AugmentConfig(), None),
+    ]
+    for config, always in certainties:
+        certain = Batches(images, torch.zeros(8, dtype=torch.int64), 8, config, seed=0)
+        state = torch.get_rng_state()
+        assert {certain.mix_choice() for _ in range(50)} == {always}
+        assert torch.equal(torch.get_rng_state(), state)  # no draw when the outcome is certain

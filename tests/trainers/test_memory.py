@@ -44,6 +44,11 @@ def test_a_moving_average_adds_a_copy_of_the_weights():
     assert training_bytes(averaged, None)[0] == training_bytes(plain, None)[0] * 4 // 3
 
 
+def test_adamw_keeps_two_moments_where_sgd_keeps_one_momentum():
+    sgd, adamw = TrainConfig(), TrainConfig(optim=OptimConfig(optimizer="adamw"))
+    assert training_bytes(adamw, None)[0] == training_bytes(sgd, None)[0] * 4 // 3
+
+
 def test_resnet18_fits_and_a_model_of_terabytes_does_not():
     cpu = torch.device("cpu")
     assert available_bytes(cpu) > 10**9

@@ -1,11 +1,10 @@
-import dataclasses
 import random
 
 import pytest
 import torch
 
-from errors import ConfigError
 from trainers import ModelConfig, build_model, count_params, param_counts
+from trainers.resnet import BasicBlock, BlockPlan, PadShortcut, PreActBlock, stage_plan
 
 
 def numel(model: torch.nn.Module) -> int:
@@ -14,12 +13,11 @@ def numel(model: torch.nn.Module) -> int:
 
 def random_config(rng: random.Random) -> ModelConfig:
     stages = rng.randint(2, 5)
-    pad = rng.random() < 0.3
-    widths = [rng.randint(1, 160) for _ in range(stages)]
-    stem = rng.randint(1, 96)
-    if pad:  # zero padding only adds channels
-        widths = sorted(widths)
-        stem = rng.randint(1, widths[0])
+    stem, widths = rng.randint(1, 96), [rng.randint(1, 160) for _ in range(stages)]
+    shortcut = rng.choice(["projection", "pad"])
+    if shortcut == "pad":  # widths that never shrink, often equal (stride-only reshapes)
+        widths = sorted(w if rng.random() < 0.7 else stem for w in widths)
+        stem = min(stem, widths[0])
     return ModelConfig(
         stem_width=stem,
         depths=tuple(rng.randint(1, 4) for _ in range(stages)),
@@ -27,9 +25,9 @@ def random_config(rng: random.Random) -> ModelConfig:
         block=rng.choice(["basic", "preact"]),
         se_ratio=rng.choice([0.0, 0.05, 0.125, 0.25, 1.0]),
         dropout=rng.choice([0.0, 0.2]),
-        shortcut="pad" if pad else "projection",
+        shortcut=shortcut,
         activation=rng.choice(["relu", "silu", "elu"]),
-        stochastic_depth=rng.choice([0.0, 0.2]),
+        stochastic_depth=rng.choice([0.0, 0.1, 0.5]),
     )
 
 
@@ -39,11 +37,26 @@ def test_resnet18_for_cifar_has_11_173_962_parameters():
     assert numel(build_model(cfg)) == 11_173_962
 
 
+@pytest.mark.parametrize(
+    ("blocks", "expected"),
+    [(3, 269_722), (5, 464_154), (9, 853_018), (18, 1_727_962)],
+    ids=["resnet20", "resnet32", "resnet56", "resnet110"],
+)
+def test_he_cifar_resnets_with_option_a_shortcuts_have_the_published_counts(blocks, expected):
+    # akamaster/pytorch_resnet_cifar10's counts: 3 stages of 16/32/64 channels, 6n+2 layers
+    cfg = ModelConfig(stem_width=16, depths=(blocks,) * 3, widths=(16, 32, 64), shortcut="pad")
+    assert count_params(cfg) == expected
+    assert numel(build_model(cfg, "meta")) == expected
+    projection = ModelConfig(stem_width=16, depths=(blocks,) * 3, widths=(16, 32, 64))
+    assert count_params(projection) == expected + (16 * 32 + 64) + (32 * 64 + 128)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_count_is_exact_over_random_configs(seed):
     rng = random.Random(seed)
-    for _ in range(60):
-        cfg = random_config(rng)
+    configs = [random_config(rng) for _ in range(60)]
+    assert {c.shortcut for c in configs} == {"projection", "pad"}
+    for cfg in configs:
         assert count_params(cfg) == numel(build_model(cfg, "meta")), cfg
 
 
@@ -84,57 +97,70 @@ def test_projection_shortcut_only_where_shape_changes():
     assert isinstance(second[1].shortcut, torch.nn.Identity)
 
 
+@pytest.mark.parametrize("block", [BasicBlock, PreActBlock])
+def test_pad_shortcut_subsamples_zero_pads_and_takes_the_raw_input(block):
+    plan = BlockPlan(c_in=8, c_out=16, stride=2, se=0, shortcut="pad")
+    x = torch.randn(4, 8, 32, 32)
+    padded = PadShortcut(plan)(x)
+    assert padded.shape == (4, 16, 16, 16)
+    assert torch.equal(padded[:, :8], x[:, :, ::2, ::2])
+    assert not padded[:, 8:].any()
+    unit = block(plan, dropout=0.0).eval()
+    assert isinstance(unit.shortcut, PadShortcut) and numel(unit) == block.count(plan)
+    torch.nn.init.zeros_(unit.conv2.weight)  # the residual branch gives 0: out = shortcut
+    expected = torch.relu(padded) if block is BasicBlock else padded
+    assert torch.equal(unit(x), expected)
+
+
 @pytest.mark.parametrize("block", ["basic", "preact"])
-def test_pad_shortcuts_have_no_parameters_and_keep_shapes(block):
-    cfg = ModelConfig(stem_width=16, depths=(2, 2, 2), widths=(16, 32, 64), block=block,
+def test_pad_shortcut_nets_give_logits_in_channels_last(block):
+    cfg = ModelConfig(stem_width=8, depths=(2, 1, 1), widths=(8, 16, 16), block=block,
                       shortcut="pad")  # fmt: skip
-    projection = dataclasses.replace(cfg, shortcut="projection")
-    model = build_model(cfg)
+    model = build_model(cfg).to(memory_format=torch.channels_last).eval()
+    x = torch.randn(3, 3, 32, 32).to(memory_format=torch.channels_last)
+    assert model.stages(model.stem(x)).shape == (3, 16, 8, 8)
+    assert model(x).shape == (3, 10)
     assert not any(isinstance(m, torch.nn.Conv2d) and m.kernel_size == (1, 1)
                    for m in model.modules())  # fmt: skip
-    assert count_params(projection) > count_params(cfg) == numel(model)
-    assert model(torch.randn(4, 3, 32, 32)).shape == (4, 10)
-    shortcut = model.stages[1][0].shortcut
-    x = torch.randn(2, 16, 32, 32)
-    out = shortcut(x)
-    assert out.shape == (2, 32, 16, 16)
-    assert torch.equal(out[:, :16], x[:, :, ::2, ::2]) and not out[:, 16:].any()
 
 
-def test_pad_shortcuts_need_widths_that_only_grow():
-    with pytest.raises(ConfigError, match=r"model\.widths must be non-decreasing"):
-        ModelConfig(stem_width=16, depths=(1, 1), widths=(32, 16), shortcut="pad")
+@pytest.mark.parametrize("block", ["basic", "preact"])
+@pytest.mark.parametrize(("name", "module"), [("silu", torch.nn.SiLU), ("elu", torch.nn.ELU)])
+def test_the_activation_replaces_every_relu_of_stem_blocks_and_final_norm(block, name, module):
+    shape = {"stem_width": 8, "depths": (2, 1), "widths": (8, 16), "block": block}
+    relu_net = build_model(ModelConfig(**shape)).eval()
+    other = build_model(ModelConfig(**shape, activation=name)).eval()
+    other.load_state_dict(relu_net.state_dict())  # same weights: only the nonlinearity differs
+    expected = 1 + 2 * 3  # the stem's (basic) or the final norm's (preact), 2 per block
+    assert sum(isinstance(m, module) for m in other.modules()) == expected
+    assert not any(isinstance(m, torch.nn.ReLU) for m in other.modules())
+    assert sum(isinstance(m, torch.nn.ReLU) for m in relu_net.modules()) == expected
+    x = torch.randn(4, 3, 32, 32)
+    assert not torch.allclose(other(x), relu_net(x))
 
 
-@pytest.mark.parametrize("name, module", [("silu", torch.nn.SiLU), ("elu", torch.nn.ELU)])
-def test_the_activation_is_used_everywhere(name, module):
-    for block in ("basic", "preact"):
-        cfg = ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16), block=block,
-                          activation=name)  # fmt: skip
-        model = build_model(cfg)
-        kinds = {type(m) for m in model.modules()}
-        assert module in kinds and torch.nn.ReLU not in kinds
-        relu = build_model(dataclasses.replace(cfg, activation="relu"))
-        relu.load_state_dict(model.state_dict())
-        x = torch.randn(2, 3, 32, 32)
-        assert not torch.allclose(model.eval()(x), relu.eval()(x))
+def test_stochastic_depth_rises_linearly_to_the_last_block():
+    plan = stage_plan((2, 3), (8, 16), 8, 0.0, stochastic_depth=0.5)
+    drops = [b.drop for blocks in plan for b in blocks]
+    assert drops == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])
+    model = build_model(ModelConfig(stem_width=8, depths=(2, 3), widths=(8, 16),
+                                    stochastic_depth=0.5))  # fmt: skip
+    assert [b.drop_path for stage in model.stages for b in stage] == pytest.approx(drops)
 
 
-def test_stochastic_depth_drops_branches_only_in_training_and_more_in_later_blocks():
-    cfg = ModelConfig(stem_width=8, depths=(2, 2), widths=(8, 16), stochastic_depth=0.9)
-    model, plain = build_model(cfg), build_model(dataclasses.replace(cfg, stochastic_depth=0.0))
-    plain.load_state_dict(model.state_dict())
-    drops = [b.drop_path for stage in model.stages for b in stage]
-    assert drops == pytest.approx([0.225, 0.45, 0.675, 0.9])  # linear, the last one's is 0.9
+def test_stochastic_depth_drops_branches_per_image_in_training_only():
+    shape = {"stem_width": 8, "depths": (1, 2), "widths": (8, 16), "block": "preact"}
+    plain = build_model(ModelConfig(**shape))
+    deep = build_model(ModelConfig(**shape, stochastic_depth=0.9))
+    deep.load_state_dict(plain.state_dict())
     x = torch.randn(64, 3, 32, 32)
-    model.eval(), plain.eval()
-    assert torch.equal(model(x), plain(x))  # evaluation keeps every branch, unscaled
-    block = model.stages[1][1]
-    for m in model.modules():  # non-zero branches, so that a drop shows
-        if isinstance(m, torch.nn.BatchNorm2d):
-            torch.nn.init.ones_(m.weight)
-    block.train()
-    h = torch.randn(64, 16, 16, 16)
+    plain.eval(), deep.eval()
+    assert torch.equal(deep(x), plain(x)) and torch.equal(deep(x), deep(x))
+    last = deep.stages[-1][-1].train()  # drops its branch with probability 0.9
+    features = torch.randn(64, 16, 16, 16)
     torch.manual_seed(0)
-    branch_dropped = [torch.equal(block(h)[i], torch.relu(h[i])) for i in range(64)]
-    assert 40 < sum(branch_dropped) < 64  # about 90% of the images skip it
+    out = last(features)
+    dropped = (out == features).flatten(1).all(1)  # preact: branch + input, the branch zeroed
+    assert 32 < dropped.sum() < 64  # per image, about 90% of them
+    last.eval()
+    assert not (last(features) == features).flatten(1).all(1).any()

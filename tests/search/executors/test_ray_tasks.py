@@ -91,7 +91,7 @@ def test_two_nodes_write_one_study_in_postgresql(postgres_url, tmp_path):
         log_dir.mkdir()
         train = standins.Timed(seconds_per_epoch=0.3, log_dir=str(log_dir))
         study = search(postgres_url, 8, train, ray_address=cluster.address, gpus_per_trial=1,
-                       pruner="none")  # fmt: skip
+                       pruner="none", warm_start=False)  # fmt: skip
     finally:
         ray.shutdown()
         cluster.shutdown()
