@@ -93,12 +93,7 @@ class _Loop:
         """Record how the trial ended; a FAIL to retry is queued again to resume from its
         checkpoint, and a trial that ended for good leaves no checkpoint behind."""
         with held():
-            if outcome.state == TrialState.COMPLETE:
-                self.study.tell(trial, outcome.value)
-            else:
-                if outcome.state == TrialState.FAIL:
-                    trial.set_user_attr(FAIL_REASON, outcome.reason)
-                self.study.tell(trial, state=outcome.state)
+            self._record(trial, outcome)
             self.beats.discard(trial_id(trial))
             del self.in_hand[trial.number]
             record = frozen(trial)
@@ -107,6 +102,20 @@ class _Loop:
         self.progress.ended(record)
         self.untrained_in_a_row = 0 if is_trained(record) else self.untrained_in_a_row + 1
         self.last_reason = reason(record)
+
+    def _record(self, trial: optuna.Trial, outcome: Outcome) -> None:
+        """Tell the outcome, unless another driver told the trial first: on SQLite two drivers
+        can pop the same queued trial (a zoo design, a retry), as it has no row locks; the first
+        to finish keeps its result and the other leaves it as told."""
+        try:
+            if outcome.state == TrialState.COMPLETE:
+                self.study.tell(trial, outcome.value)
+            else:
+                if outcome.state == TrialState.FAIL:
+                    trial.set_user_attr(FAIL_REASON, outcome.reason)
+                self.study.tell(trial, state=outcome.state)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            log(f"trial {trial.number} was also run by another driver, which told it first")
 
     def start(self, trial: optuna.Trial) -> bool:
         """Sample the trial and hand it to the executor; False if it ended here instead (over

@@ -137,3 +137,21 @@ def test_a_trial_whose_training_raises_fails_and_the_next_one_trains():
     assert sampled[0].user_attrs["fail_reason"] == (
         "RuntimeError: value cannot be converted to type float without overflow"
     )
+
+
+def test_a_trial_another_driver_told_first_is_left_as_it_told_it(tmp_path):
+    """Two drivers may pop the same queued trial on SQLite (no row locks): the first tell wins
+    and the other driver goes on without an error."""
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = optuna.create_study(storage=url, direction="maximize")
+    other = optuna.load_study(study_name=study.study_name, storage=url)
+
+    def train_fn(config, report=None, **kwargs):
+        running = [t for t in other.get_trials() if t.state == TrialState.RUNNING]
+        other.tell(running[0].number, 0.5)  # the other driver finishes it first
+        return standin_train(config, report, **kwargs)
+
+    run(study, 1, train_fn)
+    first, *rest = study.get_trials()
+    assert (first.state, first.value) == (TrialState.COMPLETE, 0.5)
+    assert all(t.user_attrs["fail_reason"].startswith("surplus") for t in rest)  # the race
