@@ -37,6 +37,7 @@ __all__ = [
     "reason",
     "retried_from",
     "storage_of",
+    "study_id_of",
     "trained_count",
     "trial_id",
 ]
@@ -98,18 +99,23 @@ def reason(trial: FrozenTrial) -> str:
     return f"retry of #{retried}" + (f", resumed after epoch {resumed}" if resumed else "")
 
 
-# Optuna keeps a trial's id and its study's storage private (`Trial._trial_id`,
-# `FrozenTrial._trial_id`, `Study._storage`), yet heartbeats are recorded per trial id, a Ray
-# worker rebuilds its trial from the id (`optuna.trial.Trial(study, trial_id)`), and the driver
-# reads a trial's current record from the storage, and the search for trials that never beat
-# reads Optuna's heartbeat table through the RDB storage under its cache. These functions are
-# the only places that reach in.
+# Optuna keeps a trial's id and its study's storage and id private (`Trial._trial_id`,
+# `FrozenTrial._trial_id`, `Study._storage`, `Study._study_id`), yet heartbeats are recorded
+# per trial id, a Ray worker rebuilds its trial from the id (`optuna.trial.Trial(study, id)`),
+# the driver reads a trial's current record from the storage, the search for trials that never
+# beat reads Optuna's heartbeat table through the RDB storage under its cache, and a draft
+# (search.draft) is written as a template trial of the study's id. These functions and
+# search.draft are the only places that reach in.
 def trial_id(trial: optuna.Trial | FrozenTrial) -> int:
     return trial._trial_id
 
 
 def storage_of(study: optuna.Study) -> optuna.storages.BaseStorage:
     return study._storage
+
+
+def study_id_of(study: optuna.Study) -> int:
+    return study._study_id
 
 
 def rdb_of(study: optuna.Study) -> optuna.storages.RDBStorage | None:

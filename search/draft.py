@@ -1,0 +1,147 @@
+"""A draft: a trial the study's sampler draws in memory, written to the storage in one
+transaction once it is known how it goes on (over budget: recorded PRUNED; a fault: FAIL;
+else: RUNNING, to train).
+
+`study.ask()` writes a trial when it is asked and every suggested parameter and attribute as its
+own transaction, so a config rejected for the budget cost five times an empty ask/tell. A draft
+is sampled exactly as an asked trial (the same `optuna.Trial` code, the same sampler calls), but
+its record lives in memory until `write`, which hands it to the storage as a template
+(`create_new_trial(study_id, template)`, what `study.add_trial` does): the constraint,
+`n_params` and the reason go with it, so the sampler learns from it like any other trial.
+
+Optuna 5.0 has no public way to sample a trial without storing it, so this module reaches into
+`optuna.Trial`'s private fields (those its own `__init__` sets) and the study's per-ask trial
+cache. On an RDB storage it also writes the trial through Optuna's table models: its own
+`create_new_trial(study_id, template)` looks up, for every parameter, the study's earlier use of
+that name (a query that grows with the study), which made one write cost more than sampling.
+search.trial has the other reach-ins.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+from typing import Any
+
+import optuna
+from optuna.distributions import BaseDistribution, distribution_to_json
+from optuna.storages._rdb import models
+from optuna.storages._rdb.storage import _create_scoped_session
+from optuna.trial import FrozenTrial, TrialState
+
+from search.trial import rdb_of, storage_of, study_id_of
+
+__all__ = ["Draft"]
+
+DRAFT_ID = -1  # the trial id a draft has until it is written
+
+
+class _DraftStorage:
+    """The study's storage as a draft's sampling sees it: the draft's own record is in memory
+    (`optuna.Trial` keeps params and attributes in it itself; the sampler's system attributes,
+    such as TPE's constant-liar params, go into it here); everything else is the storage's."""
+
+    def __init__(self, storage: optuna.storages.BaseStorage, record: FrozenTrial) -> None:
+        self.storage, self.record = storage, record
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.storage, name)
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        return self.record if trial_id == DRAFT_ID else self.storage.get_trial(trial_id)
+
+    def get_trial_system_attrs(self, trial_id: int) -> dict[str, Any]:
+        if trial_id == DRAFT_ID:
+            return self.record.system_attrs
+        return self.storage.get_trial_system_attrs(trial_id)
+
+    def set_trial_param(
+        self, trial_id: int, name: str, internal: float, distribution: BaseDistribution
+    ) -> None:
+        if trial_id != DRAFT_ID:  # a draft's: optuna.Trial._suggest keeps it in the record
+            self.storage.set_trial_param(trial_id, name, internal, distribution)
+
+    def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        if trial_id != DRAFT_ID:  # a draft's: optuna.Trial.set_user_attr keeps it
+            self.storage.set_trial_user_attr(trial_id, key, value)
+
+    def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
+        if trial_id == DRAFT_ID:
+            self.record.system_attrs[key] = value
+        else:
+            self.storage.set_trial_system_attr(trial_id, key, value)
+
+
+class Draft(optuna.Trial):
+    """A trial of `study` sampled in memory; `write` stores it. Use it as any `optuna.Trial`
+    while sampling a config (suggest, user attributes, constraints)."""
+
+    def __init__(self, study: optuna.Study) -> None:  # optuna.Trial.__init__, kept in memory
+        study._thread_local.cached_all_trials = None  # as study.ask(): the sampler sees now
+        self.home, self._trial_id = study, DRAFT_ID
+        now = datetime.datetime.now()
+        number = len(study.get_trials(deepcopy=False))  # the number it will most likely get:
+        # it matters only to HyperbandPruner's bracket, which the sampler's view depends on
+        self._cached_frozen_trial = FrozenTrial(
+            number=number, state=TrialState.RUNNING, value=None, datetime_start=now,
+            datetime_complete=None, params={}, distributions={}, user_attrs={},
+            system_attrs={}, intermediate_values={}, trial_id=DRAFT_ID,
+        )  # fmt: skip
+        self.study = copy.copy(study)  # the same study, but for the storage its trials see
+        self.study._storage = self.storage = _DraftStorage(
+            storage_of(study), self._cached_frozen_trial
+        )
+        sampler_view = optuna.pruners._filter_study(self.study, self._cached_frozen_trial)
+        study.sampler.before_trial(sampler_view, self._cached_frozen_trial)
+        self.relative_search_space = None
+        self._relative_params = None
+        self._fixed_params: dict[str, Any] = {}
+
+    def write(self, state: TrialState) -> optuna.Trial | FrozenTrial:
+        """Store the draft in one transaction: RUNNING gives the trial to train; PRUNED or
+        FAIL gives the finished record (the sampler's `after_trial` heard of it, as on tell)."""
+        study, record = self.home, copy.deepcopy(self._cached_frozen_trial)
+        record.state = state
+        if state.is_finished():
+            record.datetime_complete = datetime.datetime.now()
+            study.sampler.after_trial(study, record, state, None)
+        rdb = rdb_of(study)
+        if rdb is None:  # Optuna's gRPC proxy or memory: the storage's own template path
+            record._trial_id = storage_of(study).create_new_trial(study_id_of(study), record)
+            record.number = storage_of(study).get_trial(record._trial_id).number
+        else:
+            record._trial_id, record.number = _insert(rdb, study_id_of(study), record)
+        study._thread_local.cached_all_trials = None  # as study.tell()
+        return optuna.Trial(study, record._trial_id) if state == TrialState.RUNNING else record
+
+
+def _insert(rdb: optuna.storages.RDBStorage, study_id: int, record: FrozenTrial) -> tuple[int, int]:
+    """Optuna's `create_new_trial(study_id, template)` for a new trial's params and attributes:
+    one transaction, the study's row locked while the trial is numbered, as Optuna does."""
+    with _create_scoped_session(rdb.scoped_session) as session:
+        models.StudyModel.find_or_raise_by_id(study_id, session, for_update=True)
+        trial = models.TrialModel(
+            study_id=study_id, number=None, state=record.state,
+            datetime_start=record.datetime_start, datetime_complete=record.datetime_complete,
+        )  # fmt: skip
+        session.add(trial)
+        session.flush()
+        rows: list[Any] = [
+            models.TrialParamModel(
+                trial_id=trial.trial_id,
+                param_name=name,
+                param_value=record.distributions[name].to_internal_repr(value),
+                distribution_json=distribution_to_json(record.distributions[name]),
+            )
+            for name, value in record.params.items()
+        ]
+        for model, attrs in (
+            (models.TrialUserAttributeModel, record.user_attrs),
+            (models.TrialSystemAttributeModel, record.system_attrs),
+        ):
+            rows += [model(trial_id=trial.trial_id, key=k, value_json=json.dumps(v))
+                     for k, v in attrs.items()]  # fmt: skip
+        session.add_all(rows)
+        trial.number = trial.count_past_trials(session)
+        return trial.trial_id, trial.number

@@ -1,0 +1,115 @@
+"""Drafts: trials sampled in memory and written in one transaction, on every storage backend."""
+
+import optuna
+import pytest
+import sqlalchemy
+from optuna.trial import TrialState
+
+from search.draft import Draft
+from search.fidelity import Fidelity
+from search.sampling import make_sampler, sample
+from search.trial import BUDGET, CONFIG, N_PARAMS, PRUNED_REASON, frozen
+from spaces import get_space
+from storage import open_storage
+from trainers import TrainConfig, count_params
+
+SPACE = get_space("resnet_budget")
+FIDELITY = Fidelity(epochs=2, train_subset=1000, val_size=1000)
+
+
+def new_study(url, pruner=None):
+    storage = open_storage(url).backend
+    study = optuna.create_study(
+        storage=storage, direction="maximize", sampler=make_sampler(0), pruner=pruner
+    )
+    return study, storage
+
+
+class Commits:
+    """Counts the transactions that wrote to a storage's database (Optuna commits reads too)."""
+
+    def __init__(self, storage):
+        self.count, self.writing = 0, False
+        sqlalchemy.event.listen(storage.engine, "before_cursor_execute", self.executed)
+        sqlalchemy.event.listen(storage.engine, "commit", self.committed)
+
+    def executed(self, connection, cursor, statement, *args):
+        self.writing |= statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+
+    def committed(self, connection):
+        self.count += self.writing
+        self.writing = False
+
+
+def rejected(study, budget=1):
+    trial = Draft(study)
+    with pytest.raises(optuna.TrialPruned):
+        sample(trial, SPACE, FIDELITY, budget)
+    return trial.write(TrialState.PRUNED)
+
+
+def test_a_rejected_draft_costs_one_transaction_and_keeps_what_the_sampler_learns_from(
+    storage_url,
+):
+    study, storage = new_study(storage_url)
+    commits = Commits(storage)
+    record = rejected(study)
+    assert commits.count == 1
+    asked = study.ask()
+    with pytest.raises(optuna.TrialPruned):
+        sample(asked, SPACE, FIDELITY, 1)
+    study.tell(asked, state=TrialState.PRUNED)
+    assert commits.count > 10  # every parameter and attribute of an asked trial is a write
+    stored = study.get_trials()[0]
+    assert stored.number == record.number == 0 and stored.state == TrialState.PRUNED
+    assert stored.params == record.params and len(stored.params) > 10
+    assert stored.distributions == record.distributions
+    n_params = stored.user_attrs[N_PARAMS]
+    assert stored.constraints[BUDGET] == n_params - 1
+    assert stored.user_attrs[PRUNED_REASON] == f"budget: {n_params:,} > 1 parameters"
+    assert count_params(TrainConfig.from_dict(stored.user_attrs[CONFIG]).model) == n_params
+    assert stored.datetime_start <= stored.datetime_complete
+
+
+def test_an_admitted_draft_is_running_in_one_transaction_and_trains_as_an_asked_trial(
+    storage_url,
+):
+    study, storage = new_study(storage_url)
+    draft = Draft(study)
+    config = sample(draft, SPACE, FIDELITY, 5_000_000)
+    commits = Commits(storage)
+    trial = draft.write(TrialState.RUNNING)
+    assert commits.count == 1
+    record = frozen(trial)
+    assert record.state == TrialState.RUNNING and record.number == 0
+    assert record.params == draft.params and record.user_attrs[CONFIG] == config.to_dict()
+    trial.report(0.5, 1)
+    study.tell(trial, 0.6)
+    assert study.get_trials()[0].intermediate_values == {1: 0.5}
+    assert study.best_value == 0.6
+
+
+def test_drafts_are_numbered_in_turn_and_the_sampler_sees_the_trials_before_them(storage_url):
+    study, _ = new_study(storage_url)
+    numbers = [rejected(study).number for _ in range(12)]  # TPE's 10 startup trials, then more
+    assert numbers == list(range(12))
+    late = study.get_trials()[-1]
+    assert any(key.startswith("tpe:relative_params") for key in late.system_attrs)
+
+
+def test_a_draft_samples_in_its_hyperband_bracket(storage_url):
+    pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
+    study, _ = new_study(storage_url, pruner)
+    for _ in range(3):
+        rejected(study)
+    assert [t.state for t in study.get_trials()] == [TrialState.PRUNED] * 3
+
+
+def test_a_draft_never_touches_the_storage_until_written(storage_url):
+    study, storage = new_study(storage_url)
+    commits = Commits(storage)
+    draft = Draft(study)
+    sample(draft, SPACE, FIDELITY, 5_000_000)
+    draft.set_user_attr("note", "kept in memory")
+    assert commits.count == 0 and study.get_trials() == []
+    assert draft.user_attrs["note"] == "kept in memory" and draft.constraints[BUDGET] < 0
