@@ -44,8 +44,8 @@ def measure(url: str, trials: int) -> dict[str, list[float]]:
                                    sampler=sampler, pruner=pruner)  # fmt: skip
 
     def draft(study: optuna.Study) -> None:
-        study.get_trials(deepcopy=False, states=(TrialState.WAITING,))  # the loop looks first
-        trial = Draft(study)
+        trials = study.get_trials(deepcopy=False)  # the loop looks for queued trials first
+        trial = Draft(study, len(trials))
         try:
             sample(trial, space, fidelity, budget=1)  # every model is over 1 parameter
         except optuna.TrialPruned:

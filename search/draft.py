@@ -77,12 +77,12 @@ class Draft(optuna.Trial):
     """A trial of `study` sampled in memory; `write` stores it. Use it as any `optuna.Trial`
     while sampling a config (suggest, user attributes, constraints)."""
 
-    def __init__(self, study: optuna.Study) -> None:  # optuna.Trial.__init__, kept in memory
+    def __init__(self, study: optuna.Study, number: int) -> None:
+        """`number`: the number it will most likely get (the study's trial count now); it
+        matters only to HyperbandPruner's bracket, on which the sampler's view depends."""
         study._thread_local.cached_all_trials = None  # as study.ask(): the sampler sees now
         self.home, self._trial_id = study, DRAFT_ID
         now = datetime.datetime.now()
-        number = len(study.get_trials(deepcopy=False))  # the number it will most likely get:
-        # it matters only to HyperbandPruner's bracket, which the sampler's view depends on
         self._cached_frozen_trial = FrozenTrial(
             number=number, state=TrialState.RUNNING, value=None, datetime_start=now,
             datetime_complete=None, params={}, distributions={}, user_attrs={},

@@ -89,8 +89,9 @@ class _Loop:
         """A queued trial (a published design, a retry) if the study holds one, in hand; else
         a draft, sampled in memory and written in one transaction once it is known whether it
         trains (search.draft)."""
-        if not self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-            return Draft(self.study)
+        trials = self.study.get_trials(deepcopy=False)
+        if not any(t.state == TrialState.WAITING for t in trials):
+            return Draft(self.study, len(trials))
         with held(), warnings.catch_warnings():  # this loop beats for ask/tell trials itself
             warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used")
             trial = self.study.ask()

@@ -42,7 +42,7 @@ class Commits:
 
 
 def rejected(study, budget=1):
-    trial = Draft(study)
+    trial = Draft(study, len(study.get_trials()))
     with pytest.raises(optuna.TrialPruned):
         sample(trial, SPACE, FIDELITY, budget)
     return trial.write(TrialState.PRUNED)
@@ -75,7 +75,7 @@ def test_an_admitted_draft_is_running_in_one_transaction_and_trains_as_an_asked_
     storage_url,
 ):
     study, storage = new_study(storage_url)
-    draft = Draft(study)
+    draft = Draft(study, len(study.get_trials()))
     config = sample(draft, SPACE, FIDELITY, 5_000_000)
     commits = Commits(storage)
     trial = draft.write(TrialState.RUNNING)
@@ -108,7 +108,7 @@ def test_a_draft_samples_in_its_hyperband_bracket(storage_url):
 def test_a_draft_never_touches_the_storage_until_written(storage_url):
     study, storage = new_study(storage_url)
     commits = Commits(storage)
-    draft = Draft(study)
+    draft = Draft(study, len(study.get_trials()))
     sample(draft, SPACE, FIDELITY, 5_000_000)
     draft.set_user_attr("note", "kept in memory")
     assert commits.count == 0 and study.get_trials() == []
