@@ -1,21 +1,25 @@
 """Search efficiency on real CIFAR-10: the default search against what a user would do instead.
 
-Three methods, each given the same wall-clock budget per seed, each in a fresh process:
+Four methods, each given the same wall-clock budget per seed, each in a fresh process:
 
 - default: `search run` itself (TPE told the budget constraint, successive halving on the
   per-epoch reports, over-budget configs rejected before training);
 - random: plain Optuna, RandomSampler, no pruner; an over-budget sample is skipped at once;
-- tpe: plain Optuna, its default sampler (TPE, not told the constraint), no pruner, same skip.
+- tpe: plain Optuna, its default sampler (TPE, not told the constraint), no pruner, same skip;
+- raytune: Ray Tune with OptunaSearch (seeded TPE) and the ASHA scheduler, the setup a user of
+  this field picks instead (bench/ray_tune_peer.py); an over-budget config reports 0 at once.
 
-All three sample `resnet_budget` at the same fidelity and train with `trainers.train`. A
-method's clock starts when its first trial starts; best-so-far counts finished (COMPLETE)
-trials only, so a pruned trial's partial score never counts. The goal: the default reaches
+All four sample `resnet_budget` at the same fidelity and train with `trainers.train`, one trial
+at a time. A method's clock starts when its first trial starts; best-so-far counts only trials
+that trained all their epochs (COMPLETE; for Ray Tune, those that reported their last epoch),
+so a pruned or ASHA-stopped trial's partial score never counts. The goal: the default reaches
 random search's final best in at most a third of the budget.
 
     python bench/search_efficiency.py [--minutes 5] [--seeds 0 1 2] [--out bench/results]
+    python bench/search_efficiency.py --methods raytune --seeds 0   # one method
     python bench/search_efficiency.py --combine all.json seed0-again.json --out bench/results
 
-Takes methods x seeds x minutes (45 minutes with the defaults) on 2 CPU cores.
+Takes methods x seeds x minutes (60 minutes with the defaults) on 2 CPU cores.
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import optuna
+import ray_tune_peer  # beside this file: bench/ is the script's directory
 
-METHODS = ("default", "random", "tpe")
+METHODS = ("default", "random", "tpe", "raytune")
+STARTUP_S = {"raytune": 120}  # before its first trial: Ray starts (others: 30 s, see run_one)
 FIDELITY = {"epochs": 3, "train_subset": 1000, "val_size": 1000}
 BUDGET = 1_000_000  # parameters: small models train several times per minute on 2 cores
 
@@ -67,7 +73,13 @@ def run_baseline(method: str, seed: int, storage: str) -> None:
     study.optimize(objective)  # until the parent's SIGTERM
 
 
-def command(method: str, seed: int, storage: str) -> list[str]:
+def command(method: str, seed: int, storage: str, budget_s: float) -> list[str]:
+    if method == "raytune":
+        return [
+            sys.executable, ray_tune_peer.__file__, storage, "--seed", str(seed),
+            "--seconds", str(budget_s), "--budget", str(BUDGET),
+            *(f"--{key.replace('_', '-')}={value}" for key, value in FIDELITY.items()),
+        ]  # fmt: skip
     if method == "default":
         return [
             sys.executable, "-m", "search", "run", "--space", "resnet_budget", "--study", method,
@@ -80,7 +92,10 @@ def command(method: str, seed: int, storage: str) -> list[str]:
 
 
 def best_so_far(storage: str, method: str, budget_s: float) -> list[tuple[float, float]]:
-    """(seconds since the first trial started, best accuracy) at each improvement."""
+    """(seconds since the first trial started, best accuracy) at each improvement, counting
+    only trials that trained all their epochs."""
+    if method == "raytune":
+        return ray_tune_peer.best_so_far(Path(storage), budget_s)
     trials = optuna.load_study(study_name=method, storage=storage).get_trials(deepcopy=False)
     start = min(t.datetime_start for t in trials if t.datetime_start)
     points, best = [], 0.0
@@ -99,11 +114,11 @@ def reach(points: list[tuple[float, float]], target: float) -> float:
 
 
 def run_one(method: str, seed: int, storage: str, budget_s: float) -> None:
-    child = subprocess.Popen(command(method, seed, storage), stdout=subprocess.DEVNULL,
+    child = subprocess.Popen(command(method, seed, storage, budget_s), stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)  # fmt: skip
-    started = time.monotonic()
-    while child.poll() is None and time.monotonic() - started < budget_s + 30:
-        time.sleep(1)  # + 30 s: process start and data loading come before the first trial
+    started, startup_s = time.monotonic(), STARTUP_S.get(method, 30)
+    while child.poll() is None and time.monotonic() - started < budget_s + startup_s:
+        time.sleep(1)  # process start and data loading come before the first trial
     child.send_signal(signal.SIGTERM)
     child.wait(timeout=120)
 
@@ -112,6 +127,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--combine", type=Path, nargs="+", metavar="JSON",
                         help="summarize saved runs instead; a later file's seeds replace "
@@ -126,29 +142,40 @@ def main() -> None:
         return combine(args.combine, args.out)
     budget_s = 60 * args.minutes
     args.out.mkdir(parents=True, exist_ok=True)
-    curves: dict[str, dict[int, list]] = {m: {} for m in METHODS}
+    curves: dict[str, dict[int, list]] = {m: {} for m in args.methods}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
-            for method in METHODS:
-                storage = f"sqlite:///{Path(tmp) / f'{method}-{seed}.db'}"
-                run_one(method, seed, storage, budget_s)
-                curves[method][seed] = best_so_far(storage, method, budget_s)
-                trials = optuna.load_study(study_name=method, storage=storage).trials
-                states = {s.name: sum(t.state == s for t in trials) for s in
-                          optuna.trial.TrialState}  # fmt: skip
-                final = curves[method][seed][-1][1] if curves[method][seed] else 0.0
-                print(f"seed {seed} {method:8s} best {final:.4f}  trials {states}", flush=True)
+            for method in args.methods:
+                curves[method][seed] = measure(method, seed, Path(tmp), budget_s)
     summarize(curves, budget_s, args.out)
 
 
+def measure(method: str, seed: int, tmp: Path, budget_s: float) -> list[tuple[float, float]]:
+    """Run one method for one seed; its best-so-far curve, with a line on how it went."""
+    if method == "raytune":
+        storage = str(tmp / f"{method}-{seed}.jsonl")
+    else:
+        storage = f"sqlite:///{tmp / f'{method}-{seed}.db'}"
+    run_one(method, seed, storage, budget_s)
+    curve = best_so_far(storage, method, budget_s)
+    if method == "raytune":
+        states = ray_tune_peer.counts(Path(storage))
+    else:
+        trials = optuna.load_study(study_name=method, storage=storage).trials
+        states = {s.name: sum(t.state == s for t in trials) for s in optuna.trial.TrialState}
+    final = curve[-1][1] if curve else 0.0
+    print(f"seed {seed} {method:8s} best {final:.4f}  trials {states}", flush=True)
+    return curve
+
+
 def combine(files: list[Path], out: Path) -> None:
-    curves: dict[str, dict[int, list]] = {m: {} for m in METHODS}
+    curves: dict[str, dict[int, list]] = {}
     budgets = set()
     for file in files:
         saved = json.loads(file.read_text())
         budgets.add(saved["budget_s"])
         for method, runs in saved["curves"].items():
-            curves[method].update({int(seed): points for seed, points in runs.items()})
+            curves.setdefault(method, {}).update({int(k): points for k, points in runs.items()})
     if len(budgets) != 1:
         raise SystemExit(f"runs of different budgets: {sorted(budgets)} s")
     out.mkdir(parents=True, exist_ok=True)
@@ -160,23 +187,25 @@ def summarize(curves: dict[str, dict[int, list]], budget_s: float, out: Path) ->
         m: {s: (p[-1][1] if p else 0.0) for s, p in runs.items()} for m, runs in curves.items()
     }
     fractions = []
-    for seed, target in finals["random"].items():
-        fractions.append(reach(curves["default"][seed], target) / budget_s)
-        print(f"seed {seed}: default reaches random's final best {target:.4f} after "
-              f"{fractions[-1]:.0%} of the budget")  # fmt: skip
-    for method in METHODS:
-        values = list(finals[method].values())
+    for seed, target in finals.get("random", {}).items():
+        if seed in curves.get("default", {}):
+            fractions.append(reach(curves["default"][seed], target) / budget_s)
+            print(f"seed {seed}: default reaches random's final best {target:.4f} after "
+                  f"{fractions[-1]:.0%} of the budget")  # fmt: skip
+    for method, by_seed in finals.items():
+        values = list(by_seed.values())
         print(f"{method:8s} final best: mean {statistics.mean(values):.4f} "
               f"(seeds: {', '.join(f'{v:.4f}' for v in values)})")  # fmt: skip
-    print(f"median fraction of the budget the default needs: {statistics.median(fractions):.0%} "
-          "(goal: at most 33%)")  # fmt: skip
+    if fractions:
+        print(f"median fraction of the budget the default needs: "
+              f"{statistics.median(fractions):.0%} (goal: at most 33%)")  # fmt: skip
     (out / "search_efficiency.json").write_text(json.dumps(
         {"budget_s": budget_s, "curves": curves, "fractions": fractions}, indent=1))  # fmt: skip
     plot(curves, budget_s, out / "search_efficiency.png")
 
 
 def plot(curves: dict[str, dict[int, list]], budget_s: float, path: Path) -> None:
-    colors = {"default": "C0", "random": "C1", "tpe": "C2"}
+    colors = {"default": "C0", "random": "C1", "tpe": "C2", "raytune": "C3"}
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
     for method, runs in curves.items():
         for i, (_, points) in enumerate(sorted(runs.items())):

@@ -63,7 +63,7 @@ def main() -> None:
                 study = run(arm, seed, args.trials, args.budget, Path(tmp))
                 curves[arm].append(best_so_far(study))
                 zoo = [f"{t.user_attrs[ZOO]} {t.value:.3f}" for t in study.trials
-                       if ZOO in t.user_attrs and t.value is not None]  # fmt: skip
+                       if ZOO in t.user_attrs and t.state == TrialState.COMPLETE]  # fmt: skip
                 print(f"seed {seed} {arm}: " + " ".join(f"{b:.3f}" for b in curves[arm][-1])
                       + (f"  (designs: {', '.join(zoo)})" if zoo else ""), flush=True)  # fmt: skip
     print(f"\nmedian best-so-far over seeds {args.seeds}, by trained trial:")

@@ -22,6 +22,7 @@ from search.executors import Executor, LocalExecutor
 from search.fidelity import Fidelity, default_fidelity
 from search.options import RunOptions, checkpoint_dirname
 from search.progress import TrialProgress
+from search.pruning import describe_pruner
 from search.runner import Plan, run_trials
 from search.study import Search, create_or_resume
 from search.trial import frozen, trained_count
@@ -97,7 +98,8 @@ def _open(
     search = Search(options.space, options.budget, fidelity, options.pruner)
     study = create_or_resume(storage, name, search, options.seed, options.warm_start)
     log(f"study {name!r} in {storage.description}")
-    log(f"space {options.space!r}, budget {options.budget:,} parameters, pruner {options.pruner}")
+    log(f"space {options.space!r}, budget {options.budget:,} parameters")
+    log(f"pruner {describe_pruner(options.pruner, fidelity.epochs)}")
     done = trained_count(study.get_trials(deepcopy=False))
     verb = "nothing to run" if done >= options.trials else f"running until {options.trials}"
     log(f"{done} trained trials so far; {verb}")

@@ -13,7 +13,7 @@ import optuna_dashboard
 
 from errors import UserError
 from search.fidelity import Fidelity
-from search.pruning import make_pruner
+from search.pruning import describe_pruner, make_pruner
 from search.sampling import make_sampler
 from search.warm_start import warm_start
 from storage import Storage, mask_argv
@@ -57,8 +57,9 @@ def study_note(search: Search, command: str) -> str:
             f"- **space**: `{search.space}`",
             f"- **budget**: {search.budget:,} trainable parameters; over-budget configs are "
             "PRUNED before training, with `pruned_reason` starting `budget:`",
-            f"- **fidelity**: {search.fidelity.describe()}; pruner `{search.pruner}` "
-            "(its prunes say `pruner:`)",
+            f"- **fidelity**: {search.fidelity.describe()}",
+            f"- **pruner**: {describe_pruner(search.pruner, search.fidelity.epochs)} (its prunes "
+            "say `pruner:`)",
             f"- **started with**: `{command}`",
             "",
             "Each trial's user attributes hold `n_params`, its full `config` and its metrics.",

@@ -52,6 +52,11 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         frame[key] = [t.user_attrs.get(key) for t in trials]
     frame["reason"] = [reason(t) for t in trials]  # as `search status` and the run say it
     frame["epochs_reported"] = [len(t.intermediate_values) for t in trials]
+    # Optuna gives a pruned trial its last epoch's accuracy as its value: that is no final score
+    frame["val_accuracy"] = [t.value if t.state == TrialState.COMPLETE else None for t in trials]
+    frame["last_reported_val_accuracy"] = [
+        t.intermediate_values[t.last_step] if t.last_step is not None else None for t in trials
+    ]
     configs = pd.json_normalize([t.user_attrs.get(CONFIG, {}) for t in trials], sep=".")
     configs = configs.map(lambda v: " ".join(map(str, v)) if isinstance(v, list) else v)
     return pd.concat([frame, configs.add_prefix("config.")], axis=1)

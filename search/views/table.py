@@ -36,7 +36,8 @@ def _row(trial: FrozenTrial) -> list[str]:
     return [
         str(trial.number),
         trial.state.name,
-        f"{trial.value:.4f}" if trial.value is not None else "",
+        f"{trial.value:.4f}" if trial.state == TrialState.COMPLETE else "",  # a pruned
+        # trial's value is its last epoch's (Optuna's), never a final score; its note says it
         f"{n_params:,}" if n_params is not None else "",
         f"{duration:.1f}" if duration is not None else "",
         describe_model(config) if config else "",
