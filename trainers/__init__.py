@@ -1,4 +1,13 @@
-"""Models, data and training: CIFAR ResNets trained from a config, knowing nothing of the search."""
+"""Models, data and training: CIFAR ResNets trained from a config, knowing nothing of the search.
+
+The configs and the parameter count need no torch and load with the package; the names that do
+(the model, the device, the trainer's types) load from their module on first use, so reading a
+config or counting its model never imports torch. The training function itself is
+`trainers.train.train`: its module has the same name, so the package cannot also hold it.
+"""
+
+import importlib
+from typing import Any
 
 from trainers.config import (
     AugmentConfig,
@@ -9,10 +18,7 @@ from trainers.config import (
     TrainConfig,
     load_config,
 )
-from trainers.device import autocast_dtype, describe_device, resolve_device
-from trainers.policies import Policy
-from trainers.resnet import ResNet, build_model, count_params, param_counts
-from trainers.train import Metrics, Report, train
+from trainers.counting import count_params, param_counts
 
 __all__ = [
     "AugmentConfig",
@@ -32,5 +38,24 @@ __all__ = [
     "load_config",
     "param_counts",
     "resolve_device",
-    "train",
 ]
+
+_TORCH_NAMES = {  # name -> the module that defines it; each imports torch
+    "autocast_dtype": "trainers.device",
+    "describe_device": "trainers.device",
+    "resolve_device": "trainers.device",
+    "Policy": "trainers.policies",
+    "ResNet": "trainers.resnet",
+    "build_model": "trainers.resnet",
+    "Metrics": "trainers.train",
+    "Report": "trainers.train",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A torch-backed name, imported from its module when first asked for (PEP 562)."""
+    if name not in _TORCH_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_TORCH_NAMES[name]), name)
+    globals()[name] = value
+    return value
