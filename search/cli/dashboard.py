@@ -8,7 +8,6 @@ import typer
 
 from errors import UserError
 from search.cli.options import Storage
-from search.views.dashboard import serve_dashboard
 
 __all__ = ["dashboard"]
 
@@ -24,6 +23,8 @@ def dashboard(
     port: Annotated[int, typer.Option(help="Port to listen on; 0 = any free one.")] = 8080,
 ) -> None:
     """Serve optuna-dashboard on the storage the runs use."""
+    from search.views.dashboard import serve_dashboard  # optuna-dashboard: only when served
+
     if not 0 <= port <= MAX_PORT:
         raise UserError(f"--port must be 1 to {MAX_PORT} (or 0: any free port), got {port}")
     serve_dashboard(storage, study, host, port)
