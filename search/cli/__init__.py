@@ -21,6 +21,7 @@ from typer._click import exceptions as click  # Typer vendors Click; no public n
 
 from errors import UserError
 from search.cli import dashboard, model, spaces, study
+from search.cli.helptext import Command, Group
 
 __all__ = ["app", "main"]
 
@@ -29,12 +30,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=Group,
 )
 for command in (
     study.run, study.status, study.export, model.params, dashboard.dashboard, study.report,
     model.train, model.evaluate, model.predict, spaces.spaces, spaces.zoo,
 ):  # fmt: skip
-    app.command()(command)
+    app.command(cls=Command)(command)
 _debug = False
 WITHOUT_OPTUNA = ("params", "train", "evaluate", "predict")  # need a config, not a study
 
@@ -69,7 +71,7 @@ def main() -> None:
             raise
         print(f"error: {_one_line(err)}", file=sys.stderr)
         sys.exit(2)
-    except (KeyboardInterrupt, click.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         code = 130
     if code == 130:  # Typer turns Ctrl-C into exit code 130
         print("interrupted", file=sys.stderr)

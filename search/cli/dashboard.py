@@ -15,7 +15,10 @@ MAX_PORT = 65535
 
 
 def dashboard(
-    study: Annotated[str | None, typer.Option(help="Open this study's page.")] = None,
+    study: Annotated[
+        str | None,
+        typer.Option(help="Open this study's page. [default: the list of studies]"),
+    ] = None,
     storage: Storage = None,
     host: Annotated[str, typer.Option(help="Address to listen on; loopback by default.")] = (
         "127.0.0.1"

@@ -70,10 +70,13 @@ def _train_config(
 
 def train(
     file: ConfigFile,
-    epochs: Annotated[int | None, typer.Option(help="Override the config's epochs.")] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(help="Epochs to train. [default: the config's]", show_default=False),
+    ] = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="Output directory [default: runs/FILE-STEM].", show_default=False),
+        typer.Option(help="Output directory. [default: runs/FILE-STEM]", show_default=False),
     ] = None,
     train_subset: Annotated[
         int, typer.Option(help="Train on this many images only, for a quick check; 0 = all.")
@@ -85,7 +88,7 @@ def train(
         float | None,
         typer.Option(
             help="Keep a moving average of the weights with this decay per step "
-            "(e.g. 0.999) and save it; 0 = off [default: the config's].",
+            "(e.g. 0.999) and save it; 0 = off. [default: the config's]",
             show_default=False,
         ),
     ] = None,
@@ -143,7 +146,7 @@ def evaluate(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Directory for confusion.png and evaluation.json [default: the run's].",
+            help="Directory for confusion.png and evaluation.json. [default: the run's]",
             show_default=False,
         ),
     ] = None,

@@ -27,7 +27,7 @@ def run(
     space: Annotated[str, typer.Option(help="Registered space name or path to a .py file.")] = (
         "resnet_budget"
     ),
-    study: Annotated[str | None, typer.Option(help="Study name [default: the space name].")] = None,
+    study: Annotated[str | None, typer.Option(help="Study name. [default: the space name]")] = None,
     trials: Annotated[int, typer.Option(help="Trained trials (complete or pruned) to reach.")] = 20,
     budget: Annotated[int, typer.Option(help="Most trainable parameters a model may have.")] = (
         DEFAULT_BUDGET
@@ -37,54 +37,60 @@ def run(
     epochs: Annotated[
         int | None,
         typer.Option(
-            help="Epochs per trial [default: 30 on a GPU, 2 on a CPU].", show_default=False
+            help="Epochs per trial. [default: 30 on a GPU, 2 on a CPU]", show_default=False
         ),
     ] = None,
     train_subset: Annotated[
         int | None,
         typer.Option(
-            help="Training images per epoch, 0 = all [default: 0 on a GPU, 1000 on a CPU].",
+            help="Training images per epoch, 0 = all. [default: 0 on a GPU, 1000 on a CPU]",
             show_default=False,
         ),
     ] = None,
     val_size: Annotated[
         int | None,
         typer.Option(
-            help="Training images held out to validate [default: 5000 on a GPU, 1000 on a CPU].",
+            help="Training images held out to validate. [default: 5000 on a GPU, 1000 on a CPU]",
             show_default=False,
         ),
     ] = None,
     data_dir: DataDir = None,
     device: Device = None,
     precision: Precision = "auto",
-    seed: Annotated[int | None, typer.Option(help="Sampler seed.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of the sampler, to repeat a study's choices. [default: none, random]",
+            show_default=False,
+        ),
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option(
-            help="Trials at once, on Ray when more than 1 [default: one per GPU, 1 without].",
+            help="Trials at once, on Ray when more than 1. [default: one per GPU, 1 without]",
             show_default=False,
         ),
     ] = None,
     gpus_per_trial: Annotated[
         float | None,
         typer.Option(
-            help="GPUs each trial holds; 0.5 puts two trials on a GPU [default: 1 "
-            "when there are GPUs, else 0].",
+            help="GPUs each trial holds; 0.5 puts two trials on a GPU. [default: 1 "
+            "when there are GPUs, else 0]",
             show_default=False,
         ),
     ] = None,
     cpus_per_trial: Annotated[
         float | None,
         typer.Option(
-            help="CPUs each trial holds [default: 1 with GPUs, else the CPUs shared out].",
+            help="CPUs each trial holds. [default: 1 with GPUs, else the CPUs shared out]",
             show_default=False,
         ),
     ] = None,
     checkpoint_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Trial checkpoints go under DIR/STUDY [default: beside the SQLite "
-            "file, else ./checkpoints]; shared by all nodes of a cluster.",
+            help="Trial checkpoints go under DIR/STUDY; on a cluster, a directory every node "
+            "shares. [default: search-checkpoints beside the SQLite file, else ./checkpoints]",
             show_default=False,
         ),
     ] = None,
@@ -98,7 +104,8 @@ def run(
     ray_address: Annotated[
         str | None,
         typer.Option(
-            help="Join this Ray cluster (HOST:6379, or auto) instead of starting a local Ray.",
+            help="Join this Ray cluster (HOST:6379, or auto). [default: none; a local Ray "
+            "when more than one trial runs at once]",
             show_default=False,
         ),
     ] = None,
@@ -152,7 +159,10 @@ def _print_gain(study: optuna.Study) -> None:
 def status(
     study: Study,
     storage: Storage = None,
-    best: Annotated[int | None, typer.Option(help="Show only the best N trials.")] = None,
+    best: Annotated[
+        int | None,
+        typer.Option(help="Show only the best N trials. [default: all]", show_default=False),
+    ] = None,
 ) -> None:
     """Table of a study's trials: state, validation accuracy, parameters, duration, config."""
     from search.study import load_study
