@@ -2,14 +2,17 @@
 start without torch and the other heavy libraries, loading only what they run (bench/startup.py
 times them; a timed test would fail on a busy machine, not on a slow import)."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import optuna
 import pytest
 
 from trainers import ModelConfig, TrainConfig
 
+ROOT = Path(__file__).resolve().parents[1]  # this checkout, whatever the environment installed
 # each command runs `main()` in a fresh interpreter and then names the heavy modules it loaded
 PROBE = """
 import atexit, sys
@@ -29,6 +32,7 @@ def loaded(cwd, *args: str) -> list[str]:
     result = subprocess.run(
         [sys.executable, "-c", PROBE.format(heavy=heavy), *args],
         cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=120,
@@ -80,5 +84,6 @@ def test_the_packages_load_torch_backed_names_when_asked():
         "    for name in package.__all__:\n"
         "        getattr(package, name)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
