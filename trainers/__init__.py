@@ -1,12 +1,13 @@
 """Models, data and training: CIFAR ResNets trained from a config, knowing nothing of the search.
 
 The configs and the parameter count need no torch and load with the package; the names that do
-(the model, the device, the trainer's types) load from their module on first use, so reading a
-config or counting its model never imports torch. The training function itself is
-`trainers.train.train`: its module has the same name, so the package cannot also hold it.
+(the model, the device, the trainer) load from their module on first use, so reading a config or
+counting its model never imports torch.
 """
 
 import importlib
+import sys
+import types
 from typing import Any
 
 from trainers.config import (
@@ -38,6 +39,7 @@ __all__ = [
     "load_config",
     "param_counts",
     "resolve_device",
+    "train",
 ]
 
 _TORCH_NAMES = {  # name -> the module that defines it; each imports torch
@@ -49,6 +51,7 @@ _TORCH_NAMES = {  # name -> the module that defines it; each imports torch
     "build_model": "trainers.resnet",
     "Metrics": "trainers.train",
     "Report": "trainers.train",
+    "train": "trainers.train",
 }
 
 
@@ -59,3 +62,15 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(_TORCH_NAMES[name]), name)
     globals()[name] = value
     return value
+
+
+class _Package(types.ModuleType):
+    """This package, whose `train` stays the training function: Python sets a package's
+    attribute to each submodule it loads, and the function's module is also named train."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name != "train" or not isinstance(value, types.ModuleType):
+            super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
