@@ -2,7 +2,8 @@
 # Set everything up on a fresh machine: a virtual environment in .venv with the project and its
 # dev tools, CIFAR-10 in the default data cache when ../shared/data has a copy, and (as root,
 # where apt-get is) Debian's chromium and chromium-driver for the dashboard's browser test.
-# Says in one line what each step does; pip and apt-get speak only of errors.
+# Says in one line what each step does; pip and apt-get speak only of errors (pip -qq: its
+# warnings here are about the machine's package index settings, not about this project).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "setup: $*"; }
@@ -10,13 +11,13 @@ PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv with $("$PYTHON" --version)"
   "$PYTHON" -m venv .venv
-  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -qq --upgrade pip
 fi
 # torch first, pinned: on machines with a local wheel cache this is the build taken from disk.
 say "installing torch 2.14.1 and torchvision 0.29.1 (minutes, the first time)"
-.venv/bin/pip install -q torch==2.14.1 torchvision==0.29.1
+.venv/bin/pip install -qq torch==2.14.1 torchvision==0.29.1
 say "installing the project, editable, with its dev tools (pytest, ruff, selenium)"
-.venv/bin/pip install -q -e '.[dev]'
+.venv/bin/pip install -qq -e '.[dev]'
 data=${SEARCH_DATA_DIR:-$HOME/.cache/search/cifar10}
 if [ -f "$data/cifar-10-batches-py/test_batch" ]; then
   say "CIFAR-10 is in $data"
