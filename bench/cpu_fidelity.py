@@ -19,7 +19,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from search.fidelity import default_fidelity
 from spaces import get_space, probe
-from trainers import ModelConfig, build_model, count_params, train
+from trainers import ModelConfig, build_model, count_params
+from trainers.train import train
 
 
 def macs(model: ModelConfig) -> float:

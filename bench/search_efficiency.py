@@ -51,7 +51,8 @@ def run_baseline(method: str, seed: int, storage: str) -> None:
     """Plain Optuna as a user would write it: sample, skip over-budget, train, return."""
     from search.fidelity import Fidelity
     from spaces import call_space, get_space
-    from trainers import count_params, train
+    from trainers import count_params
+    from trainers.train import train
 
     space, fidelity = get_space("resnet_budget"), Fidelity(**FIDELITY)
 

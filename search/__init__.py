@@ -2,15 +2,12 @@
 
 The engine lives here (options, run, study, runner, sampling, training, pruning, the trial
 record, heartbeat, executors); `search.cli` holds the commands, `search.views` what they show.
+The names below load from their modules on first use, so that a command imports only what it
+runs (`search --help` imports neither torch nor Ray).
 """
 
-from search.fidelity import Fidelity, default_fidelity
-from search.options import DEFAULT_BUDGET, RunOptions
-from search.run import run_search
-from search.sampling import sample
-from search.study import load_study
-from search.training import Outcome, train_trial
-from search.trial import BUDGET, is_budget_rejected, is_trained, trained_count
+import importlib
+from typing import Any
 
 __all__ = [
     "BUDGET",
@@ -27,3 +24,28 @@ __all__ = [
     "train_trial",
     "trained_count",
 ]
+
+_MODULES = {  # name -> the module that defines it
+    "Fidelity": "search.fidelity",
+    "default_fidelity": "search.fidelity",
+    "DEFAULT_BUDGET": "search.options",
+    "RunOptions": "search.options",
+    "run_search": "search.run",
+    "sample": "search.sampling",
+    "load_study": "search.study",
+    "Outcome": "search.training",
+    "train_trial": "search.training",
+    "BUDGET": "search.trial",
+    "is_budget_rejected": "search.trial",
+    "is_trained": "search.trial",
+    "trained_count": "search.trial",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A name of `__all__`, imported from its module when first asked for (PEP 562)."""
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_MODULES[name]), name)
+    globals()[name] = value
+    return value

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from errors import UserError
 from trainers import TrainConfig
 from trainers.config import TRAIN_IMAGES
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["Fidelity", "default_fidelity"]
 

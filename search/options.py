@@ -7,13 +7,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from errors import UserError
 from search.pruning import check_pruner
 from spaces.resnet_budget import DEFAULT_BUDGET
 from trainers.config import MAX_SEED
-from trainers.device import check_precision
 
 __all__ = ["DEFAULT_BUDGET", "RunOptions", "check_budget", "checkpoint_dirname"]
 
@@ -61,6 +58,8 @@ class RunOptions:
         asked = (self.ray_address, self.gpus_per_trial, self.cpus_per_trial)
         if any(value is not None for value in asked):
             return True
+        import torch  # only a run asks; a command that only reads a study never loads torch
+
         workers = self.workers if self.workers is not None else torch.cuda.device_count()
         return workers > 1
 
@@ -79,6 +78,8 @@ class RunOptions:
             _in_range("--workers", self.workers, 1, MAX_WORKERS)
         _in_range("--heartbeat", self.heartbeat_s, 1, MAX_HEARTBEAT_S, " seconds")
         check_pruner(self.pruner)
+        from trainers.device import check_precision  # torch, which a run loads anyway
+
         check_precision(self.precision)
         if self.uses_ray and self.device not in (None, "cpu", "cuda"):
             raise UserError(

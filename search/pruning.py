@@ -6,12 +6,12 @@ validation accuracy was measured to rank configs as they end up (RANK_CORRELATIO
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import optuna
-from optuna.pruners import BasePruner
+from typing import TYPE_CHECKING
 
 from errors import UserError
+
+if TYPE_CHECKING:
+    from optuna.pruners import BasePruner
 
 __all__ = [
     "MIN_RANK_CORRELATION",
@@ -64,36 +64,35 @@ def rungs(epochs: int) -> list[int]:
     return found
 
 
-_FACTORIES: dict[str, Callable[[int], BasePruner]] = {
-    # asynchronous successive halving: at each rung only the best third of the trials that got
-    # there go on
-    "sha": lambda epochs: optuna.pruners.SuccessiveHalvingPruner(
-        min_resource=first_rung(epochs), reduction_factor=REDUCTION_FACTOR
-    ),
-    # several such brackets, the first starting at the first rung; Optuna shows the sampler only
-    # the trials of the bracket at hand, so TPE learns from a fraction of the study
-    "hyperband": lambda epochs: optuna.pruners.HyperbandPruner(
-        min_resource=first_rung(epochs), max_resource=epochs, reduction_factor=REDUCTION_FACTOR
-    ),
-    # below the median of earlier trials at the same epoch, from the first rung on
-    "median": lambda epochs: optuna.pruners.MedianPruner(
-        n_startup_trials=MEDIAN_STARTUP_TRIALS, n_warmup_steps=first_rung(epochs)
-    ),
-    "none": lambda epochs: optuna.pruners.NopPruner(),
-}
-PRUNERS = tuple(_FACTORIES)  # the names --pruner takes, the default first
+PRUNERS = ("sha", "hyperband", "median", "none")  # the names --pruner takes, the default first
 
 
 def check_pruner(name: str) -> None:
     """UserError unless `name` is one of PRUNERS."""
-    if name not in _FACTORIES:
+    if name not in PRUNERS:
         raise UserError(f"unknown pruner {name!r}; allowed: {', '.join(PRUNERS)}")
 
 
 def make_pruner(name: str, epochs: int) -> BasePruner:
     """The pruner `name` for trials of `epochs` epochs."""
     check_pruner(name)
-    return _FACTORIES[name](epochs)
+    from optuna import pruners  # imported by the study that prunes, not by `search --help`
+
+    first = first_rung(epochs)
+    if name == "sha":  # asynchronous successive halving: at each rung the best third go on
+        return pruners.SuccessiveHalvingPruner(
+            min_resource=first, reduction_factor=REDUCTION_FACTOR
+        )
+    if name == "hyperband":  # several such brackets, the first starting at the first rung;
+        # Optuna shows the sampler only the trials of the bracket at hand, so TPE learns from a
+        # fraction of the study
+        return pruners.HyperbandPruner(
+            min_resource=first, max_resource=epochs, reduction_factor=REDUCTION_FACTOR
+        )
+    if name == "median":  # below the median of earlier trials at the same epoch, from the
+        # first rung on
+        return pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP_TRIALS, n_warmup_steps=first)
+    return pruners.NopPruner()
 
 
 def describe_pruner(name: str, epochs: int) -> str:

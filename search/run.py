@@ -28,8 +28,9 @@ from search.study import Search, create_or_resume
 from search.trial import frozen, trained_count
 from spaces import Space, get_space, probe
 from storage import Storage, open_storage
-from trainers import Metrics, count_params, describe_device, resolve_device, train
+from trainers import Metrics, count_params, describe_device, resolve_device
 from trainers.data import find_cifar10
+from trainers.train import train
 
 if TYPE_CHECKING:
     from search.executors.ray_tasks import Resources

@@ -9,7 +9,6 @@ import warnings
 from dataclasses import asdict, dataclass
 
 import optuna
-import optuna_dashboard
 
 from errors import UserError
 from search.fidelity import Fidelity
@@ -81,6 +80,8 @@ def _create(storage: Storage, name: str, search: Search, warm: bool) -> bool:
         study.set_user_attr(key, value)
     command = shlex.join(["search", *mask_argv(sys.argv[1:])])
     study.set_user_attr(COMMAND, command)
+    import optuna_dashboard  # half a second to import; only a new study writes a note
+
     optuna_dashboard.save_note(study, study_note(search, command))
     if warm:
         warm_start(study, search.space, search.budget)

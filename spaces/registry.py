@@ -13,12 +13,13 @@ import inspect
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeAlias
-
-import optuna
+from typing import TYPE_CHECKING, TypeAlias
 
 from errors import ConfigError, UserError
 from trainers import TrainConfig
+
+if TYPE_CHECKING:
+    import optuna
 
 __all__ = ["Space", "call_space", "get_space", "probe", "register", "registered", "takes_budget"]
 
@@ -74,6 +75,8 @@ def probe(
 
     Whatever the space raises becomes a UserError naming the space and the trial's values.
     """
+    import optuna  # half a second: loaded by what probes, not by every import of a space
+
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
     for _ in range(n):
         trial = study.ask()

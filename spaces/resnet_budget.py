@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-import optuna
+from typing import TYPE_CHECKING
 
 from spaces.registry import register
 from trainers import (
@@ -24,6 +23,9 @@ from trainers import (
     TrainConfig,
     count_params,
 )
+
+if TYPE_CHECKING:
+    import optuna
 
 __all__ = ["DEFAULT_BUDGET", "MIN_FRACTION", "Shape", "resnet_budget", "sample_shape", "width_cap"]
 

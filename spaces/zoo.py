@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-import optuna
-
 from spaces.resnet_budget import MIN_FRACTION, resnet_budget, sample_shape
 from trainers import ModelConfig, TrainConfig, count_params
 
@@ -67,7 +65,9 @@ class Design:
 
     @property
     def model(self) -> ModelConfig:
-        return sample_shape(optuna.trial.FixedTrial(dict(self.params))).model(self.width)
+        from optuna.trial import FixedTrial  # optuna: loaded when a design is built, not before
+
+        return sample_shape(FixedTrial(dict(self.params))).model(self.width)
 
     @property
     def n_params(self) -> int:
@@ -80,8 +80,10 @@ class Design:
     def config(self, budget: int | None = None) -> TrainConfig:
         """The design as `resnet_budget` builds it at `budget` (default: its own size), recipe
         included."""
+        from optuna.trial import FixedTrial
+
         budget = budget or self.n_params
-        return resnet_budget(optuna.trial.FixedTrial(self.trial_params(budget)), budget)
+        return resnet_budget(FixedTrial(self.trial_params(budget)), budget)
 
 
 def _he(depth: int) -> Design:

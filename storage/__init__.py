@@ -1,7 +1,11 @@
-"""Study storage: storage URLs turned into Optuna storages (SQLite by default), and the proxy."""
+"""Study storage: storage URLs turned into Optuna storages (SQLite by default), and the proxy.
 
-from storage.study_storage import GRACE_BEATS, RETRY, Storage, open_storage, retry
-from storage.url import DEFAULT_URL, ENV_VAR, mask, mask_argv, resolve_url
+The names below load from their modules on first use: the URL defaults a command's --help shows
+need neither SQLAlchemy nor Optuna.
+"""
+
+import importlib
+from typing import Any
 
 __all__ = [
     "DEFAULT_URL",
@@ -15,3 +19,25 @@ __all__ = [
     "resolve_url",
     "retry",
 ]
+
+_MODULES = {  # name -> the module that defines it
+    "GRACE_BEATS": "storage.study_storage",
+    "RETRY": "storage.study_storage",
+    "Storage": "storage.study_storage",
+    "open_storage": "storage.study_storage",
+    "retry": "storage.study_storage",
+    "DEFAULT_URL": "storage.url",
+    "ENV_VAR": "storage.url",
+    "mask": "storage.url",
+    "mask_argv": "storage.url",
+    "resolve_url": "storage.url",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A name of `__all__`, imported from its module when first asked for (PEP 562)."""
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_MODULES[name]), name)
+    globals()[name] = value
+    return value

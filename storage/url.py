@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-
-import sqlalchemy
-from sqlalchemy.engine import make_url
+from typing import TYPE_CHECKING
 
 from errors import UserError
+
+if TYPE_CHECKING:
+    import sqlalchemy
 
 __all__ = ["DEFAULT_URL", "ENV_VAR", "mask", "mask_argv", "resolve_url", "sqlite_file"]
 
@@ -33,8 +34,10 @@ def _secret(key: str) -> bool:
 def mask(url: str) -> str:
     """The URL with every secret replaced by ***: the password of its user-info and the values
     of query parameters that carry one. Fit to print, log and store."""
+    import sqlalchemy  # a quarter of a second: loaded by what opens or shows a storage
+
     try:
-        parsed = make_url(url)
+        parsed = sqlalchemy.engine.make_url(url)
     except sqlalchemy.exc.ArgumentError:  # not a URL: keep what follows the user-info
         tail = url.split("@")[-1]
         return re.sub(r"([?&][^=&]*=)[^&]*", _masked_pair, tail)

@@ -24,6 +24,18 @@ POSTGRES = os.environ.get("SEARCH_TEST_POSTGRES", "postgresql://postgres@127.0.0
 TINY_SPACE = ROOT / "tests" / "data" / "tiny_space.py"
 
 
+def pytest_report_header() -> str:
+    """Said first: whether the dashboard's browser test can run here."""
+    import shutil
+
+    found = {name: shutil.which(name) for name in ("chromium", "chromedriver")}
+    if all(found.values()):
+        return f"browser test: chromium {found['chromium']}, {found['chromedriver']}"
+    missing = " and ".join(name for name, path in found.items() if not path)
+    return (f"browser test: WILL BE SKIPPED, no {missing} on PATH (`bash scripts/setup.sh` as "
+            "root installs Debian's chromium and chromium-driver)")  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def cifar_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real CIFAR-10 folder: $SEARCH_TEST_CIFAR, the default cache, or made from ../shared."""

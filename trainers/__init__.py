@@ -1,4 +1,14 @@
-"""Models, data and training: CIFAR ResNets trained from a config, knowing nothing of the search."""
+"""Models, data and training: CIFAR ResNets trained from a config, knowing nothing of the search.
+
+The configs and the parameter count need no torch and load with the package; the names that do
+(the model, the device, the trainer) load from their module on first use, so reading a config or
+counting its model never imports torch.
+"""
+
+import importlib
+import sys
+import types
+from typing import Any
 
 from trainers.config import (
     AugmentConfig,
@@ -9,10 +19,7 @@ from trainers.config import (
     TrainConfig,
     load_config,
 )
-from trainers.device import autocast_dtype, describe_device, resolve_device
-from trainers.policies import Policy
-from trainers.resnet import ResNet, build_model, count_params, param_counts
-from trainers.train import Metrics, Report, train
+from trainers.counting import count_params, param_counts
 
 __all__ = [
     "AugmentConfig",
@@ -34,3 +41,36 @@ __all__ = [
     "resolve_device",
     "train",
 ]
+
+_TORCH_NAMES = {  # name -> the module that defines it; each imports torch
+    "autocast_dtype": "trainers.device",
+    "describe_device": "trainers.device",
+    "resolve_device": "trainers.device",
+    "Policy": "trainers.policies",
+    "ResNet": "trainers.resnet",
+    "build_model": "trainers.resnet",
+    "Metrics": "trainers.train",
+    "Report": "trainers.train",
+    "train": "trainers.train",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A torch-backed name, imported from its module when first asked for (PEP 562)."""
+    if name not in _TORCH_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_TORCH_NAMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+class _Package(types.ModuleType):
+    """This package, whose `train` stays the training function: Python sets a package's
+    attribute to each submodule it loads, and the function's module is also named train."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name != "train" or not isinstance(value, types.ModuleType):
+            super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

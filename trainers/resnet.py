@@ -2,15 +2,14 @@
 
 Like torchvision's `ResNet(block, layers)`, but with a CIFAR stem (one 3x3 convolution, no
 max-pool), any number of stages from 2 to 5 and a width per stage; projection or parameter-free
-("option A") shortcuts, ReLU, SiLU or ELU, and stochastic depth. `param_counts` gives the
-trainable-parameter count by arithmetic, in microseconds, without building anything; the tests
-hold it equal to the built model's sum of `numel` over many random configs.
+("option A") shortcuts, ReLU, SiLU or ELU, and stochastic depth. The blocks follow the stage plan
+of `trainers.counting`, which counts their parameters by arithmetic without torch; the tests hold
+the count equal to the built model's sum of `numel` over many random configs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +17,14 @@ from torch import nn
 from torchvision.ops import stochastic_depth
 
 from trainers.config import NUM_CLASSES, ModelConfig
+from trainers.counting import (
+    BlockPlan,
+    basic_block_params,
+    count_params,
+    param_counts,
+    preact_block_params,
+    stage_plan,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -36,60 +43,6 @@ __all__ = [
 ACTIVATIONS: dict[str, type[nn.ReLU | nn.SiLU | nn.ELU]] = {
     "relu": nn.ReLU, "silu": nn.SiLU, "elu": nn.ELU,
 }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class BlockPlan:
-    """One residual block: its input and output channels, stride, SE width, shortcut kind and
-    stochastic-depth drop probability."""
-
-    c_in: int
-    c_out: int
-    stride: int  # 2 for the first block of every stage after the first, else 1
-    se: int  # hidden width of its squeeze-and-excitation; 0 = none
-    shortcut: str = "projection"  # how a changed shape is matched: "projection" or "pad"
-    drop: float = 0.0  # probability that training drops its residual branch, per image
-
-    @property
-    def reshapes(self) -> bool:
-        """Whether the shortcut must change the input's shape (stride or channels)."""
-        return self.stride != 1 or self.c_in != self.c_out
-
-    @property
-    def projects(self) -> bool:
-        """Whether the shortcut is a 1x1 convolution: the shape changes and it is not padded."""
-        return self.reshapes and self.shortcut == "projection"
-
-
-def stage_plan(
-    depths: Sequence[int],
-    widths: Sequence[int],
-    stem_width: int,
-    se_ratio: float,
-    shortcut: str = "projection",
-    stochastic_depth: float = 0.0,
-) -> list[list[BlockPlan]]:
-    """The blocks of every stage, as both `ResNet` builds them and `param_counts` counts them.
-
-    Block l of L (counted from 1 over all stages) drops its branch with l / L of
-    `stochastic_depth`: the last block with all of it (Huang et al. 2016's linear decay).
-    """
-    stages, c_in, index, total = [], stem_width, 0, sum(depths)
-    for i, (depth, width) in enumerate(zip(depths, widths, strict=True)):
-        blocks = []
-        for j in range(depth):
-            index += 1
-            stride = 2 if i > 0 and j == 0 else 1
-            se, drop = se_hidden(width, se_ratio), stochastic_depth * index / total
-            blocks.append(BlockPlan(c_in, width, stride, se, shortcut, drop))
-            c_in = width
-        stages.append(blocks)
-    return stages
-
-
-def se_hidden(channels: int, ratio: float) -> int:
-    """Hidden width of the squeeze-and-excitation bottleneck; 0 means no SE."""
-    return max(1, round(channels * ratio)) if ratio > 0 else 0
 
 
 def _conv3x3(c_in: int, c_out: int, stride: int = 1) -> nn.Conv2d:
@@ -114,10 +67,6 @@ class PadShortcut(nn.Module):
         if self.stride != 1:  # x[:, :, ::2, ::2] exactly, but its gradient keeps channels_last
             x = F.avg_pool2d(x, 1, self.stride)  # (a strided slice's made BN's backward 1.7x)
         return F.pad(x, (0, 0, 0, 0, 0, self.extra)) if self.extra else x
-
-
-def _se_params(plan: BlockPlan) -> int:
-    return 2 * plan.c_out * plan.se + plan.se + plan.c_out if plan.se else 0
 
 
 class SqueezeExcite(nn.Module):
@@ -157,12 +106,7 @@ class BasicBlock(nn.Module):
         elif plan.reshapes:
             self.shortcut = PadShortcut(plan)
 
-    @staticmethod
-    def count(plan: BlockPlan) -> int:
-        """Trainable parameters of the block `plan` describes (2 per batch-norm channel)."""
-        c_in, c_out = plan.c_in, plan.c_out
-        shortcut = c_in * c_out + 2 * c_out if plan.projects else 0
-        return 9 * c_in * c_out + 9 * c_out * c_out + 4 * c_out + shortcut + _se_params(plan)
+    count = staticmethod(basic_block_params)  # its trainable parameters, by arithmetic
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.drop(self.act1(self.bn1(self.conv1(x))))
@@ -192,13 +136,7 @@ class PreActBlock(nn.Module):
             self.shortcut = PadShortcut(plan)
         self.project = plan.projects
 
-    @staticmethod
-    def count(plan: BlockPlan) -> int:
-        """Trainable parameters of the block `plan` describes (2 per batch-norm channel)."""
-        c_in, c_out = plan.c_in, plan.c_out
-        shortcut = c_in * c_out if plan.projects else 0
-        norms = 2 * (c_in + c_out)
-        return 9 * c_in * c_out + 9 * c_out * c_out + norms + shortcut + _se_params(plan)
+    count = staticmethod(preact_block_params)  # its trainable parameters, by arithmetic
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pre = self.act1(self.bn1(x))
@@ -262,21 +200,3 @@ def build_model(cfg: ModelConfig, device: torch.device | str | None = None) -> R
             activation=cfg.activation,
             stochastic_depth=cfg.stochastic_depth,
         )
-
-
-def param_counts(cfg: ModelConfig) -> dict[str, int]:
-    """Trainable parameters of the model `cfg` describes, by part: stem, stage1.., head."""
-    preact = cfg.block == "preact"
-    counts = {"stem": 27 * cfg.stem_width + (0 if preact else 2 * cfg.stem_width)}
-    block = BLOCKS[cfg.block]
-    plan = stage_plan(cfg.depths, cfg.widths, cfg.stem_width, cfg.se_ratio, cfg.shortcut)
-    for i, blocks in enumerate(plan, start=1):
-        counts[f"stage{i}"] = sum(block.count(b) for b in blocks)
-    c_out = cfg.widths[-1]
-    counts["head"] = c_out * NUM_CLASSES + NUM_CLASSES + (2 * c_out if preact else 0)
-    return counts
-
-
-def count_params(cfg: ModelConfig) -> int:
-    """Exact trainable-parameter count of the model `cfg` describes; nothing is built."""
-    return sum(param_counts(cfg).values())

@@ -6,7 +6,8 @@
     spaces, zoo                      search.cli.spaces
 
 `main` is the one boundary where the project's UserError, and a usage error (an unknown option, a
-value of the wrong type), become a one-line message and exit 2.
+value of the wrong type), become a one-line message and exit 2. The command modules import what a
+command runs in its body: `search --help` loads no Optuna, torch or Ray (tests/test_startup.py).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import sys
 import warnings
 from typing import Annotated
 
-import optuna
 import typer
 from typer._click import exceptions as click  # Typer vendors Click; no public name
 
 from errors import UserError
 from search.cli import dashboard, model, spaces, study
+from search.cli.helptext import Command, Group
 
 __all__ = ["app", "main"]
 
@@ -29,26 +30,37 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=Group,
 )
 for command in (
     study.run, study.status, study.export, model.params, dashboard.dashboard, study.report,
     model.train, model.evaluate, model.predict, spaces.spaces, spaces.zoo,
 ):  # fmt: skip
-    app.command()(command)
+    app.command(cls=Command)(command)
 _debug = False
+WITHOUT_OPTUNA = ("params", "train", "evaluate", "predict")  # need a config, not a study
 
 
 @app.callback()
 def _options(
+    ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
 ) -> None:
     global _debug
     _debug = debug
+    if ctx.invoked_subcommand not in WITHOUT_OPTUNA:
+        _quiet_optuna()
+
+
+def _quiet_optuna() -> None:
+    """Optuna's warnings only: no INFO line per study or trial, no ExperimentalWarning."""
+    import optuna  # half a second: not for `search --help` or the commands that need no study
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 def main() -> None:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
         code = app(prog_name="search", standalone_mode=False)  # usage errors: said in one line
     except click.NoArgsIsHelpError as err:
@@ -59,7 +71,7 @@ def main() -> None:
             raise
         print(f"error: {_one_line(err)}", file=sys.stderr)
         sys.exit(2)
-    except (KeyboardInterrupt, click.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         code = 130
     if code == 130:  # Typer turns Ctrl-C into exit code 130
         print("interrupted", file=sys.stderr)

@@ -8,7 +8,6 @@ import typer
 
 from errors import UserError
 from search.cli.options import Storage
-from search.views.dashboard import serve_dashboard
 
 __all__ = ["dashboard"]
 
@@ -16,7 +15,10 @@ MAX_PORT = 65535
 
 
 def dashboard(
-    study: Annotated[str | None, typer.Option(help="Open this study's page.")] = None,
+    study: Annotated[
+        str | None,
+        typer.Option(help="Open this study's page. [default: the list of studies]"),
+    ] = None,
     storage: Storage = None,
     host: Annotated[str, typer.Option(help="Address to listen on; loopback by default.")] = (
         "127.0.0.1"
@@ -24,6 +26,8 @@ def dashboard(
     port: Annotated[int, typer.Option(help="Port to listen on; 0 = any free one.")] = 8080,
 ) -> None:
     """Serve optuna-dashboard on the storage the runs use."""
+    from search.views.dashboard import serve_dashboard  # optuna-dashboard: only when served
+
     if not 0 <= port <= MAX_PORT:
         raise UserError(f"--port must be 1 to {MAX_PORT} (or 0: any free port), got {port}")
     serve_dashboard(storage, study, host, port)

@@ -1,6 +1,8 @@
 """`search params`, `train`, `evaluate`, `predict`: from an exported config to a submission.
 
-Thin typed functions over trainers (retrain, evaluation); they need no study.
+Thin typed functions over trainers (retrain, evaluation); they need no study. Each imports what
+it runs in its body: `params` reads and counts without torch; the others load torch, pandas and
+matplotlib when they run, not when `search` starts.
 """
 
 from __future__ import annotations
@@ -17,16 +19,9 @@ from rich.table import Table
 from errors import ConfigError, DivergedError, UserError
 from search.cli.options import DataDir, Device, Precision
 from search.console import log, stdout
-from search.trial import N_PARAMS
-from search.views import describe_model
-from trainers import autocast_dtype, count_params, load_config, param_counts, resolve_device
+from trainers import count_params, load_config, param_counts
 from trainers.config import TRAIN_IMAGES, TrainConfig
-from trainers.data import CLASSES, find_cifar10
-from trainers.evaluation import evaluate_run, model_file, predict_inputs
-from trainers.memory import check_fits
 from trainers.outputs import output_dir, output_file
-from trainers.plots import save_confusion
-from trainers.retrain import full_fidelity, prepare_out, retrain
 
 __all__ = ["evaluate", "params", "predict", "train"]
 
@@ -42,9 +37,13 @@ def params(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Exact trainable-parameter count of a config's model; nothing is built or trained."""
+    from search.views.model import describe_model
+
     config = load_config(file)
     n = count_params(config.model)
     if as_json:
+        from search.trial import N_PARAMS
+
         model = config.to_dict()["model"]
         document = {N_PARAMS: n, "parts": param_counts(config.model), "model": model}
         stdout.print_json(json.dumps(document))
@@ -56,6 +55,8 @@ def _train_config(
     file: Path, epochs: int | None, train_subset: int, merge_val: bool, ema: float | None
 ) -> TrainConfig:
     """The config of `file` with the options of `search train`, each checked by its name."""
+    from trainers.retrain import full_fidelity
+
     if epochs is not None and epochs < 1:
         raise UserError(f"--epochs must be >= 1, got {epochs}")
     config = load_config(file)
@@ -69,10 +70,13 @@ def _train_config(
 
 def train(
     file: ConfigFile,
-    epochs: Annotated[int | None, typer.Option(help="Override the config's epochs.")] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(help="Epochs to train. [default: the config's]", show_default=False),
+    ] = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="Output directory [default: runs/FILE-STEM].", show_default=False),
+        typer.Option(help="Output directory. [default: runs/FILE-STEM]", show_default=False),
     ] = None,
     train_subset: Annotated[
         int, typer.Option(help="Train on this many images only, for a quick check; 0 = all.")
@@ -84,7 +88,7 @@ def train(
         float | None,
         typer.Option(
             help="Keep a moving average of the weights with this decay per step "
-            "(e.g. 0.999) and save it; 0 = off [default: the config's].",
+            "(e.g. 0.999) and save it; 0 = off. [default: the config's]",
             show_default=False,
         ),
     ] = None,
@@ -100,6 +104,11 @@ def train(
     precision: Precision = "auto",
 ) -> None:
     """Retrain a config on the full training split and report its test accuracy."""
+    from trainers import autocast_dtype, resolve_device
+    from trainers.data import find_cifar10
+    from trainers.memory import check_fits
+    from trainers.retrain import prepare_out, retrain
+
     config = _train_config(file, epochs, train_subset, merge_val, ema)
     resolved = resolve_device(device)
     check_fits(config, resolved, autocast_dtype(resolved, precision))  # before it loads data
@@ -137,7 +146,7 @@ def evaluate(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Directory for confusion.png and evaluation.json [default: the run's].",
+            help="Directory for confusion.png and evaluation.json. [default: the run's]",
             show_default=False,
         ),
     ] = None,
@@ -146,6 +155,11 @@ def evaluate(
     precision: Precision = "auto",
 ) -> None:
     """Test accuracy with and without TTA, per-class accuracy, and a confusion matrix."""
+    from search.trial import N_PARAMS
+    from trainers.data import CLASSES
+    from trainers.evaluation import evaluate_run, model_file
+    from trainers.plots import save_confusion
+
     file = model_file(run)
     out = output_dir(out or file.parent, EVALUATION_FILES, "--out")  # before minutes of scoring
     trained, scores = evaluate_run(file, data_dir, device, precision)
@@ -185,6 +199,9 @@ def predict(
     precision: Precision = "auto",
 ) -> None:
     """Classify images and write a CSV with columns ID,Labels (classes 0-9), in input order."""
+    from trainers.data import CLASSES
+    from trainers.evaluation import predict_inputs
+
     output_file(output, "--output")
     frame = predict_inputs(run, input_, device, precision, tta)
     try:

@@ -14,7 +14,8 @@ __all__ = ["DataDir", "Device", "Precision", "Storage", "Study"]
 Storage = Annotated[
     str | None,
     typer.Option(
-        help=f"SQLAlchemy URL of the study storage [default: ${ENV_VAR}, else {DEFAULT_URL}]",
+        help="SQLAlchemy URL of the study storage. "
+        f"[default: ${ENV_VAR}, else {DEFAULT_URL}, that is ./search.db]",
         show_default=False,
     ),
 ]
@@ -22,12 +23,12 @@ Study = Annotated[str, typer.Option("--study", help="Study name.")]
 DataDir = Annotated[
     Path | None,
     typer.Option(
-        help="A standard cifar-10-batches-py folder (or its parent), read offline "
+        help="A standard cifar-10-batches-py folder (or its parent), read offline. "
         "[default: $SEARCH_DATA_DIR or ~/.cache/search/cifar10, downloaded if absent]",
         show_default=False,
     ),
 ]
 Device = Annotated[
-    str | None, typer.Option(help="cpu, cuda or cuda:N [default: cuda if any, else cpu]")
+    str | None, typer.Option(help="cpu, cuda or cuda:N. [default: cuda if any, else cpu]")
 ]
 Precision = Annotated[str, typer.Option(help="auto, bf16, fp16 or fp32 autocast.")]

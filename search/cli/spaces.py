@@ -8,13 +8,14 @@ import typer
 
 from search.console import stdout
 from search.options import DEFAULT_BUDGET, check_budget
-from search.views.spaces import describe_spaces, zoo_table
 
 __all__ = ["spaces", "zoo"]
 
 
 def spaces() -> None:
     """Registered search spaces and what each samples."""
+    from search.views.spaces import describe_spaces  # Optuna: loaded to probe the spaces
+
     stdout.print(describe_spaces())
 
 
@@ -24,5 +25,7 @@ def zoo(
     ),
 ) -> None:
     """Published designs a new resnet_budget study tries first: counts, recipes, fit."""
+    from search.views.spaces import zoo_table
+
     check_budget(budget)
     stdout.print(zoo_table(budget))

@@ -1,24 +1,24 @@
-"""`search run`, `status`, `export`, `report`: a study from its first trial to its results."""
+"""`search run`, `status`, `export`, `report`: a study from its first trial to its results.
+
+Each command imports what it runs (Optuna, the storage, torch, Ray) in its body, so that
+`search --help` loads none of it and `status` and `export` load no torch.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import optuna
 import typer
-import yaml
 
 from errors import UserError
 from search.cli.options import DataDir, Device, Precision, Storage, Study
 from search.console import log, stdout
 from search.options import DEFAULT_BUDGET, RunOptions
 from search.pruning import PRUNERS
-from search.run import run_search
-from search.study import load_study
-from search.trial import CONFIG, N_PARAMS
-from search.views import best_trial, export_document, gain, trials_table, write_document
-from storage import open_storage
+
+if TYPE_CHECKING:
+    import optuna
 
 __all__ = ["export", "report", "run", "status"]
 
@@ -27,7 +27,7 @@ def run(
     space: Annotated[str, typer.Option(help="Registered space name or path to a .py file.")] = (
         "resnet_budget"
     ),
-    study: Annotated[str | None, typer.Option(help="Study name [default: the space name].")] = None,
+    study: Annotated[str | None, typer.Option(help="Study name. [default: the space name]")] = None,
     trials: Annotated[int, typer.Option(help="Trained trials (complete or pruned) to reach.")] = 20,
     budget: Annotated[int, typer.Option(help="Most trainable parameters a model may have.")] = (
         DEFAULT_BUDGET
@@ -37,54 +37,60 @@ def run(
     epochs: Annotated[
         int | None,
         typer.Option(
-            help="Epochs per trial [default: 30 on a GPU, 2 on a CPU].", show_default=False
+            help="Epochs per trial. [default: 30 on a GPU, 2 on a CPU]", show_default=False
         ),
     ] = None,
     train_subset: Annotated[
         int | None,
         typer.Option(
-            help="Training images per epoch, 0 = all [default: 0 on a GPU, 1000 on a CPU].",
+            help="Training images per epoch, 0 = all. [default: 0 on a GPU, 1000 on a CPU]",
             show_default=False,
         ),
     ] = None,
     val_size: Annotated[
         int | None,
         typer.Option(
-            help="Training images held out to validate [default: 5000 on a GPU, 1000 on a CPU].",
+            help="Training images held out to validate. [default: 5000 on a GPU, 1000 on a CPU]",
             show_default=False,
         ),
     ] = None,
     data_dir: DataDir = None,
     device: Device = None,
     precision: Precision = "auto",
-    seed: Annotated[int | None, typer.Option(help="Sampler seed.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of the sampler, to repeat a study's choices. [default: none, random]",
+            show_default=False,
+        ),
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option(
-            help="Trials at once, on Ray when more than 1 [default: one per GPU, 1 without].",
+            help="Trials at once, on Ray when more than 1. [default: one per GPU, 1 without]",
             show_default=False,
         ),
     ] = None,
     gpus_per_trial: Annotated[
         float | None,
         typer.Option(
-            help="GPUs each trial holds; 0.5 puts two trials on a GPU [default: 1 "
-            "when there are GPUs, else 0].",
+            help="GPUs each trial holds; 0.5 puts two trials on a GPU. [default: 1 "
+            "when there are GPUs, else 0]",
             show_default=False,
         ),
     ] = None,
     cpus_per_trial: Annotated[
         float | None,
         typer.Option(
-            help="CPUs each trial holds [default: 1 with GPUs, else the CPUs shared out].",
+            help="CPUs each trial holds. [default: 1 with GPUs, else the CPUs shared out]",
             show_default=False,
         ),
     ] = None,
     checkpoint_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Trial checkpoints go under DIR/STUDY [default: beside the SQLite "
-            "file, else ./checkpoints]; shared by all nodes of a cluster.",
+            help="Trial checkpoints go under DIR/STUDY; on a cluster, a directory every node "
+            "shares. [default: search-checkpoints beside the SQLite file, else ./checkpoints]",
             show_default=False,
         ),
     ] = None,
@@ -98,7 +104,8 @@ def run(
     ray_address: Annotated[
         str | None,
         typer.Option(
-            help="Join this Ray cluster (HOST:6379, or auto) instead of starting a local Ray.",
+            help="Join this Ray cluster (HOST:6379, or auto). [default: none; a local Ray "
+            "when more than one trial runs at once]",
             show_default=False,
         ),
     ] = None,
@@ -111,6 +118,8 @@ def run(
     ] = True,
 ) -> None:
     """Start or resume a study and run it until it holds --trials trained trials."""
+    from search.run import run_search  # torch, and Ray when it is asked for
+
     options = RunOptions(
         space=space, study=study, trials=trials, budget=budget, storage=storage, pruner=pruner,
         epochs=epochs, train_subset=train_subset, val_size=val_size, data_dir=data_dir,
@@ -118,7 +127,17 @@ def run(
         gpus_per_trial=gpus_per_trial, cpus_per_trial=cpus_per_trial, ray_address=ray_address,
         checkpoint_dir=checkpoint_dir, heartbeat_s=heartbeat, warm_start=warm_start,
     )  # fmt: skip
-    result = run_search(options)
+    _print_summary(run_search(options))
+
+
+def _print_summary(result: optuna.Study) -> None:
+    """The best ten trials, the best one's config, and the gain over the published designs."""
+    import yaml
+
+    from search.trial import CONFIG, N_PARAMS
+    from search.views.export import best_trial
+    from search.views.table import trials_table
+
     stdout.print(trials_table(result, best=10))
     trial = best_trial(result)
     stdout.print(
@@ -130,6 +149,8 @@ def run(
 
 
 def _print_gain(study: optuna.Study) -> None:
+    from search.views.gain import gain
+
     said = gain(study.get_trials(deepcopy=False))
     if said is not None:
         stdout.print(said.line())
@@ -138,9 +159,16 @@ def _print_gain(study: optuna.Study) -> None:
 def status(
     study: Study,
     storage: Storage = None,
-    best: Annotated[int | None, typer.Option(help="Show only the best N trials.")] = None,
+    best: Annotated[
+        int | None,
+        typer.Option(help="Show only the best N trials. [default: all]", show_default=False),
+    ] = None,
 ) -> None:
     """Table of a study's trials: state, validation accuracy, parameters, duration, config."""
+    from search.study import load_study
+    from search.views.table import trials_table
+    from storage import open_storage
+
     if best is not None and best < 1:
         raise UserError(f"--best must be a number of trials >= 1, got {best}")
     loaded = load_study(open_storage(storage, must_exist=True), study)
@@ -156,6 +184,10 @@ def export(
     ),
 ) -> None:
     """Write the best trial's full config, metrics and provenance."""
+    from search.study import load_study
+    from search.views.export import best_trial, export_document, write_document
+    from storage import open_storage
+
     opened = open_storage(storage, must_exist=True)
     loaded = load_study(opened, study)
     trial = best_trial(loaded)
@@ -171,7 +203,9 @@ def report(
     ),
 ) -> None:
     """Write trials.csv, PNG plots and an index.html for a study."""
+    from search.study import load_study
     from search.views.report import write_report  # matplotlib and pandas: only when asked
+    from storage import open_storage
 
     written = write_report(load_study(open_storage(storage, must_exist=True), study), out)
     log(f"wrote {len(written)} files; open {out / 'index.html'}")

@@ -1,17 +1,6 @@
 """Views of studies and spaces for the commands: the status table, the export document, the
 report files, the dashboard server, the table of spaces. They read the storage, never run trials.
+
+Import each from its module (`search.views.table`, `.export`, `.gain`, `.report`, `.dashboard`,
+`.spaces`, `.model`): the package imports none of them, so a command loads only the view it shows.
 """
-
-from search.views.export import best_trial, export_document, write_document
-from search.views.gain import Gain, gain
-from search.views.table import describe_model, trials_table
-
-__all__ = [
-    "Gain",
-    "best_trial",
-    "describe_model",
-    "export_document",
-    "gain",
-    "trials_table",
-    "write_document",
-]

@@ -13,7 +13,7 @@ from optuna.distributions import (
 )
 from rich.table import Table
 
-from search.views.table import describe_model
+from search.views.model import describe_model
 from spaces import ZOO, Space, designs_within, probe, registered
 from spaces.resnet_budget import MIN_FRACTION
 

@@ -6,21 +6,26 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from rich.table import Table
 
-from search.trial import CONFIG, N_PARAMS, ZOO, is_trained, reason
+from search.trial import CONFIG, N_PARAMS, ZOO, is_budget_rejected, is_trained, reason
+from search.views.model import describe_model
 
-__all__ = ["describe_model", "trials_table"]
+__all__ = ["breakdown", "trials_table"]
 
 
-def describe_model(config: dict) -> str:
-    """A model config in one short phrase: block, blocks x width per stage, SE, and the
-    shortcut and activation when they are not the default."""
-    model = config.get("model", {})
-    pairs = zip(model.get("depths", []), model.get("widths", []), strict=True)
-    stages = " ".join(f"{d}x{w}" for d, w in pairs)
-    se = f" se{model['se_ratio']:g}" if model.get("se_ratio") else ""
-    pad = " pad" if model.get("shortcut") == "pad" else ""
-    act = f" {model['activation']}" if model.get("activation", "relu") != "relu" else ""
-    return f"{model.get('block', '?')} {stages}{se}{pad}{act}"
+def breakdown(trials: list[FrozenTrial]) -> str:
+    """What a study's trials came to, in one line: "25 trials: 14 trained (11 complete, 3 pruned
+    by the pruner), 8 rejected for the budget, 2 failed, 1 running" (and any still queued)."""
+    states = [t.state for t in trials]
+    complete = states.count(TrialState.COMPLETE)
+    pruned = sum(t.state == TrialState.PRUNED and is_trained(t) for t in trials)
+    rejected = sum(t.state == TrialState.PRUNED and is_budget_rejected(t) for t in trials)
+    waiting = states.count(TrialState.WAITING)
+    line = (
+        f"{len(trials)} trials: {complete + pruned} trained ({complete} complete, {pruned} "
+        f"pruned by the pruner), {rejected} rejected for the budget, "
+        f"{states.count(TrialState.FAIL)} failed, {states.count(TrialState.RUNNING)} running"
+    )
+    return line + (f", {waiting} queued" if waiting else "")
 
 
 def _mix(augment: dict) -> float:
@@ -52,7 +57,7 @@ def _row(trial: FrozenTrial) -> list[str]:
 def trials_table(study: optuna.Study, best: int | None = None) -> Table:
     """Every trial in order, or with `best`, the best `best` trained trials by accuracy."""
     trials = study.get_trials(deepcopy=False)
-    title = f"study {study.study_name!r}: {len(trials)} trials"
+    title = f"study {study.study_name!r}: {breakdown(trials)}"
     if best is not None:
         trials = [t for t in trials if t.state == TrialState.COMPLETE and is_trained(t)]
         trials = sorted(trials, key=lambda t: t.value, reverse=True)[:best]

@@ -95,8 +95,9 @@ def test_the_api_lists_the_study_while_a_run_writes_it(tmp_path, fake_cifar, das
     assert detail["objective_names"] == ["val_accuracy"]
 
 
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and "
-                    "chromium-driver (.ci/run installs them)")  # fmt: skip
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="THE DASHBOARD WAS NOT TESTED IN A "
+                    "BROWSER: no chromium or chromedriver on PATH; `bash scripts/setup.sh` as root "
+                    "installs Debian's chromium and chromium-driver")  # fmt: skip
 def test_the_study_page_renders_in_headless_chromium(tmp_path, fake_cifar, dashboard):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

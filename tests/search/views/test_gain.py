@@ -8,7 +8,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from search.trial import N_PARAMS, ZOO
-from search.views import gain
+from search.views.gain import gain
 from trainers import TrainConfig
 
 LR = {"lr": FloatDistribution(0.01, 0.5)}
