@@ -11,8 +11,10 @@ import yaml
 from optuna.trial import TrialState
 
 from search.trial import CONFIG, N_PARAMS, PRUNED_REASON, ZOO
-from search.views import best_trial, gain, trials_table
+from search.views.export import best_trial
+from search.views.gain import gain
 from search.views.report import trials_frame
+from search.views.table import trials_table
 from trainers import TrainConfig
 
 PARTIAL = 0.95  # what the pruned trial reported after epoch 1: above every finished trial
