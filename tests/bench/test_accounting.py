@@ -4,6 +4,9 @@ stopped by ASHA (which Ray Tune and OptunaSearch report as finished) never do. T
 scripts are imported from bench/, as they import each other (conftest.py)."""
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 import optuna
@@ -65,14 +68,24 @@ def test_the_ray_tune_record_counts_only_trials_that_reported_their_last_epoch(t
 def test_the_ray_tune_peer_trains_and_skips_real_trials(tmp_path, fake_cifar):
     """A real Ray Tune run (OptunaSearch, ASHA, the project's trainer) of three tiny trials on a
     tiny subset; a budget that the wider configs of the tiny space exceed."""
-    from search.fidelity import Fidelity
-    from tests.conftest import TINY_SPACE
+    from tests.conftest import ROOT, TINY_SPACE
 
     record = tmp_path / "r.jsonl"
     started = time.time()
-    ray_tune_peer.run_ray_tune(record, seed=0, seconds=600, space=str(TINY_SPACE), budget=12_000,
-                               fidelity=Fidelity(epochs=2, train_subset=128, val_size=128),
-                               data_dir=str(fake_cifar), num_samples=3)  # fmt: skip
+    # in its own process, as the benchmark runs it: Ray Tune changes its process for good
+    # (signal handlers, logging), which later in-process CLI tests must not inherit
+    script = (
+        "import sys; sys.path.append(sys.argv[1] + '/bench')\n"
+        "import ray_tune_peer\n"
+        "from search.fidelity import Fidelity\n"
+        "from pathlib import Path\n"
+        "ray_tune_peer.run_ray_tune(Path(sys.argv[2]), seed=0, seconds=600, space=sys.argv[3],\n"
+        "    budget=12_000, fidelity=Fidelity(epochs=2, train_subset=128, val_size=128),\n"
+        "    data_dir=sys.argv[4], num_samples=3)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-c", script, str(ROOT), str(record), str(TINY_SPACE),
+                    str(fake_cifar)], check=True, env=env, timeout=540)  # fmt: skip
     rows = ray_tune_peer.read_record(record)
     by_trial = {}
     for row in rows:
