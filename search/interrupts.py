@@ -4,6 +4,10 @@ Both raise KeyboardInterrupt in the driver's main thread (`raising`), except ins
 blocks: the steps that must not be cut in two (a trial created with its first heartbeat, a result
 told with its retry queued) finish first, and the interrupt is raised as the block ends. So no
 interrupt leaves a trial RUNNING that no heartbeat speaks for.
+
+Nor is it raised where Python would swallow it (a `__del__` or a weakref callback, which print
+"Exception ignored" and carry on) or inside SQLAlchemy (which logs the cursor it could not
+close, with a traceback): it waits for the next block's end or `check()`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["held", "raising"]
+__all__ = ["check", "held", "raising"]
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -28,10 +32,29 @@ _held = _Held()
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    if _held.depth:
+    if _held.depth or _unsafe(frame):
         _held.signal = signum
         return
     raise KeyboardInterrupt
+
+
+def _unsafe(frame: FrameType | None) -> bool:
+    """Whether the main thread is in a finaliser or a database call."""
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if frame.f_code.co_name == "__del__" or module == "weakref":
+            return True
+        if module.startswith("sqlalchemy"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def check() -> None:
+    """Raise an interrupt that came where it could not be raised at once."""
+    if not _held.depth and _held.signal is not None:
+        _held.signal = None
+        raise KeyboardInterrupt
 
 
 @contextmanager
@@ -60,6 +83,4 @@ def held() -> Iterator[None]:
         yield
     finally:
         _held.depth -= 1
-        if not _held.depth and _held.signal is not None:
-            _held.signal = None
-            raise KeyboardInterrupt
+    check()

@@ -21,7 +21,7 @@ from search.console import log
 from search.executors import Executor
 from search.fidelity import Fidelity
 from search.heartbeat import Heartbeat, fail_orphans
-from search.interrupts import held
+from search.interrupts import check, held
 from search.progress import TrialProgress
 from search.sampling import sample
 from search.training import Outcome, fault_reason
@@ -121,7 +121,8 @@ class _Loop:
         """Sample the trial and hand it to the executor; False if it ended here instead (over
         budget, or a fault of its space, its config or, in this process, its training)."""
         try:
-            config = sample(trial, self.plan.space, self.plan.fidelity, self.plan.budget)
+            with held():  # the sampler's storage writes
+                config = sample(trial, self.plan.space, self.plan.fidelity, self.plan.budget)
             checkpoint = checkpoint_path(self.plan.checkpoints, frozen(trial))
             self.executor.submit(trial, config, checkpoint)
             return True
@@ -179,6 +180,7 @@ class _Loop:
 
     def run(self) -> None:
         while True:
+            check()  # an interrupt that came inside a storage read
             self.fail_dead()
             trained = trained_count(self.study.get_trials(deepcopy=False))
             if trained >= self.plan.target and not self.executor.running():

@@ -16,6 +16,7 @@ import torch
 from optuna.trial import TrialState
 
 from errors import ConfigError, DivergedError, UserError
+from search.interrupts import held
 from search.trial import (
     DEVICE,
     FAIL_REASON,
@@ -56,16 +57,17 @@ def train_trial(
     memory end it. With `checkpoint`, every epoch is saved there and a retried trial resumes
     from it; the file is removed once the trial has ended. `on_epoch` hears of the trial when
     it starts and after every epoch."""
-    device = resolve_device(train_kwargs.get("device"))
-    trial.set_user_attr(DEVICE, describe_device(device))
-    if checkpoint is not None and checkpoint.exists():
-        try:
-            trial.set_user_attr(RESUMED_FROM_EPOCH, check_checkpoint(checkpoint, config))
-        except UserError as err:  # cut short by the crash that killed the run: start over
-            trial.set_user_attr(RESUME_ERROR, str(err))
-            checkpoint.unlink()
-    if on_epoch:
-        on_epoch(trial)
+    with held():  # storage writes: an interrupt waits for them (search.interrupts)
+        device = resolve_device(train_kwargs.get("device"))
+        trial.set_user_attr(DEVICE, describe_device(device))
+        if checkpoint is not None and checkpoint.exists():
+            try:
+                trial.set_user_attr(RESUMED_FROM_EPOCH, check_checkpoint(checkpoint, config))
+            except UserError as err:  # cut short by the crash that killed the run: start over
+                trial.set_user_attr(RESUME_ERROR, str(err))
+                checkpoint.unlink()
+        if on_epoch:
+            on_epoch(trial)
     try:
         metrics = train_fn(config, _reporter(trial, config.epochs, on_epoch),
                            checkpoint=checkpoint, **train_kwargs)  # fmt: skip
@@ -103,14 +105,15 @@ def _failed(trial: optuna.Trial, checkpoint: Path | None, reason: str) -> Outcom
 
 def _reporter(trial: optuna.Trial, epochs: int, on_epoch: OnEpoch | None) -> Report:
     def report(epoch: int, value: float, /, **metrics: float) -> None:
-        trial.report(value, epoch)
-        trial.set_user_attr(IMAGES_PER_S, metrics.get("images_per_s", math.nan))  # live
-        if on_epoch:
-            on_epoch(trial)
-        if epoch < epochs and trial.should_prune():  # a finished trial is never pruned
-            trial.set_user_attr(VAL_LOSS, metrics.get("val_loss", math.nan))
-            reason = f"pruner: validation accuracy {value:.4f} after epoch {epoch} of {epochs}"
-            trial.set_user_attr(PRUNED_REASON, reason)
-            raise optuna.TrialPruned(reason)
+        with held():  # storage writes: an interrupt waits for them (search.interrupts)
+            trial.report(value, epoch)
+            trial.set_user_attr(IMAGES_PER_S, metrics.get("images_per_s", math.nan))  # live
+            if on_epoch:
+                on_epoch(trial)
+            if epoch < epochs and trial.should_prune():  # a finished trial is never pruned
+                trial.set_user_attr(VAL_LOSS, metrics.get("val_loss", math.nan))
+                reason = f"pruner: validation accuracy {value:.4f} after epoch {epoch} of {epochs}"
+                trial.set_user_attr(PRUNED_REASON, reason)
+                raise optuna.TrialPruned(reason)
 
     return report

@@ -66,6 +66,20 @@ def fake_cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def study_being_run(url: str, name: str):
+    """The study that a `search run` in another process is creating, or None until it exists.
+    The run creates the database's tables; opening them at the same moment races it, so this
+    opens the storage as the product does (`storage.open_storage` waits the race out)."""
+    import optuna
+
+    from storage import open_storage
+
+    try:
+        return optuna.load_study(study_name=name, storage=open_storage(url).backend)
+    except KeyError:  # the tables are there, the study not yet
+        return None
+
+
 @pytest.fixture
 def postgres_url():
     """A fresh database on the PostgreSQL server, dropped afterwards."""

@@ -11,7 +11,9 @@ import time
 
 import optuna
 import pytest
+import sqlalchemy
 
+from search.interrupts import check, raising
 from search.trial import is_trained
 from tests.conftest import ROOT
 
@@ -114,3 +116,35 @@ def test_a_fault_inside_a_trial_fails_that_trial_and_the_study_goes_on(tmp_path,
     assert sum(is_trained(t) for t in study.trials) == 3
     assert not [t for t in study.trials if t.state.name == "RUNNING"]
     assert os.listdir(tmp_path / "search-checkpoints" / "faulty") == []
+
+
+def test_an_interrupt_inside_a_finaliser_is_raised_after_it_not_swallowed():
+    """Python swallows an exception raised in `__del__` ("Exception ignored in ...")."""
+
+    class Finalised:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs here, inside the finaliser
+
+    with raising():
+        Finalised()  # finalised at once: nothing refers to it
+        with pytest.raises(KeyboardInterrupt):
+            check()
+
+
+def test_an_interrupt_inside_a_database_call_lets_the_call_finish():
+    """SQLAlchemy cut short logs the cursor it could not close, with a traceback."""
+    engine = sqlalchemy.create_engine("sqlite://")
+
+    @sqlalchemy.event.listens_for(engine, "before_cursor_execute")
+    def interrupt(*args):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+
+    with raising(), engine.connect() as connection:
+        assert connection.execute(sqlalchemy.text("SELECT 1")).scalar() == 1
+        with pytest.raises(KeyboardInterrupt):
+            check()
+    with raising(), pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)  # elsewhere it is raised at once

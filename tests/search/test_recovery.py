@@ -13,7 +13,7 @@ import time
 import optuna
 import pytest
 
-from tests.conftest import ROOT, TINY_SPACE
+from tests.conftest import ROOT, TINY_SPACE, study_being_run
 
 pytestmark = pytest.mark.slow
 
@@ -32,11 +32,8 @@ def wait_for_training(url, name, epochs=2, timeout=180):
     deadline = time.time() + timeout
     while time.time() < deadline:
         time.sleep(0.5)
-        try:
-            trials = load(url, name).trials
-        except KeyError:  # the study is not created yet
-            continue
-        for trial in trials:
+        study = study_being_run(url, name)
+        for trial in study.trials if study else []:
             if trial.state.name == "RUNNING" and len(trial.intermediate_values) >= epochs:
                 return trial
     raise TimeoutError("no trial got far enough")

@@ -18,7 +18,7 @@ from ray.cluster_utils import Cluster
 
 import tests.search.standins as standins
 from search import RunOptions, is_trained, run_search
-from tests.conftest import TINY_SPACE
+from tests.conftest import TINY_SPACE, study_being_run
 
 pytestmark = pytest.mark.slow
 
@@ -171,10 +171,8 @@ def test_stopping_the_driver_stops_workers_and_fails_their_trials(tmp_path, fake
         deadline = time.time() + 120
         while time.time() < deadline:  # until both workers are training
             time.sleep(1)
-            if not (tmp_path / "s.db").exists() or "s" not in optuna.get_all_study_names(url):
-                continue
-            study = optuna.load_study(study_name="s", storage=url)
-            running = [t for t in study.trials if t.state.name == "RUNNING"]
+            study = study_being_run(url, "s")
+            running = [t for t in study.trials if t.state.name == "RUNNING"] if study else []
             if len(running) == 2 and all(t.intermediate_values for t in running):
                 break
         else:
