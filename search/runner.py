@@ -18,6 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from errors import ConfigError, SearchError, UserError
 from search.console import log
+from search.draft import Draft
 from search.executors import Executor
 from search.fidelity import Fidelity
 from search.heartbeat import Heartbeat, fail_orphans
@@ -66,6 +67,10 @@ class _GaveUp(SearchError):
     """Too many trials in a row did not train."""
 
 
+class _Surplus(SearchError):
+    """Drivers racing for the last places asked more trials than are wanted."""
+
+
 class _Loop:
     """State of one `run_trials` call."""
 
@@ -81,27 +86,54 @@ class _Loop:
         self.waiting_said = False
 
     def ask(self) -> optuna.Trial:
-        """A new trial (or a queued retry), beating and in hand before any interrupt lands."""
+        """A queued trial (a published design, a retry) if the study holds one, in hand; else
+        a draft, sampled in memory and written in one transaction once it is known whether it
+        trains (search.draft)."""
+        trials = self.study.get_trials(deepcopy=False)
+        if not any(t.state == TrialState.WAITING for t in trials):
+            return Draft(self.study, len(trials))
         with held(), warnings.catch_warnings():  # this loop beats for ask/tell trials itself
             warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used")
             trial = self.study.ask()
-            self.beats.add(trial_id(trial))
-            self.in_hand[trial.number] = trial
+            self.hold(trial)
         return trial
 
-    def tell(self, trial: optuna.Trial, outcome: Outcome) -> None:
-        """Record how the trial ended; a FAIL to retry is queued again to resume from its
-        checkpoint, and a trial that ended for good leaves no checkpoint behind."""
+    def hold(self, trial: optuna.Trial) -> None:
+        """Beat for a trial that is RUNNING in the storage and keep it until it is told."""
+        self.beats.add(trial_id(trial))
+        self.in_hand[trial.number] = trial
+
+    def admit(self, trial: optuna.Trial) -> optuna.Trial:
+        """The sampled trial RUNNING in the storage and in hand (a draft is written now)."""
+        if not isinstance(trial, Draft):
+            return trial
         with held():
-            self._record(trial, outcome)
-            self.beats.discard(trial_id(trial))
-            del self.in_hand[trial.number]
-            record = frozen(trial)
-            if not (outcome.retry and retry(self.study, record)):
-                checkpoint_path(self.plan.checkpoints, record).unlink(missing_ok=True)
+            written = trial.write(TrialState.RUNNING)
+            self.hold(written)
+        return written
+
+    def tell(self, trial: optuna.Trial, outcome: Outcome) -> None:
+        """Record how the trial ended (a draft in one write); a FAIL to retry is queued again to
+        resume from its checkpoint, and a trial that ended for good leaves no checkpoint."""
+        with held():
+            if isinstance(trial, Draft):
+                if outcome.state == TrialState.FAIL:
+                    trial.set_user_attr(FAIL_REASON, outcome.reason)
+                record = trial.write(outcome.state)
+            else:
+                record = self._told(trial, outcome)
         self.progress.ended(record)
         self.untrained_in_a_row = 0 if is_trained(record) else self.untrained_in_a_row + 1
         self.last_reason = reason(record)
+
+    def _told(self, trial: optuna.Trial, outcome: Outcome) -> FrozenTrial:
+        self._record(trial, outcome)
+        self.beats.discard(trial_id(trial))
+        del self.in_hand[trial.number]
+        record = frozen(trial)
+        if not (outcome.retry and retry(self.study, record)):
+            checkpoint_path(self.plan.checkpoints, record).unlink(missing_ok=True)
+        return record
 
     def _record(self, trial: optuna.Trial, outcome: Outcome) -> None:
         """Tell the outcome, unless another driver told the trial first: on SQLite two drivers
@@ -119,10 +151,14 @@ class _Loop:
 
     def start(self, trial: optuna.Trial) -> bool:
         """Sample the trial and hand it to the executor; False if it ended here instead (over
-        budget, or a fault of its space, its config or, in this process, its training)."""
+        budget, or a fault of its space, its config or, in this process, its training). Raises
+        _Surplus, the trial told FAIL, if other drivers took the last place meanwhile."""
         try:
-            with held():  # the sampler's storage writes
+            with held():  # a queued trial's sampler writes to the storage
                 config = sample(trial, self.plan.space, self.plan.fidelity, self.plan.budget)
+            trial = self.admit(trial)
+            if self.surplus(trial):
+                raise _Surplus
             checkpoint = checkpoint_path(self.plan.checkpoints, frozen(trial))
             self.executor.submit(trial, config, checkpoint)
             return True
@@ -130,6 +166,9 @@ class _Loop:
             outcome = Outcome(TrialState.PRUNED)
         except ConfigError as err:
             outcome = Outcome(TrialState.FAIL, reason=str(err))
+        except _Surplus:
+            self.tell(trial, Outcome(TrialState.FAIL, reason="surplus: others took the place"))
+            raise
         except UserError:
             raise  # bad input training found (the data, say): nothing more can train
         except Exception as err:  # noqa: BLE001  # the one place a trial's fault is its FAIL
@@ -152,11 +191,10 @@ class _Loop:
         ):
             if self.untrained_in_a_row >= MAX_UNTRAINED_IN_A_ROW:
                 raise _GaveUp
-            trial = self.ask()
-            if self.surplus(trial):
-                self.tell(trial, Outcome(TrialState.FAIL, reason="surplus: others took the place"))
+            try:
+                busy += self.start(self.ask())
+            except _Surplus:
                 return
-            busy += self.start(trial)
 
     def wait_for_others(self) -> None:
         """All places are held by trials of other drivers (alive, or dead but not yet stale)."""
