@@ -36,6 +36,9 @@ __all__ = [
 
 NUM_CLASSES = 10  # CIFAR-10
 TRAIN_IMAGES = 50_000  # images in CIFAR-10's training set, validation split included
+# `search train`'s default length, whatever the config says (a search's trials train a few
+# epochs): published CIFAR recipes train 150-300 (He et al. 2016 ~180, Zagoruyko & Komodakis 200)
+RETRAIN_EPOCHS = 200
 MAX_SEED = 2**32 - 1
 MAX_DEPTH = 200  # blocks per stage: ResNet-1202, the deepest CIFAR ResNet (He et al. 2015)
 MAX_LR = 10.0  # CIFAR ResNets train at 0.01 to 3 (super-convergence, Smith & Topin 2017)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from errors import UserError
 from trainers.checkpoint import check
-from trainers.config import TrainConfig
+from trainers.config import RETRAIN_EPOCHS, TrainConfig
 from trainers.data import split
 from trainers.evaluation import MODEL_FILE, predict, save_run, score
 from trainers.outputs import output_dir
@@ -41,11 +41,14 @@ def full_fidelity(
     ema: float | None = None,
 ) -> TrainConfig:
     """`config` trained on every training image that is not held out (or `train_subset` of
-    them, for a quick check; or on the held-out ones too with `merge_val`), for `epochs` and
-    with weight averaging `ema` if given."""
+    them, for a quick check; or on the held-out ones too with `merge_val`), for `epochs`
+    (default `RETRAIN_EPOCHS`) and with weight averaging `ema` if given."""
     data = dataclasses.replace(config.data, train_subset=train_subset, merge_val=merge_val)
     return dataclasses.replace(
-        config, data=data, epochs=epochs or config.epochs, ema=config.ema if ema is None else ema
+        config,
+        data=data,
+        epochs=epochs or RETRAIN_EPOCHS,
+        ema=config.ema if ema is None else ema,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +21,7 @@ from errors import ConfigError, DivergedError, UserError
 from search.cli.options import DataDir, Device, Precision
 from search.console import log, stdout
 from trainers import count_params, load_config, param_counts
-from trainers.config import TRAIN_IMAGES, TrainConfig
+from trainers.config import RETRAIN_EPOCHS, TRAIN_IMAGES, TrainConfig
 from trainers.outputs import output_dir, output_file
 
 __all__ = ["evaluate", "params", "predict", "train"]
@@ -68,11 +69,23 @@ def _train_config(
     return full_fidelity(config, epochs, train_subset, merge_val, ema)
 
 
+def _clock(seconds: float) -> str:
+    """A duration as a person reads it: 45 s, 12 min, 3 h 05 min."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
 def train(
     file: ConfigFile,
     epochs: Annotated[
         int | None,
-        typer.Option(help="Epochs to train. [default: the config's]", show_default=False),
+        typer.Option(
+            help=f"Epochs to train. [default: {RETRAIN_EPOCHS}, as published recipes do; not "
+            "the few of the search's trials]",
+            show_default=False,
+        ),
     ] = None,
     out: Annotated[
         Path | None,
@@ -118,13 +131,19 @@ def train(
     held_out = 0 if merge_val else config.data.val_size
     images = config.data.train_subset or TRAIN_IMAGES - held_out
     n_params = count_params(config.model)
-    log(f"training {n_params:,} parameters for {config.epochs} epochs on "
-        f"{images:,} images from {folder}; writing to {out}")  # fmt: skip
+    length = f"{config.epochs} epochs" + ("" if epochs else " (the default; --epochs to change)")
+    validation = "none held out" if merge_val else f"validated on {held_out:,} held-out images"
+    log(f"training {n_params:,} parameters for {length} on {images:,} images from {folder}, "
+        f"{validation}; the time left shows after each epoch; writing to {out}")  # fmt: skip
+    last = time.monotonic()  # when the last epoch ended (at first: when loading began)
 
     def report(epoch: int, value: float, /, **metrics: float) -> None:
+        nonlocal last
         val = "" if math.isnan(value) else f"  val acc {value:.4f}"
+        now = time.monotonic()
+        left, last = (now - last) * (config.epochs - epoch), now  # at the last epoch's pace
         log(f"epoch {epoch}/{config.epochs}  train loss {metrics.get('train_loss', math.nan):.4f}"
-            f"{val}  {metrics.get('images_per_s', 0):,.0f} img/s")  # fmt: skip
+            f"{val}  {metrics.get('images_per_s', 0):,.0f} img/s  {_clock(left)} left")  # fmt: skip
 
     try:
         result = retrain(config, out, report, data_dir=folder, device=device,

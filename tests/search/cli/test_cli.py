@@ -15,6 +15,7 @@ import yaml
 
 from tests.conftest import TINY_SPACE
 from trainers import ModelConfig, TrainConfig, build_model, load_config
+from trainers.retrain import full_fidelity
 
 QUICK = ["--epochs", "2", "--train-subset", "256", "--val-size", "256"]
 
@@ -221,6 +222,7 @@ def write_checkpoints(where):
     """OUT directories of `search train` runs that cannot be resumed with tiny.yaml."""
     (where / "tiny.yaml").write_text(yaml.safe_dump(TINY.to_dict()))
     other = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, widths=(8, 32)))
+    other = full_fidelity(other)  # as `search train` trains it
     for name, state in [
         ("cut", {"format": 1, "config": TINY.to_dict(), "padding": torch.zeros(1000)}),
         ("other", {"format": 1, "config": other.to_dict()}),

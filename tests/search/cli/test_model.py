@@ -21,6 +21,7 @@ from search import RunOptions, run_search
 from tests.search.cli.bad_files import TINY, write_bad_files
 from tests.search.standins import standin_train
 from trainers import count_params
+from trainers.config import RETRAIN_EPOCHS
 from trainers.evaluation import save_run
 from trainers.resnet import build_model
 
@@ -58,8 +59,8 @@ def read_csv(path):
 @pytest.mark.slow
 def test_train_interrupted_resumed_evaluated_and_predicted_on_real_cifar10(tmp_path, cifar_dir):
     (tmp_path / "best.yaml").write_text(yaml.safe_dump({"config": TINY.to_dict(), "n_params": 1}))
-    args = ["train", "best.yaml", "--train-subset", "8000", "--ema", "0.99", "--tta",
-            "--data-dir", cifar_dir]  # fmt: skip
+    args = ["train", "best.yaml", "--epochs", "2", "--train-subset", "8000", "--ema", "0.99",
+            "--tta", "--data-dir", cifar_dir]  # fmt: skip
     straight = search(*args, "--out", "straight", cwd=tmp_path)
     assert "test accuracy" in straight.stdout and "with TTA" in straight.stdout
 
@@ -74,6 +75,7 @@ def test_train_interrupted_resumed_evaluated_and_predicted_on_real_cifar10(tmp_p
     assert "--resume" in err and not (tmp_path / "cut" / "model.pt").exists()
     resumed = search(*args, "--out", "cut", "--resume", cwd=tmp_path)
     assert "epoch 1/2" in resumed.stderr and "epoch 2/2" in resumed.stderr
+    assert "for 2 epochs on 8,000 images" in resumed.stderr and " left\n" in resumed.stderr
     assert not checkpoint.exists()  # done: model.pt holds the weights
 
     metrics = {name: yaml.safe_load((tmp_path / name / "metrics.json").read_text())
@@ -256,9 +258,11 @@ def test_a_config_that_diverges_in_train_is_one_line_naming_it(cli, tmp_path, fa
     document = TINY.to_dict()
     document["optim"].update(lr=10, weight_decay=1, batch_size=8)  # the largest allowed
     (tmp_path / "steep.yaml").write_text(yaml.safe_dump(document))
-    result = cli("train", "steep.yaml", "--epochs", "1", "--train-subset", "640",
+    result = cli("train", "steep.yaml", "--train-subset", "640",
                  "--data-dir", fake_cifar, "--precision", "fp32")  # fmt: skip
     assert result.code == 2, result
+    assert TINY.epochs != RETRAIN_EPOCHS  # not the config's length: the final training's
+    assert f"for {RETRAIN_EPOCHS} epochs (the default; --epochs to change)" in result.err
     last = result.err.strip().splitlines()[-1]
-    assert last.startswith("error: steep.yaml: training diverged (training loss is nan in epoch 1)")
+    assert last.startswith("error: steep.yaml: training diverged (training loss is nan in epoch ")
     assert "Traceback" not in result.err
