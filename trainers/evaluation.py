@@ -6,6 +6,7 @@ parameter count as the export it came from) with nothing else to go on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 MODEL_FILE = "model.pt"
+Progress = Callable[[int, int], None]  # (done, total), as a long step goes
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,11 @@ def predict(
     tta: bool = False,
     dtype: torch.dtype | None = None,
     batch_size: int = 500,
+    progress: Progress | None = None,
 ) -> torch.Tensor:
     """Class probabilities (N x 10, float32) for uint8 images N x 3 x 32 x 32 on the model's
-    device; with `tta`, the mean of the image's and its mirror image's."""
+    device; with `tta`, the mean of the image's and its mirror image's. `progress` hears
+    (images done, N) after each batch."""
     model.eval()
     out = []
     for i in range(0, len(images), batch_size):
@@ -113,6 +117,8 @@ def predict(
         with torch.autocast(x.device.type, dtype=dtype, enabled=dtype is not None):
             probs = [F.softmax(model(view).float(), dim=1) for view in views]
         out.append(torch.stack(probs).mean(0))
+        if progress:
+            progress(i + len(x), len(images))
     return torch.cat(out) if out else torch.zeros(0, NUM_CLASSES, device=images.device)
 
 
@@ -139,26 +145,47 @@ def score(probs: torch.Tensor, labels: torch.Tensor) -> Scores:
 
 
 def evaluate_run(
-    path: str | Path, data_dir: str | Path | None, device: str | None, precision: str
+    path: str | Path,
+    data_dir: str | Path | None,
+    device: str | None,
+    precision: str,
+    progress: Progress | None = None,
 ) -> tuple[Trained, dict[str, Scores]]:
     """The run's model scored on the 10,000 test images, as it is ("plain") and with flip
-    test-time augmentation ("tta")."""
+    test-time augmentation ("tta"). `progress` hears (images scored, total) after each batch,
+    a mirror image counting as one more."""
     resolved = resolve_device(device)
     trained = load_run(path, resolved)
     data, dtype = prepare(data_dir, resolved, precision)
-    scores = {
-        name: score(predict(trained.model, data.test_images, tta, dtype), data.test_labels)
-        for name, tta in (("plain", False), ("tta", True))
-    }
+    n = len(data.test_images)
+    if progress:
+        progress(0, 3 * n)  # loaded: scoring starts
+    scores = {}
+    for name, tta, before in (("plain", False, 0), ("tta", True, n)):
+
+        def heard(done: int, _: int, before: int = before, views: int = 1 + tta) -> None:
+            if progress:
+                progress(before + views * done, 3 * n)
+
+        probs = predict(trained.model, data.test_images, tta, dtype, progress=heard)
+        scores[name] = score(probs, data.test_labels)
     return trained, scores
 
 
 def predict_inputs(
-    path: str | Path, inputs: str | Path, device: str | None, precision: str, tta: bool
+    path: str | Path,
+    inputs: str | Path,
+    device: str | None,
+    precision: str,
+    tta: bool,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Columns ID and Labels (class 0-9) for the images of `inputs`, in their order."""
     ids, images = read_inputs(inputs)  # bad input fails before the model loads
     resolved = resolve_device(device)
     trained = load_run(path, resolved)
-    probs = predict(trained.model, images.to(resolved), tta, autocast_dtype(resolved, precision))
+    dtype = autocast_dtype(resolved, precision)
+    if progress:
+        progress(0, len(images))  # loaded: predicting starts
+    probs = predict(trained.model, images.to(resolved), tta, dtype, progress=progress)
     return pd.DataFrame({"ID": ids, "Labels": probs.argmax(1).cpu().numpy()})

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from errors import ConfigError, DivergedError, UserError
 from search.cli.options import DataDir, Device, Precision
-from search.console import log, stdout
+from search.console import log, stdout, step
 from trainers import count_params, load_config, param_counts
 from trainers.config import RETRAIN_EPOCHS, TRAIN_IMAGES, TrainConfig
 from trainers.outputs import output_dir, output_file
@@ -181,7 +181,8 @@ def evaluate(
 
     file = model_file(run)
     out = output_dir(out or file.parent, EVALUATION_FILES, "--out")  # before minutes of scoring
-    trained, scores = evaluate_run(file, data_dir, device, precision)
+    with step(f"scoring {file} on the CIFAR-10 test set, then with TTA") as progress:
+        trained, scores = evaluate_run(file, data_dir, device, precision, progress)
     plain, tta = scores["plain"], scores["tta"]
     table = Table(title=f"{trained.n_params:,} parameters: test accuracy per class")
     for column in ("class", "accuracy", "with TTA"):
@@ -222,7 +223,8 @@ def predict(
     from trainers.evaluation import predict_inputs
 
     output_file(output, "--output")
-    frame = predict_inputs(run, input_, device, precision, tta)
+    with step(f"classifying {input_}" + (" and its mirror images" if tta else "")) as progress:
+        frame = predict_inputs(run, input_, device, precision, tta, progress)
     try:
         frame.to_csv(output, index=False)
     except OSError as err:

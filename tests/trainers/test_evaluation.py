@@ -57,3 +57,11 @@ def test_scores_count_every_image_once():
     assert scores.accuracy == 0.75
     assert scores.confusion[2] == [0, 1, 1, 0, 0, 0, 0, 0, 0, 0]
     assert scores.per_class["bird"] == 0.5 and scores.per_class["cat"] == 0.0
+
+
+def test_predict_reports_its_progress_batch_by_batch():
+    heard = []
+    images = torch.zeros(1200, 3, 32, 32, dtype=torch.uint8)
+    probs = predict(LeftBright(), images, batch_size=500, progress=lambda *p: heard.append(p))
+    assert len(probs) == 1200
+    assert heard == [(500, 1200), (1000, 1200), (1200, 1200)]

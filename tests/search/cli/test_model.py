@@ -88,6 +88,8 @@ def test_train_interrupted_resumed_evaluated_and_predicted_on_real_cifar10(tmp_p
     assert (tmp_path / "cut" / "curves.png").stat().st_size > 10_000
 
     evaluated = search("evaluate", "cut", "--data-dir", cifar_dir, cwd=tmp_path)
+    assert "test set, then with TTA ...\n" in evaluated.stderr  # before it takes long
+    assert "then with TTA: done in " in evaluated.stderr
     assert "airplane" in evaluated.stdout and "truck" in evaluated.stdout
     figures = yaml.safe_load((tmp_path / "cut" / "evaluation.json").read_text())
     assert figures["tta"]["accuracy"] == pytest.approx(metrics["cut"]["test_tta_accuracy"])
