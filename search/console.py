@@ -23,22 +23,29 @@ def log(message: str) -> None:
 
 @contextmanager
 def step(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A step that takes a while, shown as it goes: the block reports `(done, total)` to the
-    callable it gets, (0, total) once its inputs are read and checked. On a terminal a live bar;
-    elsewhere (a log) a line at that first report. A line with its time as it ends."""
-    started = time.monotonic()
-    if console.is_terminal:
-        with Progress(console=console, transient=True) as bars:  # bar, %, time remaining
-            task = bars.add_task(description, total=None)
-            yield lambda done, total: bars.update(task, completed=done, total=total)
-    else:
-        said = False
+    """A step that takes a while, shown from its first report: the block reports
+    `(done, total)` to the callable it gets, (0, total) as the work starts (its inputs read and
+    checked). On a terminal a live bar; elsewhere (a log) a line then. Either way, a line with
+    its time as it ends."""
+    bars = Progress(console=console, transient=True) if console.is_terminal else None
+    task, started = None, None
 
-        def report(done: int, total: int) -> None:
-            nonlocal said
-            if not said:
+    def report(done: int, total: int) -> None:
+        nonlocal task, started
+        if started is None:
+            started = time.monotonic()
+            if bars:
+                bars.start()
+                task = bars.add_task(description, total=total)
+            else:
                 log(f"{description} ...")
-                said = True
+        if bars and task is not None:
+            bars.update(task, completed=done, total=total)
 
+    try:
         yield report
-    log(f"{description}: done in {time.monotonic() - started:.1f} s")
+    finally:
+        if bars:
+            bars.stop()
+    if started is not None:
+        log(f"{description}: done in {time.monotonic() - started:.1f} s")

@@ -6,7 +6,7 @@ parameter count as the export it came from) with nothing else to go on.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from torch import nn
 from errors import UserError
 from trainers.checkpoint import load_file
 from trainers.config import NUM_CLASSES, TrainConfig
-from trainers.data import CLASSES, normalize
+from trainers.data import CLASSES, Cifar10, normalize
 from trainers.device import autocast_dtype, resolve_device
 from trainers.inputs import read_inputs
 from trainers.resnet import build_model, count_params
@@ -35,6 +35,7 @@ __all__ = [
     "predict_inputs",
     "save_run",
     "score",
+    "score_test_set",
 ]
 
 MODEL_FILE = "model.pt"
@@ -144,6 +145,32 @@ def score(probs: torch.Tensor, labels: torch.Tensor) -> Scores:
     )
 
 
+def score_test_set(
+    model: nn.Module,
+    data: Cifar10,
+    dtype: torch.dtype | None,
+    passes: Sequence[tuple[str, bool]],
+    progress: Progress | None = None,
+) -> dict[str, Scores]:
+    """The model's scores on the test images, one per (name, tta) pass. `progress` hears
+    (images scored, total) after each batch, a mirror image counting as one more."""
+    n = len(data.test_images)
+    total = sum(n * (1 + tta) for _, tta in passes)
+    if progress:
+        progress(0, total)  # scoring starts
+    scores, before = {}, 0
+    for name, tta in passes:
+
+        def heard(done: int, _: int, before: int = before, views: int = 1 + tta) -> None:
+            if progress:
+                progress(before + views * done, total)
+
+        probs = predict(model, data.test_images, tta, dtype, progress=heard)
+        scores[name] = score(probs, data.test_labels)
+        before += n * (1 + tta)
+    return scores
+
+
 def evaluate_run(
     path: str | Path,
     data_dir: str | Path | None,
@@ -152,24 +179,12 @@ def evaluate_run(
     progress: Progress | None = None,
 ) -> tuple[Trained, dict[str, Scores]]:
     """The run's model scored on the 10,000 test images, as it is ("plain") and with flip
-    test-time augmentation ("tta"). `progress` hears (images scored, total) after each batch,
-    a mirror image counting as one more."""
+    test-time augmentation ("tta"); `progress` as for `score_test_set`."""
     resolved = resolve_device(device)
     trained = load_run(path, resolved)
     data, dtype = prepare(data_dir, resolved, precision)
-    n = len(data.test_images)
-    if progress:
-        progress(0, 3 * n)  # loaded: scoring starts
-    scores = {}
-    for name, tta, before in (("plain", False, 0), ("tta", True, n)):
-
-        def heard(done: int, _: int, before: int = before, views: int = 1 + tta) -> None:
-            if progress:
-                progress(before + views * done, 3 * n)
-
-        probs = predict(trained.model, data.test_images, tta, dtype, progress=heard)
-        scores[name] = score(probs, data.test_labels)
-    return trained, scores
+    passes = (("plain", False), ("tta", True))
+    return trained, score_test_set(trained.model, data, dtype, passes, progress)
 
 
 def predict_inputs(

@@ -16,7 +16,7 @@ from errors import UserError
 from trainers.checkpoint import check
 from trainers.config import RETRAIN_EPOCHS, TrainConfig
 from trainers.data import split
-from trainers.evaluation import MODEL_FILE, predict, save_run, score
+from trainers.evaluation import MODEL_FILE, Progress, save_run, score_test_set
 from trainers.outputs import output_dir
 from trainers.plots import save_curves
 from trainers.train import Report, fit, prepare
@@ -95,12 +95,14 @@ def retrain(
     precision: str = "auto",
     resume: bool = False,
     tta: bool = False,
+    progress: Progress | None = None,
 ) -> dict:
     """Train `config`, score it on the 10,000 test images (also with flip TTA if `tta`), write
     model.pt, metrics.json and curves.png. Returns the metrics written.
 
     The per-epoch reports validate on the held-out split (none with `merge_val`), comparable
     with the search's. With `resume`, an interrupted run goes on from its checkpoint.
+    `progress` hears how the test set's scoring goes (`score_test_set`).
     """
     out = Path(out_dir)
     checkpoint = prepare_out(out, config, resume)
@@ -108,9 +110,9 @@ def retrain(
     data, dtype = prepare(data_dir, device, precision)
     model, metrics = fit(config, split(data, config.data), report, dtype, checkpoint)
     result = {**dataclasses.asdict(metrics), "wall_s": time.perf_counter() - start}
-    for name, flip in [("test", False), ("test_tta", True)][: 2 if tta else 1]:
-        probs = predict(model, data.test_images, flip, dtype)
-        result[f"{name}_accuracy"] = score(probs, data.test_labels).accuracy
+    passes = [("test", False), ("test_tta", True)][: 2 if tta else 1]
+    for name, scores in score_test_set(model, data, dtype, passes, progress).items():
+        result[f"{name}_accuracy"] = scores.accuracy
     result["config"] = config.to_dict()
     save_run(out / MODEL_FILE, config, model)
     (out / "metrics.json").write_text(json.dumps(_finite(result), indent=2) + "\n")

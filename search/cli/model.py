@@ -145,9 +145,12 @@ def train(
         log(f"epoch {epoch}/{config.epochs}  train loss {metrics.get('train_loss', math.nan):.4f}"
             f"{val}  {metrics.get('images_per_s', 0):,.0f} img/s  {_clock(left)} left")  # fmt: skip
 
+    scoring = "scoring the test set" + (", then with TTA" if tta else "")
     try:
-        result = retrain(config, out, report, data_dir=folder, device=device,
-                         precision=precision, resume=resume, tta=tta)  # fmt: skip
+        with step(scoring) as progress:
+            result = retrain(config, out, report, data_dir=folder, device=device,
+                             precision=precision, resume=resume, tta=tta,
+                             progress=progress)  # fmt: skip
     except KeyboardInterrupt:
         log(f"interrupted; go on with: search train {file} --out {out} --resume")
         raise

@@ -16,3 +16,11 @@ def test_a_step_in_a_log_says_when_it_starts_and_how_long_it_took(monkeypatch):
         assert out.export_text(clear=False) == "scoring the test set ...\n"
     lines = out.export_text().splitlines()
     assert lines[-1].startswith("scoring the test set: done in ") and lines[-1].endswith(" s")
+
+
+def test_a_step_that_never_started_says_nothing(monkeypatch):
+    out = Console(record=True, force_terminal=False, width=200)
+    monkeypatch.setattr(search.console, "console", out)
+    with step("scoring the test set"):
+        pass  # its input was refused, say: the error is the one line
+    assert out.export_text() == ""

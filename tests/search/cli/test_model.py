@@ -63,6 +63,7 @@ def test_train_interrupted_resumed_evaluated_and_predicted_on_real_cifar10(tmp_p
             "--tta", "--data-dir", cifar_dir]  # fmt: skip
     straight = search(*args, "--out", "straight", cwd=tmp_path)
     assert "test accuracy" in straight.stdout and "with TTA" in straight.stdout
+    assert "scoring the test set, then with TTA: done in " in straight.stderr
 
     command = [sys.executable, "-m", "search", *map(str, args), "--out", "cut"]
     run = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
