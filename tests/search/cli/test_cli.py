@@ -259,6 +259,11 @@ def ok_study(tmp_path_factory, fake_cifar):
     optuna.create_study(
         storage=f"sqlite:///{where / 'search.db'}", study_name="minimized", direction="minimize"
     )
+    # The file is in WAL mode and Optuna's pooled connection stays open: until a checkpoint,
+    # the new study lies in search.db-wal, which the tests' copy of search.db would lose.
+    with sqlite3.connect(where / "search.db") as connection:
+        busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert not busy
     return where / "search.db"
 
 
