@@ -42,9 +42,11 @@ def _unsafe(frame: FrameType | None) -> bool:
     """Whether the main thread is in a finaliser or a database call."""
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
-        if frame.f_code.co_name == "__del__" or module == "weakref":
-            return True
-        if module.startswith("sqlalchemy"):
+        if (
+            frame.f_code.co_name == "__del__"
+            or module == "weakref"
+            or module.startswith("sqlalchemy")
+        ):
             return True
         frame = frame.f_back
     return False

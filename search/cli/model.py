@@ -11,6 +11,7 @@ import dataclasses
 import json
 import math
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -67,14 +68,6 @@ def _train_config(
         raise UserError(f"--train-subset must be 0 (all) to {available:,}{held}, "
                         f"got {train_subset}")  # fmt: skip
     return full_fidelity(config, epochs, train_subset, merge_val, ema)
-
-
-def _clock(seconds: float) -> str:
-    """A duration as a person reads it: 45 s, 12 min, 3 h 05 min."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def train(
@@ -141,9 +134,10 @@ def train(
         nonlocal last
         val = "" if math.isnan(value) else f"  val acc {value:.4f}"
         now = time.monotonic()
-        left, last = (now - last) * (config.epochs - epoch), now  # at the last epoch's pace
+        left = timedelta(seconds=round((now - last) * (config.epochs - epoch)))  # at its pace
+        last = now
         log(f"epoch {epoch}/{config.epochs}  train loss {metrics.get('train_loss', math.nan):.4f}"
-            f"{val}  {metrics.get('images_per_s', 0):,.0f} img/s  {_clock(left)} left")  # fmt: skip
+            f"{val}  {metrics.get('images_per_s', 0):,.0f} img/s  {left} left")  # fmt: skip
 
     scoring = "scoring the test set" + (", then with TTA" if tta else "")
     try:
