@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+import re
 import socketserver
+import warnings
+from collections.abc import Callable, Iterable
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import optuna_dashboard
@@ -11,9 +15,15 @@ import optuna_dashboard
 from errors import UserError
 from search.console import console, log
 from search.study import load_study
-from storage import open_storage
+from search.views.outcomes import outcomes_figure
+from storage import Storage, open_storage
 
-__all__ = ["serve_dashboard"]
+__all__ = ["serve_dashboard", "with_outcomes"]
+
+STUDY_API = re.compile(r"/api/studies/(\d+)")  # a study's detail, which its pages poll
+# optuna-dashboard 0.21 dropped its Trials (Table) page but kept the route, which renders nothing
+TRIAL_TABLE = re.compile(r"(/dashboard/studies/\d+)/trialTable/?")
+OUTCOMES_ID = "trial-outcomes"
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -36,6 +46,47 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _study_with_outcomes(storage: Storage, study_id: int, body: bytes) -> bytes:
+    """The study detail with the trials-by-outcome figure added, for a study `search run`
+    made (it stores the budget); any other study's detail as it is."""
+    budget = storage.backend.get_study_user_attrs(study_id).get("budget")
+    if budget is None:
+        return body
+    trials = storage.backend.get_all_trials(study_id, deepcopy=False)
+    figure = json.dumps(outcomes_figure(trials, budget))
+    detail = json.loads(body)
+    detail["plotly_graph_objects"].append({"id": OUTCOMES_ID, "graph_object": figure})
+    return json.dumps(detail).encode()
+
+
+def with_outcomes(app: Callable, storage: Storage) -> Callable:
+    """optuna-dashboard's WSGI app, where a study's first page also shows each trial's outcome
+    (`search.views.outcomes`) and the dead Trial Table page leads to the trial list."""
+
+    def serve(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if table := TRIAL_TABLE.fullmatch(path):
+            start_response("302 Found", [("Location", f"{table[1]}/trials")])
+            return [b""]
+        study = STUDY_API.fullmatch(path)
+        if study is None or environ.get("REQUEST_METHOD") != "GET":
+            return app(environ, start_response)
+        answer: list = []
+        result = app(environ, lambda status, headers, *_: answer.extend([status, headers]))
+        try:
+            body = b"".join(result)
+        finally:
+            getattr(result, "close", lambda: None)()  # as a WSGI server would
+        status, headers = answer
+        if status.startswith("200"):
+            body = _study_with_outcomes(storage, int(study[1]), body)
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    return serve
+
+
 def serve_dashboard(storage_url: str | None, study: str | None, host: str, port: int) -> None:
     """Serve optuna-dashboard on host:port until interrupted."""
     storage = open_storage(storage_url, must_exist=True)
@@ -43,10 +94,12 @@ def serve_dashboard(storage_url: str | None, study: str | None, host: str, port:
     if study is not None:
         load_study(storage, study)  # fails naming the studies there
         path += f"/studies/{storage.backend.get_study_id_from_name(study)}"
+    # Optuna's importance evaluator, behind the importance plot, warns on stderr at every poll
+    # while a study is small (a parameter seen in one trial, all trials in one quantile)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"optuna\.importance")
+    app = with_outcomes(optuna_dashboard.wsgi(storage.backend), storage)
     try:
-        server = make_server(
-            host, port, optuna_dashboard.wsgi(storage.backend), _ThreadingServer, _QuietHandler
-        )
+        server = make_server(host, port, app, _ThreadingServer, _QuietHandler)
     except OSError as err:
         raise UserError(f"cannot serve on {host}:{port}: {err.strerror}") from None
     if not _is_loopback(host):

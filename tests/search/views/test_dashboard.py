@@ -1,5 +1,6 @@
 """The dashboard over a live study: its HTTP API, and the page in a real headless Chromium."""
 
+import collections
 import json
 import shutil
 import socket
@@ -12,6 +13,7 @@ from pathlib import Path
 import optuna
 import pytest
 
+from search.views.outcomes import OUTCOMES, outcome
 from tests.conftest import TINY_SPACE
 
 pytestmark = pytest.mark.slow
@@ -59,16 +61,30 @@ def dashboard(tmp_path):
     yield start
     for process in processes:
         process.terminate()
-        process.wait(timeout=10)
+        _, err = process.communicate(timeout=10)
+        assert "Warning" not in err, err  # e.g. Optuna's importance warnings, once every poll
 
 
 def page_text(browser):
     return browser.find_element("tag name", "body").text
 
 
-def run_args(fake_cifar, trials):
+def run_args(fake_cifar, trials, *more):
     return ["run", "--space", TINY_SPACE, "--study", "live", "--trials", trials, "--epochs", "2",
-            "--train-subset", "640", "--val-size", "500", "--data-dir", fake_cifar]  # fmt: skip
+            "--train-subset", "640", "--val-size", "500", "--data-dir", fake_cifar,
+            *more]  # fmt: skip
+
+
+def outcome_counts(where):
+    """How many of the study's trials came to each outcome, as the figure should say."""
+    trials = optuna.load_study(study_name="live", storage=f"sqlite:///{where}/search.db").trials
+    return collections.Counter(outcome(t) for t in trials)
+
+
+def legend(detail):
+    """The outcome figure the dashboard added to a study's detail: its traces' names."""
+    (figure,) = [g for g in detail["plotly_graph_objects"] if g["id"] == "trial-outcomes"]
+    return {trace["name"] for trace in json.loads(figure["graph_object"])["data"]}
 
 
 def test_the_api_lists_the_study_while_a_run_writes_it(tmp_path, fake_cifar, dashboard):
@@ -93,6 +109,10 @@ def test_the_api_lists_the_study_while_a_run_writes_it(tmp_path, fake_cifar, das
     note = json.dumps(detail.get("note", {}))
     assert "budget" in note and "search run" in note and "val_accuracy" in note
     assert detail["objective_names"] == ["val_accuracy"]
+    counts = outcome_counts(tmp_path)
+    assert legend(detail) == {f"{name} ({counts[name]})" for name in OUTCOMES}
+    with urllib.request.urlopen(f"{base}/dashboard/studies/1/trialTable", timeout=10) as page:
+        assert page.url == f"{base}/dashboard/studies/1/trials"  # not a blank page
 
 
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="THE DASHBOARD WAS NOT TESTED IN A "
@@ -103,7 +123,12 @@ def test_the_study_page_renders_in_headless_chromium(tmp_path, fake_cifar, dashb
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
 
-    assert search(*run_args(fake_cifar, 3), cwd=tmp_path).wait(timeout=300) == 0
+    # a budget that half the tiny models exceed; this seed's sampler draws some of them, and the
+    # pruner stops a trial (checked below, so a change in either says why this test failed)
+    args = run_args(fake_cifar, 5, "--budget", "15000", "--seed", "0")
+    assert search(*args, cwd=tmp_path).wait(timeout=300) == 0
+    counts = outcome_counts(tmp_path)
+    assert counts["rejected for the budget"] and counts["pruned by the pruner"], counts
     base = dashboard()
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -119,19 +144,18 @@ def test_the_study_page_renders_in_headless_chromium(tmp_path, fake_cifar, dashb
         options.add_argument(flag)  # fmt: skip
     browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
-        browser.get(f"{base}/dashboard/studies/1")
-        WebDriverWait(browser, 60).until(
-            lambda b: "live" in b.find_element("tag name", "body").text
-        )
-        browser.get(f"{base}/dashboard/studies/1/trials")
-        WebDriverWait(browser, 60).until(
-            lambda b: "Trial 2" in b.find_element("tag name", "body").text
-        )
-        text = browser.find_element("tag name", "body").text
+        browser.get(f"{base}/dashboard/studies/1")  # the study's first page: the outcome figure
+        WebDriverWait(browser, 60).until(lambda b: "Trials by outcome" in page_text(b))
+        top = page_text(browser)
         shot = Path(tmp_path / "dashboard.png")
         browser.save_screenshot(str(shot))
+        browser.get(f"{base}/dashboard/studies/1/trialTable")  # gone in 0.21: to the list
+        WebDriverWait(browser, 60).until(lambda b: "Trial 4" in page_text(b))
+        listed, url = page_text(browser), browser.current_url
     finally:
         browser.quit()
-    assert "live" in text
-    assert all(f"Trial {n}" in text for n in range(3))
+    for name in ("complete", "pruned by the pruner", "rejected for the budget"):
+        assert f"{name} ({counts[name]})" in top  # the legend tells the two kinds of PRUNED apart
+    assert url.endswith("/dashboard/studies/1/trials")
+    assert all(f"Trial {n}" in listed for n in range(5))
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000

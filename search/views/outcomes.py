@@ -1,0 +1,76 @@
+"""What each trial came to, as a Plotly figure the dashboard shows on a study's first page.
+
+Optuna has one PRUNED state for both kinds of early end, and the dashboard colours them alike:
+this figure tells a budget rejection (never trained) from a stop by the fidelity pruner, each
+trial by number against its parameter count, with the budget drawn as a line. It is a plain
+Plotly JSON document (no plotly import): the dashboard's own Plotly draws it.
+"""
+
+from __future__ import annotations
+
+from optuna.trial import FrozenTrial, TrialState
+
+from search.trial import N_PARAMS, is_budget_rejected, reason
+from search.views.table import breakdown
+
+__all__ = ["OUTCOMES", "outcome", "outcomes_figure"]
+
+# outcome -> (marker colour, marker symbol), in the legend's order
+OUTCOMES = {
+    "complete": ("#1f77b4", "circle"),
+    "pruned by the pruner": ("#ff7f0e", "circle"),
+    "rejected for the budget": ("#d62728", "x"),
+    "failed": ("#7f7f7f", "square"),
+    "running or queued": ("#bcbd22", "circle-open"),
+}
+
+
+def outcome(trial: FrozenTrial) -> str:
+    """Which of OUTCOMES the trial came to."""
+    if trial.state == TrialState.COMPLETE:
+        return "complete"
+    if trial.state == TrialState.PRUNED:
+        return "rejected for the budget" if is_budget_rejected(trial) else "pruned by the pruner"
+    return "failed" if trial.state == TrialState.FAIL else "running or queued"
+
+
+def _hover(trial: FrozenTrial) -> str:
+    value = f"val acc {trial.value:.4f}" if trial.state == TrialState.COMPLETE else ""
+    said = " ".join(filter(None, [value, reason(trial)]))
+    return f"trial {trial.number}: {outcome(trial)}" + (f"<br>{said}" if said else "")
+
+
+def outcomes_figure(trials: list[FrozenTrial], budget: int | None) -> dict:
+    """Each trial's parameters (millions) by trial number, one trace per outcome (named with its
+    count), the budget as a dashed line, and `search status`'s breakdown as the title."""
+    counted = [t for t in trials if N_PARAMS in t.user_attrs]
+    data = []
+    for name, (colour, symbol) in OUTCOMES.items():
+        these = [t for t in counted if outcome(t) == name]
+        data.append({
+            "type": "scatter",
+            "mode": "markers",
+            "name": f"{name} ({len(these)})",
+            "x": [t.number for t in these],
+            "y": [t.user_attrs[N_PARAMS] / 1e6 for t in these],
+            "text": [_hover(t) for t in these],
+            "hovertemplate": "%{text}<br>%{y:.3f}M parameters<extra></extra>",
+            "marker": {"color": colour, "symbol": symbol, "size": 9},
+        })  # fmt: skip
+    layout = {
+        "title": {"text": f"Trials by outcome<br><sup>{breakdown(trials)}</sup>"},
+        "xaxis": {"title": {"text": "trial"}},
+        "yaxis": {"title": {"text": "parameters (millions)"}, "rangemode": "tozero"},
+        "legend": {"orientation": "h", "y": -0.2},
+        "margin": {"t": 80},
+    }
+    if budget is not None:
+        layout["shapes"] = [{
+            "type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": budget / 1e6,
+            "y1": budget / 1e6, "line": {"dash": "dash", "color": "#d62728", "width": 1},
+        }]  # fmt: skip
+        layout["annotations"] = [{
+            "xref": "paper", "x": 1, "y": budget / 1e6, "text": f"budget {budget / 1e6:.2f}M",
+            "showarrow": False, "xanchor": "right", "yanchor": "bottom",
+        }]  # fmt: skip
+    return {"data": data, "layout": layout}

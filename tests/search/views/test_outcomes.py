@@ -1,0 +1,56 @@
+"""The dashboard's trials-by-outcome figure, drawn from a real study: a budget rejection and a
+stop by the pruner, both PRUNED to Optuna, are different traces."""
+
+import io
+from contextlib import redirect_stderr
+
+import optuna
+from optuna.trial import TrialState
+
+from search import RunOptions, run_search
+from search.views.outcomes import OUTCOMES, outcome, outcomes_figure
+from search.views.table import breakdown
+from tests.search.standins import standin_train
+from tests.search.views.test_table import FAULTY_SPACE
+from trainers import ModelConfig, count_params
+
+
+def test_each_outcome_is_a_trace_and_rejections_lie_above_the_budget(tmp_path, fake_cifar):
+    # the faulty space at a budget only its width-8 models fit: trials complete, one fails in
+    # the space, the wider ones are rejected for the budget; then one the pruner stopped and
+    # one still running, recorded as a driver records them
+    budget = count_params(ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))
+    url = f"sqlite:///{tmp_path}/s.db"
+    options = RunOptions(space=FAULTY_SPACE, study="faulty", trials=3, budget=budget,
+                         storage=url, epochs=2, data_dir=fake_cifar, seed=0)  # fmt: skip
+    with redirect_stderr(io.StringIO()):
+        run_search(options, standin_train)
+    study = optuna.load_study(study_name="faulty", storage=url)
+    (done,) = [t for t in study.trials if t.state == TrialState.COMPLETE][:1]
+    for state in (TrialState.PRUNED, TrialState.RUNNING):
+        trial = study.ask()
+        trial.set_user_attr("n_params", done.user_attrs["n_params"])
+        if state == TrialState.PRUNED:
+            trial.set_user_attr("pruned_reason", "pruner: validation accuracy 0.1 after epoch 1")
+            study.tell(trial, state=state)
+    trials = study.get_trials()
+
+    figure = outcomes_figure(trials, budget)
+
+    traces = {trace["name"].rsplit(" (", 1)[0]: trace for trace in figure["data"]}
+    assert list(traces) == list(OUTCOMES)
+    counted = [t for t in trials if "n_params" in t.user_attrs]  # the failed one has none
+    for name, trace in traces.items():
+        these = [t for t in counted if outcome(t) == name]
+        assert trace["name"] == f"{name} ({len(these)})"
+        assert trace["x"] == [t.number for t in these]
+    assert len(traces["rejected for the budget"]["x"]) > 0
+    assert traces["pruned by the pruner"]["x"] == [trials[-2].number]
+    assert traces["running or queued"]["x"] == [trials[-1].number]
+    assert all(y > budget / 1e6 for y in traces["rejected for the budget"]["y"])
+    assert all(y <= budget / 1e6 for y in traces["complete"]["y"])
+    assert "pruner: validation accuracy" in traces["pruned by the pruner"]["text"][0]
+    assert "budget:" in traces["rejected for the budget"]["text"][0]
+    (line,) = figure["layout"]["shapes"]
+    assert line["y0"] == line["y1"] == budget / 1e6
+    assert breakdown(trials) in figure["layout"]["title"]["text"]
