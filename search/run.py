@@ -17,7 +17,7 @@ import optuna
 
 from errors import UserError
 from search import interrupts
-from search.console import log
+from search.console import log, step
 from search.executors import Executor, LocalExecutor
 from search.fidelity import Fidelity, default_fidelity
 from search.options import RunOptions, checkpoint_dirname
@@ -29,7 +29,7 @@ from search.trial import frozen, trained_count
 from spaces import Space, get_space, probe
 from storage import Storage, open_storage
 from trainers import Metrics, count_params, describe_device, resolve_device
-from trainers.data import find_cifar10
+from trainers.data import find_cifar10, load_cifar10
 from trainers.train import train
 
 if TYPE_CHECKING:
@@ -75,7 +75,9 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
         log(f"data: CIFAR-10 from {data_dir}")
         progress = TrialProgress()
         kwargs = {"data_dir": data_dir, "precision": options.precision}
-        if resources is None:  # trains here: show each epoch as it is reported
+        if resources is None:  # trains here: read the data once, show each epoch as reported
+            with step(f"loading CIFAR-10 onto {device}") as loading:
+                load_cifar10(data_dir, device, loading)  # kept: the trials here reuse it
 
             def on_epoch(trial: optuna.Trial) -> None:
                 progress.running([frozen(trial)])

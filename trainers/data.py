@@ -8,9 +8,10 @@ tensor operations on a batch.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,7 +90,9 @@ def find_cifar10(data_dir: str | Path | None = None) -> Path:
     return cache / FOLDER
 
 
-def _read_batches(folder: Path, names: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+def _read_batches(
+    folder: Path, names: list[str], read: Callable[[], None]
+) -> tuple[torch.Tensor, torch.Tensor]:
     images, labels = [], []
     for name in names:
         try:
@@ -99,23 +102,39 @@ def _read_batches(folder: Path, names: list[str]) -> tuple[torch.Tensor, torch.T
             labels.extend(batch[b"labels"])
         except (OSError, pickle.UnpicklingError, KeyError, EOFError, TypeError) as err:
             raise UserError(f"{folder / name}: not a CIFAR-10 batch file ({err})") from None
+        read()
     return torch.cat(images).view(-1, 3, 32, 32), torch.tensor(labels, dtype=torch.int64)
 
 
-@functools.lru_cache(maxsize=2)
-def _load(folder: Path, device: torch.device) -> Cifar10:
-    train = _read_batches(folder, TRAIN_FILES)
-    test = _read_batches(folder, ["test_batch"])
-    return Cifar10(*train, *test).to(device)
+_loaded: dict[tuple[Path, torch.device], Cifar10] = {}  # the last copy read: folder, device
 
 
-def load_cifar10(data_dir: str | Path | None = None, device: torch.device | None = None) -> Cifar10:
+def load_cifar10(
+    data_dir: str | Path | None = None,
+    device: torch.device | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Cifar10:
     """CIFAR-10 read without md5 checks from `data_dir`, or from (downloaded into) the cache.
 
-    Cached per process, so the trials of one worker read the files once.
+    Kept per process, so the trials of one worker read the files once; a read reports
+    `progress(files done, files + 1)` as it goes, the last step the copy to the device.
     """
-    folder = find_cifar10(data_dir)
-    return _load(folder.resolve(), device or torch.device("cpu"))
+    key = (find_cifar10(data_dir).resolve(), device or torch.device("cpu"))
+    if key not in _loaded:
+        steps, done = len(TRAIN_FILES) + 2, itertools.count(1)  # each file, then the copy
+
+        def read() -> None:
+            if progress:
+                progress(next(done), steps)
+
+        if progress:
+            progress(0, steps)
+        train = _read_batches(key[0], TRAIN_FILES, read)
+        test = _read_batches(key[0], ["test_batch"], read)
+        _loaded.clear()  # one copy at a time: on a GPU the last one holds 180 MB of its memory
+        _loaded[key] = Cifar10(*train, *test).to(key[1])
+        read()
+    return _loaded[key]
 
 
 @dataclass(frozen=True)

@@ -172,19 +172,17 @@ def score_test_set(
 
 
 def evaluate_run(
-    path: str | Path,
+    trained: Trained,
     data_dir: str | Path | None,
-    device: str | None,
+    device: torch.device,
     precision: str,
     progress: Progress | None = None,
-) -> tuple[Trained, dict[str, Scores]]:
-    """The run's model scored on the 10,000 test images, as it is ("plain") and with flip
-    test-time augmentation ("tta"); `progress` as for `score_test_set`."""
-    resolved = resolve_device(device)
-    trained = load_run(path, resolved)
-    data, dtype = prepare(data_dir, resolved, precision)
+) -> dict[str, Scores]:
+    """A run's model (`load_run` on `device`) scored on the 10,000 test images, as it is
+    ("plain") and with flip test-time augmentation ("tta"); `progress` as for `score_test_set`."""
+    data, dtype = prepare(data_dir, device, precision)
     passes = (("plain", False), ("tta", True))
-    return trained, score_test_set(trained.model, data, dtype, passes, progress)
+    return score_test_set(trained.model, data, dtype, passes, progress)
 
 
 def predict_inputs(

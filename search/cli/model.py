@@ -111,7 +111,7 @@ def train(
 ) -> None:
     """Retrain a config on the full training split and report its test accuracy."""
     from trainers import autocast_dtype, resolve_device
-    from trainers.data import find_cifar10
+    from trainers.data import find_cifar10, load_cifar10
     from trainers.memory import check_fits
     from trainers.retrain import prepare_out, retrain
 
@@ -128,6 +128,8 @@ def train(
     validation = "none held out" if merge_val else f"validated on {held_out:,} held-out images"
     log(f"training {n_params:,} parameters for {length} on {images:,} images from {folder}, "
         f"{validation}; the time left shows after each epoch; writing to {out}")  # fmt: skip
+    with step(f"loading CIFAR-10 onto {resolved}") as loading:
+        load_cifar10(folder, resolved, loading)  # kept: training reuses it
     last = time.monotonic()  # when the last epoch ended (at first: when loading began)
 
     def report(epoch: int, value: float, /, **metrics: float) -> None:
@@ -172,14 +174,19 @@ def evaluate(
 ) -> None:
     """Test accuracy with and without TTA, per-class accuracy, and a confusion matrix."""
     from search.trial import N_PARAMS
-    from trainers.data import CLASSES
-    from trainers.evaluation import evaluate_run, model_file
+    from trainers import resolve_device
+    from trainers.data import CLASSES, load_cifar10
+    from trainers.evaluation import evaluate_run, load_run, model_file
     from trainers.plots import save_confusion
 
     file = model_file(run)
     out = output_dir(out or file.parent, EVALUATION_FILES, "--out")  # before minutes of scoring
+    resolved = resolve_device(device)
+    trained = load_run(file, resolved)  # a file that is no model fails here, in one line
+    with step(f"loading CIFAR-10 onto {resolved}") as loading:
+        load_cifar10(data_dir, resolved, loading)  # kept: the scoring reuses it
     with step(f"scoring {file} on the CIFAR-10 test set, then with TTA") as progress:
-        trained, scores = evaluate_run(file, data_dir, device, precision, progress)
+        scores = evaluate_run(trained, data_dir, resolved, precision, progress)
     plain, tta = scores["plain"], scores["tta"]
     table = Table(title=f"{trained.n_params:,} parameters: test accuracy per class")
     for column in ("class", "accuracy", "with TTA"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import warnings
 from pathlib import Path
 
 import matplotlib
@@ -13,8 +12,6 @@ matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 import optuna
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 from optuna.trial import FrozenTrial, TrialState
 
 from errors import UserError
@@ -26,18 +23,17 @@ from search.trial import (
     N_PARAMS,
     PRUNED_REASON,
     VAL_LOSS,
-    ZOO,
     is_budget_rejected,
     is_trained,
     reason,
 )
-from search.views.gain import Gain, gain
+from search.views.gain import gain
+from search.views.study_plots import curves_plot, history_plot, importances_plot, params_plot
 from trainers.outputs import output_dir
 from trainers.plots import STYLE
 
 __all__ = ["trials_frame", "write_report"]
 
-BEST_CURVES = 5  # learning curves drawn in full
 REPORT_FILES = ("trials.csv", "history.png", "params.png", "curves.png", "importances.png",
                 "index.html")  # fmt: skip
 
@@ -60,114 +56,6 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     configs = pd.json_normalize([t.user_attrs.get(CONFIG, {}) for t in trials], sep=".")
     configs = configs.map(lambda v: " ".join(map(str, v)) if isinstance(v, list) else v)
     return pd.concat([frame, configs.add_prefix("config.")], axis=1)
-
-
-def _pareto(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    """Trials no other beats with fewer parameters and higher accuracy, by size."""
-    front, best = [], float("-inf")
-    for n, acc in sorted(points, key=lambda p: (p[0], -p[1])):
-        if acc > best:
-            front.append((n, acc))
-            best = acc
-    return front
-
-
-def _params_plot(study: optuna.Study) -> Figure:
-    trials = study.get_trials(deepcopy=False)
-    done = [(t.user_attrs[N_PARAMS], t.value) for t in trials if t.state == TrialState.COMPLETE]
-    pruned = [
-        (t.user_attrs[N_PARAMS], t.intermediate_values[max(t.intermediate_values)])
-        for t in trials
-        if t.state == TrialState.PRUNED and is_trained(t) and t.intermediate_values
-    ]
-    rejected = [t.user_attrs[N_PARAMS] for t in trials if is_budget_rejected(t)]
-    budget = study.user_attrs.get("budget")
-    fig, ax = plt.subplots(figsize=(8, 5))
-    if pruned:
-        ax.scatter(*zip(*[(n / 1e6, a) for n, a in pruned], strict=True), s=18, c="0.7",
-                   label="pruned (last reported epoch)")  # fmt: skip
-    if done:
-        ax.scatter(*zip(*[(n / 1e6, a) for n, a in done], strict=True), s=28, c="tab:blue",
-                   label="complete")  # fmt: skip
-        front = _pareto(done)
-        ax.step([n / 1e6 for n, _ in front], [a for _, a in front], where="post", c="tab:orange",
-                lw=2, label="Pareto front (fewer params, higher accuracy)")  # fmt: skip
-        ax.scatter([n / 1e6 for n, _ in front], [a for _, a in front], s=60, facecolors="none",
-                   edgecolors="tab:orange", lw=2)  # fmt: skip
-    gained = gain(trials)
-    if gained:
-        _mark_gain(ax, trials, gained)
-    if budget:
-        ax.axvline(budget / 1e6, c="tab:red", ls="--", label=f"budget {budget / 1e6:g}M")
-    if rejected:
-        ax.plot([n / 1e6 for n in rejected], [0] * len(rejected), "x", c="tab:red",
-                transform=ax.get_xaxis_transform(), clip_on=False,
-                label=f"over budget, not trained ({len(rejected)})")  # fmt: skip
-        ax.set_xscale("log")
-    ax.set_xlabel("trainable parameters (millions)")
-    ax.set_ylabel("validation accuracy (fraction)")
-    gained_by = f": {gained.points:+.1f} points over the best published design" if (
-        gained and gained.points is not None) else ""  # fmt: skip
-    ax.set_title(f"Validation accuracy against model size{gained_by}")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=9, loc="upper left")
-    return fig
-
-
-def _mark_gain(ax: plt.Axes, trials: list[FrozenTrial], gained: Gain) -> None:
-    """The zoo's designs as named triangles; the best found and best published as stars."""
-    zoo = [t for t in trials if ZOO in t.user_attrs and t.state == TrialState.COMPLETE]
-    if zoo:
-        sizes = [t.user_attrs[N_PARAMS] / 1e6 for t in zoo]
-        ax.scatter(sizes, [t.value for t in zoo], marker="^", s=50, c="tab:green",
-                   label="published designs (warm start)")  # fmt: skip
-        for t in zoo:
-            ax.annotate(t.user_attrs[ZOO], (t.user_attrs[N_PARAMS] / 1e6, t.value), fontsize=7,
-                        xytext=(4, -8), textcoords="offset points")  # fmt: skip
-    for trial, colour, what in ((gained.published, "tab:green", "best published"),
-                                (gained.found, "tab:purple", "best found")):  # fmt: skip
-        if trial is not None:
-            ax.scatter([trial.user_attrs[N_PARAMS] / 1e6], [trial.value], marker="*", s=260,
-                       c=colour, edgecolors="k", zorder=5,
-                       label=f"{what}: {trial.value:.3f}")  # fmt: skip
-
-
-def _curves_plot(study: optuna.Study) -> Figure:
-    trials = [t for t in study.get_trials(deepcopy=False) if t.intermediate_values]
-    best = sorted(
-        (t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value, reverse=True
-    )[:BEST_CURVES]
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for t in trials:
-        if t not in best:
-            steps = sorted(t.intermediate_values)
-            ax.plot(steps, [t.intermediate_values[s] for s in steps], c="0.8", lw=1)
-    for t in best:
-        steps = sorted(t.intermediate_values)
-        ax.plot(steps, [t.intermediate_values[s] for s in steps], marker="o", lw=2,
-                label=f"trial {t.number}: {t.value:.4f}")  # fmt: skip
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation accuracy (fraction)")
-    ax.set_title(f"Learning curves: the best {len(best)} in colour, the others grey")
-    ax.grid(alpha=0.3)
-    if best:
-        ax.legend(fontsize=9)
-    return fig
-
-
-def _optuna_plot(plot: str, study: optuna.Study) -> Figure:
-    """One of Optuna's own matplotlib plots, labelled in our terms."""
-    with warnings.catch_warnings():  # experimental API; importances warn of sparse regimes
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        function = getattr(optuna.visualization.matplotlib, plot)
-        ax = function(study, target_name="validation accuracy")
-    if plot == "plot_optimization_history":
-        ax.set_title("Validation accuracy of completed trials, and the best so far")
-        ax.set_xlabel("trial number")
-        ax.set_ylabel("validation accuracy (fraction)")
-    return ax.figure
 
 
 def _summary(study: optuna.Study, trials: list[FrozenTrial]) -> str:
@@ -201,18 +89,17 @@ def write_report(study: optuna.Study, out: Path) -> list[Path]:
     written = [out / "trials.csv"]
     trials_frame(study).to_csv(written[0], index=False)
     plots = {
-        "history.png": ("Validation accuracy by trial", lambda: _optuna_plot(
-            "plot_optimization_history", study)),
-        "params.png": ("Accuracy against parameters", lambda: _params_plot(study)),
-        "curves.png": ("Learning curves", lambda: _curves_plot(study)),
-    }  # fmt: skip
+        "history.png": ("Validation accuracy by trial", history_plot),
+        "params.png": ("Accuracy against parameters", params_plot),
+        "curves.png": ("Learning curves", curves_plot),
+    }
     if sum(t.state == TrialState.COMPLETE for t in trials) >= 2:  # importances need a few
-        plots["importances.png"] = ("Parameter importances", lambda: _optuna_plot(
-            "plot_param_importances", study))  # fmt: skip
+        plots["importances.png"] = ("Parameter importances", importances_plot)
     figures = []
-    with plt.rc_context(STYLE):
-        for name, (title, draw) in plots.items():
-            fig = draw()
+    for name, (title, draw) in plots.items():
+        # each in matplotlib's default style: Optuna's plots switch to ggplot for good
+        with plt.style.context("default"), plt.rc_context(STYLE):
+            fig = draw(study)
             fig.savefig(out / name, bbox_inches="tight")
             plt.close(fig)
             written.append(out / name)

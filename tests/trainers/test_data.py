@@ -1,3 +1,5 @@
+import shutil
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -14,6 +16,18 @@ def test_reads_a_standard_folder_or_its_parent_without_md5(fake_cifar):
     assert data.test_labels.shape == (10_000,)
     same = load_cifar10(fake_cifar / "cifar-10-batches-py")
     assert torch.equal(same.test_images, data.test_images)
+
+
+def test_a_read_reports_each_file_and_the_copy_then_a_second_load_reads_nothing(
+    tmp_path, fake_cifar
+):
+    copy = shutil.copytree(fake_cifar, tmp_path / "copy")  # a place no test has read yet
+    heard = []
+    first = load_cifar10(copy, progress=lambda done, total: heard.append((done, total)))
+    assert heard == [(done, 7) for done in range(8)]  # 6 files, then the copy to the device
+    again = []
+    assert load_cifar10(copy, progress=lambda *step: again.append(step)) is first
+    assert again == []
 
 
 def test_a_folder_without_cifar_names_what_is_allowed(tmp_path):

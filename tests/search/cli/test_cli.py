@@ -55,6 +55,8 @@ def test_run_status_export_params_train_on_real_cifar10(tmp_path, cifar_dir):
     first = search(*run_args)
     assert "fidelity: 2 epochs on 1,000 training images, validated on 1,000" in first.stderr
     assert "study 'demo' in sqlite:///search.db" in first.stderr
+    assert "loading CIFAR-10 onto cpu ...\n" in first.stderr  # before the first trial
+    assert "loading CIFAR-10 onto cpu: done in " in first.stderr
     assert "epoch 2  val acc" in first.stderr and "best: trial" in first.stdout
     again = search(*run_args)
     assert "3 trained trials so far; nothing to run" in again.stderr

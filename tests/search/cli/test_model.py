@@ -64,6 +64,7 @@ def test_train_interrupted_resumed_evaluated_and_predicted_on_real_cifar10(tmp_p
     straight = search(*args, "--out", "straight", cwd=tmp_path)
     assert "test accuracy" in straight.stdout and "with TTA" in straight.stdout
     assert "scoring the test set, then with TTA: done in " in straight.stderr
+    assert "loading CIFAR-10 onto cpu: done in " in straight.stderr
 
     command = [sys.executable, "-m", "search", *map(str, args), "--out", "cut"]
     run = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
@@ -90,6 +91,7 @@ def test_train_interrupted_resumed_evaluated_and_predicted_on_real_cifar10(tmp_p
 
     evaluated = search("evaluate", "cut", "--data-dir", cifar_dir, cwd=tmp_path)
     assert "test set, then with TTA ...\n" in evaluated.stderr  # before it takes long
+    assert "loading CIFAR-10 onto cpu: done in " in evaluated.stderr
     assert "then with TTA: done in " in evaluated.stderr
     assert "airplane" in evaluated.stdout and "truck" in evaluated.stdout
     figures = yaml.safe_load((tmp_path / "cut" / "evaluation.json").read_text())
