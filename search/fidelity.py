@@ -52,7 +52,7 @@ class Fidelity:
         available = TRAIN_IMAGES - self.val_size
         images = f"{self.train_subset:,}" if self.train_subset else f"all {available:,}"
         return (
-            f"{self.epochs} epochs on {images} training images, "
+            f"{self.epochs} epoch{'s' * (self.epochs != 1)} on {images} training images, "
             f"validated on {self.val_size:,} held-out images"
         )
 

@@ -88,7 +88,7 @@ class TrialProgress:
         else:
             n_params = trial.user_attrs.get(N_PARAMS, 0)
             self.out.print(f"trial {trial.number:>4} training  {n_params:,} params, "
-                           f"{epochs} epochs")  # fmt: skip
+                           f"{epochs} epoch{'s' * (epochs != 1)}")  # fmt: skip
 
     def _epoch(self, trial: FrozenTrial, epoch: int) -> None:
         value = trial.intermediate_values[epoch]

@@ -116,7 +116,8 @@ def retrain(
     result["config"] = config.to_dict()
     save_run(out / MODEL_FILE, config, model)
     (out / "metrics.json").write_text(json.dumps(_finite(result), indent=2) + "\n")
+    length = f"{config.epochs} epoch{'s' * (config.epochs != 1)}"
     save_curves(metrics.history, out / "curves.png", f"{metrics.n_params:,} parameters, "
-                f"{config.epochs} epochs: test accuracy {result['test_accuracy']:.4f}")  # fmt: skip
+                f"{length}: test accuracy {result['test_accuracy']:.4f}")  # fmt: skip
     checkpoint.unlink()  # model.pt holds the weights; the run is done
     return result

@@ -124,7 +124,8 @@ def train(
     held_out = 0 if merge_val else config.data.val_size
     images = config.data.train_subset or TRAIN_IMAGES - held_out
     n_params = count_params(config.model)
-    length = f"{config.epochs} epochs" + ("" if epochs else " (the default; --epochs to change)")
+    length = f"{config.epochs} epoch{'s' * (config.epochs != 1)}"
+    length += "" if epochs else " (the default; --epochs to change)"
     validation = "none held out" if merge_val else f"validated on {held_out:,} held-out images"
     log(f"training {n_params:,} parameters for {length} on {images:,} images from {folder}, "
         f"{validation}; the time left shows after each epoch; writing to {out}")  # fmt: skip
