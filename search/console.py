@@ -10,7 +10,9 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import Progress
 
-__all__ = ["console", "log", "stdout", "step"]
+__all__ = ["console", "epoch_progress", "log", "stdout", "step"]
+
+SLOW_EPOCH_LINE_S = 60.0  # in a log, a long epoch says how far it is at most this often
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)  # logs and live progress
 # tables and results; wide when piped to a file, where nothing wraps them again
@@ -49,3 +51,36 @@ def step(description: str) -> Iterator[Callable[[int, int], None]]:
             bars.stop()
     if started is not None:
         log(f"{description}: done in {time.monotonic() - started:.1f} s")
+
+
+@contextmanager
+def epoch_progress(total: int) -> Iterator[Callable[[int, int, int], None]]:
+    """How each epoch goes, batch by batch: the block reports `(epoch, images done, images in
+    it)`. On a terminal a bar that lives for the epoch (the epoch's own line follows it); in a
+    log, a line every SLOW_EPOCH_LINE_S seconds of an epoch that takes longer, so a slow device
+    is never silent for minutes."""
+    bars: Progress | None = None
+    task, last = None, time.monotonic()
+
+    def report(epoch: int, done: int, images: int) -> None:
+        nonlocal bars, task, last
+        if console.is_terminal:
+            if bars is None:
+                bars = Progress(console=console, transient=True)
+                bars.start()
+                task = bars.add_task(f"epoch {epoch}/{total}", total=images)
+            bars.update(task, completed=done)
+            if done >= images:
+                bars.stop()
+                bars = None
+        elif done >= images:
+            last = time.monotonic()
+        elif time.monotonic() - last >= SLOW_EPOCH_LINE_S:
+            last = time.monotonic()
+            log(f"epoch {epoch}/{total}: {done:,} of {images:,} images")
+
+    try:
+        yield report
+    finally:
+        if bars is not None:
+            bars.stop()

@@ -19,7 +19,7 @@ from trainers.data import split
 from trainers.evaluation import MODEL_FILE, Progress, save_run, score_test_set
 from trainers.outputs import output_dir
 from trainers.plots import save_curves
-from trainers.train import Report, fit, prepare
+from trainers.train import BatchProgress, Report, fit, prepare
 
 __all__ = ["CHECKPOINT_FILE", "full_fidelity", "prepare_out", "retrain"]
 
@@ -96,19 +96,20 @@ def retrain(
     resume: bool = False,
     tta: bool = False,
     progress: Progress | None = None,
+    batches_done: BatchProgress | None = None,
 ) -> dict:
     """Train `config`, score it on the 10,000 test images (also with flip TTA if `tta`), write
     model.pt, metrics.json and curves.png. Returns the metrics written.
 
     The per-epoch reports validate on the held-out split (none with `merge_val`), comparable
     with the search's. With `resume`, an interrupted run goes on from its checkpoint.
-    `progress` hears how the test set's scoring goes (`score_test_set`).
-    """
+    `progress` hears how the test set's scoring goes (`score_test_set`), `batches_done` how
+    each epoch goes (`fit`)."""
     out = Path(out_dir)
     checkpoint = prepare_out(out, config, resume)
     start = time.perf_counter()
     data, dtype = prepare(data_dir, device, precision)
-    model, metrics = fit(config, split(data, config.data), report, dtype, checkpoint)
+    model, metrics = fit(config, split(data, config.data), report, dtype, checkpoint, batches_done)
     result = {**dataclasses.asdict(metrics), "wall_s": time.perf_counter() - start}
     passes = [("test", False), ("test_tta", True)][: 2 if tta else 1]
     for name, scores in score_test_set(model, data, dtype, passes, progress).items():

@@ -8,8 +8,10 @@ raises from there (a pruner's verdict) ends training.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -27,7 +29,9 @@ from trainers.memory import check_fits
 from trainers.resnet import count_params
 from trainers.state import TrainState
 
-__all__ = ["Metrics", "Report", "evaluate", "fit", "prepare", "train"]
+__all__ = ["BatchProgress", "Metrics", "Report", "evaluate", "fit", "prepare", "train"]
+
+BatchProgress = Callable[[int, int, int], None]  # (epoch, its images trained so far, its images)
 
 
 class Report(Protocol):
@@ -77,15 +81,21 @@ def evaluate(
 
 
 def _epoch(
-    state: TrainState, batches: Batches, config: TrainConfig, dtype: torch.dtype | None
+    state: TrainState,
+    batches: Batches,
+    config: TrainConfig,
+    dtype: torch.dtype | None,
+    heard: Callable[[int, int], None] | None = None,
 ) -> tuple[float, float]:
     """One pass over the training batches: (mean loss, accuracy against each batch's dominant
-    label), summed on the device and read once."""
+    label), summed on the device and read once. `heard` gets (images trained, the epoch's
+    images) after each batch is queued on the device, without waiting for it."""
     model, optimizer, scaler = state.model, state.optimizer, state.scaler
     model.train()
     total = torch.zeros((), device=batches.images.device)
     correct = torch.zeros((), device=batches.images.device)
-    for images, targets in batches:
+    n = batches.epoch_images
+    for step, (images, targets) in enumerate(batches, start=1):
         with torch.autocast(images.device.type, dtype=dtype, enabled=dtype is not None):
             logits = model(images)
         loss = F.cross_entropy(
@@ -101,7 +111,9 @@ def _epoch(
         total += loss.detach()
         labels = targets if targets.ndim == 1 else targets.argmax(1)
         correct += (logits.detach().argmax(1) == labels).sum()
-    return total.item() / len(batches), correct.item() / batches.epoch_images
+        if heard is not None:
+            heard(min(step * config.optim.batch_size, n), n)
+    return total.item() / len(batches), correct.item() / n
 
 
 def _replay(history: list[dict[str, float]], report: Report | None) -> None:
@@ -119,6 +131,7 @@ def fit(
     report: Report | None = None,
     dtype: torch.dtype | None = None,
     checkpoint: Path | None = None,
+    batches_done: BatchProgress | None = None,
 ) -> tuple[nn.Module, Metrics]:
     """Train `config` on `data.train_*`, validating on `data.val_*` after every epoch (if any).
 
@@ -126,7 +139,7 @@ def fit(
     A config that cannot fit in the device's memory is a ConfigError before anything is built.
     With `checkpoint`, the run is saved there after every epoch, and resumed from it if it is
     there already: the epochs it holds are reported again, and training goes on exactly as if
-    it had not stopped.
+    it had not stopped. `batches_done` hears how each epoch goes, batch by batch.
     """
     start = time.perf_counter()
     device = data.train_images.device
@@ -143,7 +156,8 @@ def fit(
         _replay(done.history, report)
     for epoch in range(done.epoch + 1, config.epochs + 1):
         tick = time.perf_counter()
-        train_loss, train_accuracy = _epoch(state, batches, config, dtype)
+        heard = functools.partial(batches_done, epoch) if batches_done else None
+        train_loss, train_accuracy = _epoch(state, batches, config, dtype, heard)
         epoch_s = time.perf_counter() - tick  # the .item() in _epoch synchronized the device
         if not math.isfinite(train_loss):
             raise DivergedError(f"training loss is {train_loss} in epoch {epoch}")

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from errors import ConfigError, DivergedError, UserError
 from search.cli.options import DataDir, Device, Precision
-from search.console import log, stdout, step
+from search.console import epoch_progress, log, stdout, step
 from trainers import count_params, load_config, param_counts
 from trainers.config import RETRAIN_EPOCHS, TRAIN_IMAGES, TrainConfig
 from trainers.outputs import output_dir, output_file
@@ -144,10 +144,10 @@ def train(
 
     scoring = "scoring the test set" + (", then with TTA" if tta else "")
     try:
-        with step(scoring) as progress:
+        with epoch_progress(config.epochs) as batches, step(scoring) as progress:
             result = retrain(config, out, report, data_dir=folder, device=device,
                              precision=precision, resume=resume, tta=tta,
-                             progress=progress)  # fmt: skip
+                             progress=progress, batches_done=batches)  # fmt: skip
     except KeyboardInterrupt:
         log(f"interrupted; go on with: search train {file} --out {out} --resume")
         raise
@@ -156,7 +156,7 @@ def train(
                           "e.g. a smaller optim.lr or weight_decay") from None  # fmt: skip
     tta_text = f", with TTA {result['test_tta_accuracy']:.4f}" if tta else ""
     stdout.print(f"test accuracy {result['test_accuracy']:.4f}{tta_text}  "
-                 f"({n_params:,} params, {result['wall_s']:.0f} s)")  # fmt: skip
+                 f"({n_params:,} params, trained in {result['wall_s']:.0f} s)")  # fmt: skip
     log(f"model {out / 'model.pt'}, metrics {out / 'metrics.json'}, curves {out / 'curves.png'}")
 
 

@@ -93,6 +93,14 @@ def test_retrain_saves_a_checkpoint_of_the_same_model_and_test_metrics(fake_cifa
     assert checkpoint["n_params"] == count_params(TINY.model)
 
 
+def test_retrain_tells_how_each_epoch_goes_batch_by_batch(fake_cifar, tmp_path):
+    config = full_fidelity(TINY, epochs=2, train_subset=640)  # 5 batches of 128 an epoch
+    heard = []
+    retrain(config, tmp_path / "run", data_dir=fake_cifar,
+            batches_done=lambda *step: heard.append(step))  # fmt: skip
+    assert heard == [(epoch, done, 640) for epoch in (1, 2) for done in range(128, 641, 128)]
+
+
 @pytest.mark.parametrize(
     ("model", "optim", "augment"),
     [
