@@ -24,16 +24,38 @@ POSTGRES = os.environ.get("SEARCH_TEST_POSTGRES", "postgresql://postgres@127.0.0
 TINY_SPACE = ROOT / "tests" / "data" / "tiny_space.py"
 
 
-def pytest_report_header() -> str:
-    """Said first: whether the dashboard's browser test can run here."""
+def _cuda() -> str | None:
+    """The CUDA device the `gpu` tests run on, or None."""
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+
+
+def pytest_report_header() -> list[str]:
+    """Said first: whether the dashboard's browser test and the GPU tests can run here."""
     import shutil
 
     found = {name: shutil.which(name) for name in ("chromium", "chromedriver")}
     if all(found.values()):
-        return f"browser test: chromium {found['chromium']}, {found['chromedriver']}"
-    missing = " and ".join(name for name, path in found.items() if not path)
-    return (f"browser test: WILL BE SKIPPED, no {missing} on PATH (`bash scripts/setup.sh` as "
-            "root installs Debian's chromium and chromium-driver)")  # fmt: skip
+        browser = f"browser test: chromium {found['chromium']}, {found['chromedriver']}"
+    else:
+        missing = " and ".join(name for name, path in found.items() if not path)
+        browser = (f"browser test: WILL BE SKIPPED, no {missing} on PATH (`bash scripts/"
+                   "setup.sh` as root installs Debian's chromium and chromium-driver)")  # fmt: skip
+    gpu = _cuda()
+    gpu = f"gpu tests: on {gpu}" if gpu else f"gpu tests: SKIPPED, {NO_CUDA}"
+    return [browser, gpu]
+
+
+NO_CUDA = "no CUDA device here; run them on a GPU machine (../shared/gpu/README.md)"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `gpu` skip, saying why, where CUDA is absent."""
+    if any("gpu" in item.keywords for item in items) and _cuda() is None:
+        for item in items:
+            if "gpu" in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=f"GPU TEST NOT RUN: {NO_CUDA}"))
 
 
 @pytest.fixture(scope="session")

@@ -21,9 +21,10 @@ class Stop(Exception):
     pass
 
 
-@pytest.fixture(scope="module")
-def data(fake_cifar):
-    return split(load_cifar10(fake_cifar), CONFIG.data)
+@pytest.fixture(scope="module", params=["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
+def data(fake_cifar, request):
+    """The split on each device: a resume is exact on CUDA too."""
+    return split(load_cifar10(fake_cifar, torch.device(request.param)), CONFIG.data)
 
 
 EVERY_KNOB = dataclasses.replace(  # every random draw of the newer knobs resumes too

@@ -1,0 +1,51 @@
+"""The whole path on CUDA, where there is one: a search trains its trials on the GPU, and an
+exported config retrains, evaluates and predicts there (marked `gpu`: skipped, saying so,
+without CUDA)."""
+
+import io
+from contextlib import redirect_stderr
+
+import numpy as np
+import optuna
+import pytest
+import yaml
+
+from search import RunOptions, run_search
+from tests.conftest import TINY_SPACE
+from tests.search.cli.test_model import TINY, read_csv, search, write_inputs
+
+pytestmark = [pytest.mark.gpu, pytest.mark.slow]
+
+
+def test_a_search_trains_its_trials_on_the_gpu(tmp_path, cifar_dir):
+    options = RunOptions(space=str(TINY_SPACE), study="cuda", trials=3, epochs=2,
+                         train_subset=5000, val_size=1000, data_dir=cifar_dir, device="cuda",
+                         storage=f"sqlite:///{tmp_path}/s.db", seed=0)  # fmt: skip
+    with redirect_stderr(io.StringIO()):
+        study = run_search(options)
+    trained = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert trained and all(t.user_attrs["device"].startswith("cuda") for t in trained)
+    assert all(t.user_attrs["precision"] in ("bf16", "fp16") for t in trained)  # autocast
+
+
+def test_train_evaluate_and_predict_on_the_gpu(tmp_path, cifar_dir):
+    (tmp_path / "best.yaml").write_text(yaml.safe_dump({"config": TINY.to_dict(), "n_params": 1}))
+    trained = search("train", "best.yaml", "--epochs", "2", "--train-subset", "8000",
+                     "--data-dir", cifar_dir, "--device", "cuda", "--out", "run",
+                     cwd=tmp_path)  # fmt: skip
+    assert "loading CIFAR-10 onto cuda" in trained.stderr
+    metrics = yaml.safe_load((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["device"].startswith("cuda") and metrics["test_accuracy"] > 0.2
+
+    evaluated = search("evaluate", "run", "--data-dir", cifar_dir, "--device", "cuda",
+                       cwd=tmp_path)  # fmt: skip
+    figures = yaml.safe_load((tmp_path / "run" / "evaluation.json").read_text())
+    assert figures["plain"]["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=0.005)
+    assert "truck" in evaluated.stdout
+
+    images = np.random.default_rng(0).integers(0, 256, (9, 32, 32, 3), dtype=np.uint8)
+    write_inputs(tmp_path, images)
+    search("predict", "run", "--input", "nhwc.pkl", "-o", "out.csv", "--device", "cuda",
+           cwd=tmp_path)  # fmt: skip
+    rows = read_csv(tmp_path / "out.csv")
+    assert len(rows) == 9 and all(0 <= int(label) <= 9 for _, label in rows)
