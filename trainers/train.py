@@ -139,8 +139,7 @@ def fit(
     A config that cannot fit in the device's memory is a ConfigError before anything is built.
     With `checkpoint`, the run is saved there after every epoch, and resumed from it if it is
     there already: the epochs it holds are reported again, and training goes on exactly as if
-    it had not stopped. `batches_done` hears how each epoch goes, batch by batch.
-    """
+    it had not stopped. `batches_done` hears how each epoch goes, batch by batch."""
     start = time.perf_counter()
     device = data.train_images.device
     check_fits(config, device, dtype)  # ConfigError before the model is built, not an OOM after
@@ -156,7 +155,7 @@ def fit(
         _replay(done.history, report)
     for epoch in range(done.epoch + 1, config.epochs + 1):
         tick = time.perf_counter()
-        heard = functools.partial(batches_done, epoch) if batches_done else None
+        heard = batches_done and functools.partial(batches_done, epoch)
         train_loss, train_accuracy = _epoch(state, batches, config, dtype, heard)
         epoch_s = time.perf_counter() - tick  # the .item() in _epoch synchronized the device
         if not math.isfinite(train_loss):

@@ -20,7 +20,7 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow
 
 DATA = ROOT / "tests" / "data"
-# After the driver says where checkpoints go, the loop starts: it asks, samples and rejects
+# After the driver has loaded CIFAR-10, the loop starts: it asks, samples and rejects
 # trials for a few milliseconds each and trains the few within budget for about a second.
 # These delays land in every step of it: asking, sampling, the budget check, telling a
 # rejection, handing a trial to the trainer, training, telling its result.
@@ -42,10 +42,11 @@ def start(args, cwd):
 
 
 def interrupt(args, cwd, delay_s):
-    """Run, and send SIGINT `delay_s` after the driver says where checkpoints go."""
+    """Run, and send SIGINT `delay_s` after the driver has loaded the data (its last step
+    before the loop)."""
     process = start(args, cwd)
     for line in process.stderr:
-        if line.startswith("checkpoints:"):
+        if line.startswith("loading CIFAR-10") and ": done in " in line:
             break
     time.sleep(delay_s)
     process.send_signal(signal.SIGINT)
