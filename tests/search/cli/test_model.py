@@ -69,11 +69,16 @@ def test_train_interrupted_resumed_evaluated_and_predicted_on_real_cifar10(tmp_p
     command = [sys.executable, "-m", "search", *map(str, args), "--out", "cut"]
     run = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     checkpoint = tmp_path / "cut" / "checkpoint.pt"
-    while not checkpoint.exists() and run.poll() is None:
-        time.sleep(0.02)
+    said = []
+    for line in run.stderr:  # the line is written once epoch 1 is saved, before epoch 2 starts
+        said.append(line)
+        if line.startswith("epoch 1/2"):
+            break
+    sent = time.monotonic()
     run.send_signal(signal.SIGINT)  # Ctrl-C during epoch 2
-    err = run.communicate(timeout=120)[1]
-    assert run.returncode == 130, err
+    err = "".join(said) + run.stderr.read()
+    run.wait(timeout=120)
+    assert run.returncode == 130, f"{time.monotonic() - sent:.1f} s after the signal:\n{err}"
     assert "--resume" in err and not (tmp_path / "cut" / "model.pt").exists()
     resumed = search(*args, "--out", "cut", "--resume", cwd=tmp_path)
     assert "epoch 1/2" in resumed.stderr and "epoch 2/2" in resumed.stderr
