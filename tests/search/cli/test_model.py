@@ -67,7 +67,11 @@ def test_train_interrupted_resumed_evaluated_and_predicted_on_real_cifar10(tmp_p
     assert "loading CIFAR-10 onto cpu: done in " in straight.stderr
 
     command = [sys.executable, "-m", "search", *map(str, args), "--out", "cut"]
-    run = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    # as from a terminal: a test run started in the background (`cmd &`) ignores SIGINT, and a
+    # child inherits that, so the child's Python would never hear the Ctrl-C
+    heard = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    run = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=heard)  # fmt: skip
     checkpoint = tmp_path / "cut" / "checkpoint.pt"
     said = []
     for line in run.stderr:  # the line is written once epoch 1 is saved, before epoch 2 starts
