@@ -93,6 +93,7 @@ def find_cifar10(data_dir: str | Path | None = None) -> Path:
 def _read_batches(
     folder: Path, names: list[str], read: Callable[[], None]
 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The images and labels of the named files, calling `read()` after each."""
     images, labels = [], []
     for name in names:
         try:
@@ -121,19 +122,14 @@ def load_cifar10(
     """
     key = (find_cifar10(data_dir).resolve(), device or torch.device("cpu"))
     if key not in _loaded:
+        report = progress or (lambda done, total: None)
         steps, done = len(TRAIN_FILES) + 2, itertools.count(1)  # each file, then the copy
-
-        def read() -> None:
-            if progress:
-                progress(next(done), steps)
-
-        if progress:
-            progress(0, steps)
-        train = _read_batches(key[0], TRAIN_FILES, read)
-        test = _read_batches(key[0], ["test_batch"], read)
+        report(0, steps)
+        train = _read_batches(key[0], TRAIN_FILES, lambda: report(next(done), steps))
+        test = _read_batches(key[0], ["test_batch"], lambda: report(next(done), steps))
         _loaded.clear()  # one copy at a time: on a GPU the last one holds 180 MB of its memory
         _loaded[key] = Cifar10(*train, *test).to(key[1])
-        read()
+        report(steps, steps)
     return _loaded[key]
 
 

@@ -39,7 +39,7 @@ def _pruned(trials: list[FrozenTrial]) -> list[FrozenTrial]:
 
 
 def _last(trial: FrozenTrial) -> float:
-    return trial.intermediate_values[max(trial.intermediate_values)]
+    return trial.intermediate_values[trial.last_step]
 
 
 def _complete(trials: list[FrozenTrial]) -> list[FrozenTrial]:

@@ -1,31 +1,17 @@
 """The dashboard's trials-by-outcome figure, drawn from a real study: a budget rejection and a
 stop by the pruner, both PRUNED to Optuna, are different traces."""
 
-import io
-from contextlib import redirect_stderr
-
-import optuna
 from optuna.trial import TrialState
 
-from search import RunOptions, run_search
 from search.views.outcomes import OUTCOMES, outcome, outcomes_figure
 from search.views.table import breakdown
-from tests.search.standins import standin_train
-from tests.search.views.test_table import FAULTY_SPACE
-from trainers import ModelConfig, count_params
+from tests.search.views.test_table import faulty_study
 
 
 def test_each_outcome_is_a_trace_and_rejections_lie_above_the_budget(tmp_path, fake_cifar):
-    # the faulty space at a budget only its width-8 models fit: trials complete, one fails in
-    # the space, the wider ones are rejected for the budget; then one the pruner stopped and
-    # one still running, recorded as a driver records them
-    budget = count_params(ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))
-    url = f"sqlite:///{tmp_path}/s.db"
-    options = RunOptions(space=FAULTY_SPACE, study="faulty", trials=3, budget=budget,
-                         storage=url, epochs=2, data_dir=fake_cifar, seed=0)  # fmt: skip
-    with redirect_stderr(io.StringIO()):
-        run_search(options, standin_train)
-    study = optuna.load_study(study_name="faulty", storage=url)
+    # the faulty space's study (see faulty_study); then one the pruner stopped and one still
+    # running, recorded as a driver records them
+    study, _, budget = faulty_study(tmp_path, fake_cifar, trials=3)
     (done,) = [t for t in study.trials if t.state == TrialState.COMPLETE][:1]
     for state in (TrialState.PRUNED, TrialState.RUNNING):
         trial = study.ask()

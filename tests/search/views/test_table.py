@@ -15,16 +15,21 @@ from trainers import ModelConfig, count_params
 FAULTY_SPACE = str(Path(__file__).parents[2] / "data" / "faulty_space.py")
 
 
-def test_status_breaks_the_trials_down_in_one_line(cli, tmp_path, fake_cifar):
-    # the faulty space at a budget only its width-8 models fit: trial 1 fails in the space,
-    # width 16 and trial 2's huge model are rejected for the budget, the rest complete
+def faulty_study(where, fake_cifar, trials):
+    """The faulty space at a budget only its width-8 models fit: trial 1 fails in the space,
+    width 16 and trial 2's huge model are rejected for the budget, the rest complete.
+    Returns the study, its storage URL and the budget."""
     budget = count_params(ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))
-    url = f"sqlite:///{tmp_path}/s.db"
-    options = RunOptions(space=FAULTY_SPACE, study="faulty", trials=4, budget=budget,
+    url = f"sqlite:///{where}/s.db"
+    options = RunOptions(space=FAULTY_SPACE, study="faulty", trials=trials, budget=budget,
                          storage=url, epochs=2, data_dir=fake_cifar, seed=0)  # fmt: skip
     with redirect_stderr(io.StringIO()):
         run_search(options, standin_train)
-    study = optuna.load_study(study_name="faulty", storage=url)
+    return optuna.load_study(study_name="faulty", storage=url), url, budget
+
+
+def test_status_breaks_the_trials_down_in_one_line(cli, tmp_path, fake_cifar):
+    study, url, _ = faulty_study(tmp_path, fake_cifar, trials=4)
     study.ask()  # a trial another driver is training now
     stopped = study.ask()  # one the pruner stopped, as the driver records it
     stopped.set_user_attr("pruned_reason", "pruner: stopped after epoch 1 (val acc 0.1000)")
