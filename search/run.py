@@ -72,6 +72,8 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
         study, plan = _open(options, space, fidelity, storage)
         where = resources.describe() if resources else describe_device(device)
         log(f"fidelity: {fidelity.describe()}; trials on {where}")
+        if caveat := fidelity.caveat():
+            log(caveat)
         log(f"data: CIFAR-10 from {data_dir}")
         progress = TrialProgress()
         kwargs = {"data_dir": data_dir, "precision": options.precision}

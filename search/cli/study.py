@@ -136,12 +136,17 @@ def _print_summary(result: optuna.Study) -> None:
 
     from search.trial import CONFIG, N_PARAMS
     from search.views.export import best_trial
+    from search.views.gain import standard_error, val_size_of
     from search.views.table import trials_table
 
     stdout.print(trials_table(result, best=10))
     trial = best_trial(result)
+    images = val_size_of(result)
+    noise = ""
+    if images:
+        noise = f" (standard error {standard_error(trial.value, images):.4f}, {images:,} images)"
     stdout.print(
-        f"best: trial {trial.number}, val acc {trial.value:.4f}, "
+        f"best: trial {trial.number}, val acc {trial.value:.4f}{noise}, "
         f"{trial.user_attrs[N_PARAMS]:,} params"
     )
     stdout.print(yaml.safe_dump(trial.user_attrs[CONFIG], sort_keys=False))
@@ -149,9 +154,9 @@ def _print_summary(result: optuna.Study) -> None:
 
 
 def _print_gain(study: optuna.Study) -> None:
-    from search.views.gain import gain
+    from search.views.gain import gain, val_size_of
 
-    said = gain(study.get_trials(deepcopy=False))
+    said = gain(study.get_trials(deepcopy=False), val_size_of(study))
     if said is not None:
         stdout.print(said.line())
 

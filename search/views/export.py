@@ -14,7 +14,7 @@ from optuna.trial import FrozenTrial
 
 from errors import UserError
 from search.trial import CONFIG, DEVICE, METRICS, N_PARAMS, ZOO
-from search.views.gain import gain
+from search.views.gain import gain, val_size_of
 from storage import Storage
 from trainers import TrainConfig
 
@@ -49,7 +49,7 @@ def export_document(study: optuna.Study, trial: FrozenTrial, storage: Storage) -
     config = TrainConfig.from_dict(trial.user_attrs[CONFIG]).to_dict()  # checked round trip
     metrics = {"val_accuracy": trial.value}
     metrics.update({k: trial.user_attrs[k] for k in (*METRICS, DEVICE) if k in trial.user_attrs})
-    gained = gain(study.get_trials(deepcopy=False))
+    gained = gain(study.get_trials(deepcopy=False), val_size_of(study))
     return {
         CONFIG: config,
         N_PARAMS: trial.user_attrs[N_PARAMS],

@@ -3,14 +3,26 @@ first (the warm start's zoo), in validation accuracy and parameters."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from search.trial import N_PARAMS, ZOO
 
-__all__ = ["Gain", "gain"]
+__all__ = ["Gain", "gain", "standard_error", "val_size_of"]
+
+
+def standard_error(accuracy: float, images: int) -> float:
+    """The binomial standard error of an accuracy measured on `images` images."""
+    return math.sqrt(accuracy * (1 - accuracy) / images)
+
+
+def val_size_of(study: optuna.Study) -> int | None:
+    """How many held-out images validated the study's trials, if it recorded its fidelity."""
+    return (study.user_attrs.get("fidelity") or {}).get("val_size")
 
 
 def _best(trials: list[FrozenTrial]) -> FrozenTrial | None:
@@ -27,6 +39,7 @@ class Gain:
 
     found: FrozenTrial | None
     published: FrozenTrial | None
+    val_size: int | None = None  # validation images behind each accuracy, when known
 
     @property
     def points(self) -> float | None:
@@ -34,6 +47,16 @@ class Gain:
         if self.found is None or self.published is None:
             return None
         return 100 * (self.found.value - self.published.value)
+
+    @property
+    def points_se(self) -> float | None:
+        """The standard error of `points`, as if the two accuracies were independent (they share
+        their validation images, so it errs on the large side); None without the val size."""
+        if self.points is None or not self.val_size:
+            return None
+        found, published = self.found.value, self.published.value  # type: ignore[union-attr]
+        errors = (standard_error(a, self.val_size) for a in (found, published))
+        return 100 * math.sqrt(sum(e * e for e in errors))
 
     def line(self) -> str:
         """E.g. "best found 0.912 (3.10M, trial 17) vs best published design WRN-16-4 0.897
@@ -48,7 +71,10 @@ class Gain:
                     f"({_millions(pub)}, trial {pub.number})")  # fmt: skip
         if self.points is None:
             return f"{said[1]}; {said[0]}"
-        return f"{said[0]} vs {said[1]}: {self.points:+.1f} points"
+        noise = ""
+        if self.points_se is not None:
+            noise = f" (standard error {self.points_se:.1f}, {self.val_size:,} validation images)"
+        return f"{said[0]} vs {said[1]}: {self.points:+.1f} points{noise}"
 
     def as_dict(self) -> dict[str, object]:
         """For the export: both trials' number, accuracy and size, and the difference."""
@@ -63,11 +89,13 @@ class Gain:
             }
             return {**({"design": trial.user_attrs[ZOO]} if ZOO in trial.user_attrs else {}), **out}
 
-        return {"found": one(self.found), "published": one(self.published), "points": self.points}
+        return {"found": one(self.found), "published": one(self.published),
+                "points": self.points, "points_se": self.points_se}  # fmt: skip
 
 
-def gain(trials: Iterable[FrozenTrial]) -> Gain | None:
-    """The gain over the zoo, or None for a study that tried no published design."""
+def gain(trials: Iterable[FrozenTrial], val_size: int | None = None) -> Gain | None:
+    """The gain over the zoo, or None for a study that tried no published design; with the
+    number of validation images, its standard error too."""
     trials = list(trials)
     if not any(ZOO in t.user_attrs for t in trials):
         return None
@@ -75,4 +103,5 @@ def gain(trials: Iterable[FrozenTrial]) -> Gain | None:
     return Gain(
         found=_best([t for t in done if ZOO not in t.user_attrs]),
         published=_best([t for t in done if ZOO in t.user_attrs]),
+        val_size=val_size,
     )

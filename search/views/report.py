@@ -27,7 +27,7 @@ from search.trial import (
     is_trained,
     reason,
 )
-from search.views.gain import gain
+from search.views.gain import gain, val_size_of
 from search.views.study_plots import curves_plot, history_plot, importances_plot, params_plot
 from trainers.outputs import output_dir
 from trainers.plots import STYLE
@@ -74,7 +74,7 @@ def _summary(study: optuna.Study, trials: list[FrozenTrial]) -> str:
         )
     except ValueError:
         pass
-    gained = gain(trials)
+    gained = gain(trials, val_size_of(study))
     if gained:
         rows += f"<tr><td>gain</td><td>{html.escape(gained.line())}</td></tr>"
     return f"<table>{rows}</table>"

@@ -317,6 +317,7 @@ def test_a_run_trains_the_published_design_first_and_states_its_gain(cli, fake_c
     assert "warm start: 1 published design first: ResNet-20 (0.27M)" in result.err
     said = " ".join(result.out.split())
     assert "vs best published design ResNet-20 " in said and " points" in said
+    assert ", 128 images), " in said  # the best's standard error, on the 128 held-out images
     status = " ".join(cli("status", "--study", "g").out.split())
     assert "ResNet-20" in status and "vs best published design ResNet-20" in status
     cold = cli(*args[:2], "cold", *args[3:], "--no-warm-start")

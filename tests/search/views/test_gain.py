@@ -38,6 +38,17 @@ def test_the_gain_line_says_both_and_the_difference():
                                            "val_accuracy": 0.897, N_PARAMS: 2_748_890}  # fmt: skip
 
 
+def test_with_the_validation_size_the_gain_states_its_standard_error():
+    study = numbered([trial(0.897, 2_748_890, "WRN-16-4"), trial(0.912, 3_100_000)])
+    said = gain(study.trials, val_size=5_000)
+    # sqrt(.912 * .088 / 5000) = 0.0040 and sqrt(.897 * .103 / 5000) = 0.0043 combine to 0.0059
+    assert said.points_se == pytest.approx(0.588, abs=0.001)
+    assert said.line().endswith(": +1.5 points (standard error 0.6, 5,000 validation images)")
+    assert said.as_dict()["points_se"] == said.points_se
+    assert gain(study.trials, val_size=1_000).points_se == pytest.approx(1.31, abs=0.01)
+    assert gain(study.trials).points_se is None  # a study that did not record its fidelity
+
+
 def test_a_loss_is_said_as_a_loss_and_missing_sides_are_named():
     behind = gain(numbered([trial(0.9, 1_000_000, "ResNet-110"), trial(0.88, 2e6)]).trials)
     assert behind.line().endswith(": -2.0 points")

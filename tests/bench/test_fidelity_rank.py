@@ -1,0 +1,37 @@
+"""bench/fidelity_rank.py: its configs fit the budget and the compute cap, its rank correlation
+is Spearman's, and its table reads a saved run (so the measurement cannot rot unseen)."""
+
+import fidelity_rank
+import pandas as pd
+import pytest
+
+from trainers import count_params
+
+
+def test_the_configs_fit_the_budget_and_the_compute_cap():
+    picked = fidelity_rank.pick_configs(4, budget=300_000, max_gmacs=0.05)
+    assert len(picked) == 4
+    for drawn in picked:
+        assert count_params(drawn["config"].model) <= 300_000
+        assert fidelity_rank.macs(drawn["config"].model) <= 0.05e9
+
+
+def test_the_rank_correlation_is_spearmans_with_an_interval_around_it():
+    same = pd.DataFrame({"got": [0.1, 0.3, 0.2, 0.5], "ref": [0.4, 0.8, 0.6, 0.9]})
+    rho, low, high = fidelity_rank.spearman(same, resamples=200)
+    assert rho == pytest.approx(1.0) and low <= rho <= high
+    reversed_ = pd.DataFrame({"got": [4, 3, 2, 1], "ref": [1, 2, 3, 4]})
+    assert fidelity_rank.spearman(reversed_, resamples=10)[0] == pytest.approx(-1.0)
+
+
+def test_the_table_compares_each_candidate_with_the_reference(capsys):
+    name = next(iter(fidelity_rank.CANDIDATES))
+    results = {}
+    for i, (cheap, long) in enumerate([(0.11, 0.40), (0.15, 0.55), (0.13, 0.50), (0.20, 0.62)]):
+        results[f"{name} | {i}"] = {"val_accuracy": cheap, "wall_s": 30, "val_size": 1_000}
+        results[f"reference | {i}"] = {"val_accuracy": long, "wall_s": 300, "val_size": 2_000}
+    fidelity_rank.summary(results)
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(name))
+    # Spearman 1.00, 2 CPU-minutes, best 0.200 with its standard error on 1,000 images
+    cells = row[len(name) :].split()
+    assert [cells[0], *cells[2:6]] == ["1.00", "2.0", "0.200", "0.013", "(4"]
