@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pandas as pd
-import torch
 from cpu_fidelity import macs  # beside this file: bench/ is the script's directory
 
 from search.fidelity import Fidelity
+from search.views.gain import standard_error
 from spaces import get_space, probe
-from trainers import count_params
+from trainers import TrainConfig, count_params
 from trainers.train import train
 
 # name -> (epochs, training images, validation images); "reference" is the longer run.
@@ -42,12 +42,12 @@ CANDIDATES = {
 REFERENCE = ("reference", (6, 8_000, 2_000))
 
 
-def pick_configs(n: int, budget: int, max_gmacs: float) -> list[dict]:
-    """`n` seeded draws of the space within the budget and the compute cap, as plain dicts."""
+def pick_configs(n: int, budget: int, max_gmacs: float) -> list[TrainConfig]:
+    """`n` seeded draws of the space within the budget and the compute cap."""
     space, picked = get_space("resnet_budget"), []
-    for trial, config in probe(space, 40 * n, seed=0, budget=budget):
+    for _, config in probe(space, 40 * n, seed=0, budget=budget):
         if count_params(config.model) <= budget and macs(config.model) <= max_gmacs * 1e9:
-            picked.append({"params": trial.params, "config": config})
+            picked.append(config)
         if len(picked) == n:
             return picked
     raise SystemExit(f"only {len(picked)} of {n} draws fit the budget and --max-gmacs")
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> None:
             key = f"{name} | {i}"
             if key in results:
                 continue
-            config = Fidelity(epochs, subset, val).apply(drawn["config"])
+            config = Fidelity(epochs, subset, val).apply(drawn)
             m = train(config, data_dir=args.data_dir, device="cpu")
             results[key] = {"val_accuracy": m.val_accuracy, "wall_s": m.wall_s,
                             "n_params": m.n_params, "val_size": val,
@@ -99,8 +99,7 @@ def summary(results: dict) -> None:
         rho, low, high = spearman(pairs) if len(common) > 2 else (math.nan,) * 3
         minutes = sum(v["wall_s"] for v in got.values()) / 60
         best = max((v["val_accuracy"] for v in got.values()), default=math.nan)
-        n = next(iter(got.values()), {}).get("val_size", 1)
-        se = math.sqrt(best * (1 - best) / n)
+        se = standard_error(best, next(iter(got.values()), {}).get("val_size", 1))
         print(f"{name:<20} {rho:8.2f} {low:5.2f}-{high:4.2f} {minutes:8.1f} {best:6.3f} {se:6.3f}"
               f"  ({len(common)} configs)")  # fmt: skip
     curves = pd.DataFrame([v["history"] for k, v in results.items()
@@ -121,7 +120,6 @@ def main() -> None:
     parser.add_argument("--summary", type=Path, help="print the table of a saved run and stop")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    torch.manual_seed(0)
     if args.summary:
         summary(json.loads(args.summary.read_text()))
     else:

@@ -11,9 +11,9 @@ from trainers import count_params
 def test_the_configs_fit_the_budget_and_the_compute_cap():
     picked = fidelity_rank.pick_configs(4, budget=300_000, max_gmacs=0.05)
     assert len(picked) == 4
-    for drawn in picked:
-        assert count_params(drawn["config"].model) <= 300_000
-        assert fidelity_rank.macs(drawn["config"].model) <= 0.05e9
+    for config in picked:
+        assert count_params(config.model) <= 300_000
+        assert fidelity_rank.macs(config.model) <= 0.05e9
 
 
 def test_the_rank_correlation_is_spearmans_with_an_interval_around_it():
