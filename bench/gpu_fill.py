@@ -1,14 +1,20 @@
-"""Filling one GPU: the trainer's images/s per batch size, and trials per hour with 1, 2 and 4
-trials sharing the GPU (Ray's fractional GPUs). One command on a GPU machine (issue 15):
+"""Filling one GPU: the trainer's images/s per batch size, eager and compiled, and trials per
+hour with 1, 2 and 4 trials sharing the GPU (Ray's fractional GPUs). One command on a GPU
+machine (issue 15), or two to stay within a 10-minute call:
 
-    source .gpu/setup.sh && python3 bench/gpu_fill.py [--minutes 3] [--epochs 30]
+    source .gpu/setup.sh && python3 bench/gpu_fill.py --skip-trials          # about 5 minutes
+    source .gpu/setup.sh && python3 bench/gpu_fill.py --skip-images --minutes 2
 
 Part 1 trains [3,4,3] x (64,128,256) and a 20,000-parameter model with `trainers.train.fit`, as
-a trial trains (eager, the autocast the device gets), at batches 64, 128 and 512: 2 epochs on
-10,000 images, the second epoch's images/s. Part 2 runs `search run` for --minutes with 1, 2,
-then 4 trials at once on the GPU (`--workers K --gpus-per-trial 1/K`, a new study each, no warm
-start, seed 0), stops it with Ctrl-C and counts the trials it trained (complete or pruned by the
-pruner) per hour. Needs Ray (`bash ../shared/gpu/prepare --ray`) for K > 1.
+a trial trains (the autocast the device gets), at batches 64, 128 and 512: 2 epochs on 10,000
+images, eager and with `compile` (torch.compile, CUDA graphs). It prints the second epoch's
+images/s for each, the compile seconds (the compiled first epoch's excess over the eager one's)
+and what they make of a 30-epoch trial on 45,000 images: compiled time / eager time, which must
+stay under 1 for compiling to pay. Part 2 runs `search run` for --minutes with 1, 2, then 4
+trials at once on the GPU (`--workers K --gpus-per-trial 1/K`), and 1 at a time with
+`--compile`, a new study each, no warm start, seed 0; it stops it with Ctrl-C and counts the
+trials it trained (complete or pruned by the pruner) per hour. Needs Ray
+(`bash ../shared/gpu/prepare --ray`) for K > 1.
 """
 
 from __future__ import annotations
@@ -38,22 +44,38 @@ BATCHES = (64, 128, 512)
 SHARING = (1, 2, 4)
 
 
-def images_per_s(model: ModelConfig, batch: int, device: torch.device) -> float:
+def epoch_seconds(model: ModelConfig, batch: int, device: torch.device, compile: bool) -> list:
+    """Seconds of each of 2 epochs on 10,000 images, as a trial trains."""
     config = TrainConfig(model=model, optim=OptimConfig(batch_size=batch),
                          data=DataConfig(val_size=1000, train_subset=10_000), epochs=2)  # fmt: skip
     rates: list[float] = []
     data = split(load_cifar10(device=device), config.data)
     fit(config, data, lambda e, v, **m: rates.append(m["images_per_s"]),
-        autocast_dtype(device, "auto"))  # fmt: skip
-    return rates[-1]
+        autocast_dtype(device, "auto"), compile=compile)  # fmt: skip
+    return [10_000 / rate for rate in rates]
 
 
-def trials_per_hour(k: int, minutes: float, epochs: int | None, where: Path) -> tuple[int, float]:
+def compare(model: ModelConfig, batch: int, device: torch.device) -> str:
+    """A row: eager and compiled images/s, compile seconds, a 30-epoch trial's time ratio."""
+    eager, compiled = (epoch_seconds(model, batch, device, c) for c in (False, True))
+    compile_s = max(0.0, compiled[0] - eager[0])
+    epochs_s = 30 * 45_000 / 10_000  # a 30-epoch trial's epochs, in units of these epochs
+    ratio = (compile_s + epochs_s * compiled[1]) / (epochs_s * eager[1])
+    return (f"{batch:>6}{10_000 / eager[1]:>10,.0f}{10_000 / compiled[1]:>10,.0f}"
+            f"{compile_s:>10.1f}{ratio:>10.2f}")  # fmt: skip
+
+
+def trials_per_hour(
+    k: int, minutes: float, epochs: int | None, where: Path, compile: bool = False
+) -> tuple[int, float]:
     """Trials trained by `search run` with k trials at once on the GPU in `minutes`, per hour."""
-    storage = f"sqlite:///{where / 'fill.db'}"
-    command = [sys.executable, "-m", "search", "run", "--study", f"fill{k}", "--trials",
-               "100000", "--no-warm-start", "--seed", "0", "--storage", storage,
-               "--workers", str(k), "--gpus-per-trial", str(1 / k)]  # fmt: skip
+    storage, name = f"sqlite:///{where / 'fill.db'}", f"fill{k}{'c' * compile}"
+    command = [sys.executable, "-m", "search", "run", "--study", name, "--trials",
+               "100000", "--no-warm-start", "--seed", "0", "--storage", storage]  # fmt: skip
+    if k > 1:
+        command += ["--workers", str(k), "--gpus-per-trial", str(1 / k)]
+    if compile:
+        command.append("--compile")
     if epochs is not None:
         command += ["--epochs", str(epochs)]
     start = time.monotonic()
@@ -64,7 +86,7 @@ def trials_per_hour(k: int, minutes: float, epochs: int | None, where: Path) -> 
         run.send_signal(signal.SIGINT)  # as a user stops it: trials in flight are not counted
         run.wait(timeout=300)
     hours = (time.monotonic() - start) / 3600
-    trials = optuna.load_study(study_name=f"fill{k}", storage=storage).get_trials()
+    trials = optuna.load_study(study_name=name, storage=storage).get_trials()
     trained = trained_count(trials)
     return trained, trained / hours
 
@@ -74,22 +96,27 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=3.0, help="per sharing setting")
     parser.add_argument("--epochs", type=int, default=None, help="default: the GPU fidelity")
     parser.add_argument("--skip-trials", action="store_true", help="part 1 only")
+    parser.add_argument("--skip-images", action="store_true", help="part 2 only")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         sys.exit("gpu_fill: no CUDA device here; run it on a GPU machine")
     device = torch.device("cuda")
     print(f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}")
-    print(f"{'model':<26}{'params':>11}" + "".join(f"{f'batch {b}':>12}" for b in BATCHES))
-    for name, model in MODELS.items():
-        rates = [images_per_s(model, batch, device) for batch in BATCHES]
-        print(f"{name:<26}{count_params(model):>11,}" + "".join(f"{r:>12,.0f}" for r in rates))
+    if not args.skip_images:
+        print("images/s: eager, compiled; compile s; a 30-epoch trial compiled / eager")
+        for name, model in MODELS.items():
+            print(f"{name} ({count_params(model):,} parameters)")
+            print(f"{'batch':>6}{'eager':>10}{'compiled':>10}{'compile s':>10}{'ratio':>10}")
+            for batch in BATCHES:
+                print(compare(model, batch, device), flush=True)
     if args.skip_trials:
         return
     print(f"\ntrials at once   trained in {args.minutes:g} min   trials per hour")
     with tempfile.TemporaryDirectory() as where:
-        for k in SHARING:
-            trained, per_hour = trials_per_hour(k, args.minutes, args.epochs, Path(where))
-            print(f"{k:>14}   {trained:>18}   {per_hour:>15.1f}", flush=True)
+        for k, compile in [(k, False) for k in SHARING] + [(1, True)]:
+            trained, per_hour = trials_per_hour(k, args.minutes, args.epochs, Path(where), compile)
+            said = f"{k} compiled" if compile else str(k)
+            print(f"{said:>14}   {trained:>18}   {per_hour:>15.1f}", flush=True)
 
 
 if __name__ == "__main__":

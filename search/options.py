@@ -38,6 +38,7 @@ class RunOptions:
     data_dir: Path | None = None
     device: str | None = None
     precision: str = "auto"
+    compile: bool = False  # torch.compile each trial's model (CUDA graphs on CUDA)
     seed: int | None = None  # sampler seed
     workers: int | None = None  # trials at once; more than 1 runs them on Ray
     gpus_per_trial: float | None = None

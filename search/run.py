@@ -52,7 +52,8 @@ def smallest_model(space: Space, budget: int, probes: int = PROBES) -> int:
 def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) -> optuna.Study:
     """Run the study until it holds `options.trials` trained trials, creating it if need be.
 
-    Trials train with `train_fn(config, report, data_dir=, device=, precision=, checkpoint=)`.
+    Trials train with `train_fn(config, report, data_dir=, device=, precision=, checkpoint=)`,
+    and `compile=True` with `options.compile`.
     """
     options.check()
     space = get_space(options.space)
@@ -77,6 +78,8 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
         log(f"data: CIFAR-10 from {data_dir}")
         progress = TrialProgress()
         kwargs = {"data_dir": data_dir, "precision": options.precision}
+        if options.compile:  # a user's own train_fn need not know the flag until it is used
+            kwargs["compile"] = True
         if resources is None:  # trains here: read the data once, show each epoch as reported
             with step(f"loading CIFAR-10 onto {device}") as loading:
                 load_cifar10(data_dir, device, loading)  # kept: the trials here reuse it

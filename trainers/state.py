@@ -30,20 +30,34 @@ class TrainState:
     scheduler: LRScheduler  # stepped every batch
     scaler: torch.amp.GradScaler  # loss scaling; a no-op unless training in fp16
     ema: Ema | None = None  # moving average of the weights, when the config asks for one
+    graphs: bool = False  # the model's forward replays CUDA graphs: mark each step's start
 
     @classmethod
     def create(
-        cls, config: TrainConfig, device: torch.device, dtype: torch.dtype | None, steps: int
+        cls,
+        config: TrainConfig,
+        device: torch.device,
+        dtype: torch.dtype | None,
+        steps: int,
+        compile: bool = False,
     ) -> TrainState:
-        """A fresh run of `config` on `device` (seeded by the caller), `steps` batches long."""
+        """A fresh run of `config` on `device` (seeded by the caller), `steps` batches long.
+        With `compile`, the model's forward is compiled by torch.compile, as CUDA graphs on CUDA
+        ("reduce-overhead"); its parameters and state dict stay the eager model's."""
         model = build_model(config.model, device).to(memory_format=torch.channels_last)
         optimizer = _optimizer(model, config)
+        ema = Ema(model, config.ema) if config.ema else None  # an eager copy, made before
+        graphs = compile and device.type == "cuda"
+        if compile:  # one model per process at a time: forget the last one's graphs, which
+            torch.compiler.reset()  # would count toward torch.compile's recompile limit
+            model.compile(mode="reduce-overhead" if graphs else "default")
         return cls(
             model=model,
             optimizer=optimizer,
             scheduler=make_scheduler(optimizer, config.schedule, steps),
             scaler=torch.amp.GradScaler(device.type, enabled=dtype == torch.float16),
-            ema=Ema(model, config.ema) if config.ema else None,
+            ema=ema,
+            graphs=graphs,
         )
 
     @property

@@ -96,6 +96,8 @@ def _epoch(
     correct = torch.zeros((), device=batches.images.device)
     n = batches.epoch_images
     for step, (images, targets) in enumerate(batches, start=1):
+        if state.graphs:  # the last step's graph outputs may be overwritten from here on
+            torch.compiler.cudagraph_mark_step_begin()
         with torch.autocast(images.device.type, dtype=dtype, enabled=dtype is not None):
             logits = model(images)
         loss = F.cross_entropy(
@@ -132,14 +134,15 @@ def fit(
     dtype: torch.dtype | None = None,
     checkpoint: Path | None = None,
     batches_done: BatchProgress | None = None,
+    compile: bool = False,
 ) -> tuple[nn.Module, Metrics]:
     """Train `config` on `data.train_*`, validating on `data.val_*` after every epoch (if any).
-
     Returns the trained model (the weights' moving average with `config.ema`) and its metrics.
     A config that cannot fit in the device's memory is a ConfigError before anything is built.
     With `checkpoint`, the run is saved there after every epoch, and resumed from it if it is
     there already: the epochs it holds are reported again, and training goes on exactly as if
-    it had not stopped. `batches_done` hears how each epoch goes, batch by batch."""
+    it had not stopped. `batches_done` hears how each epoch goes, batch by batch. `compile`:
+    see `TrainState.create`; the compile time counts in the first epoch's."""
     start = time.perf_counter()
     device = data.train_images.device
     check_fits(config, device, dtype)  # ConfigError before the model is built, not an OOM after
@@ -148,7 +151,7 @@ def fit(
         data.train_images, data.train_labels, config.optim.batch_size, config.augment,
         seed=config.seed,
     )  # fmt: skip
-    state = TrainState.create(config, device, dtype, config.epochs * len(batches))
+    state = TrainState.create(config, device, dtype, config.epochs * len(batches), compile)
     done = Progress()
     if checkpoint is not None and checkpoint.exists():
         done = restore(checkpoint, config, state, batches.generator)
@@ -173,18 +176,28 @@ def fit(
         if report is not None:
             report(epoch, val_accuracy, images_per_s=images / epoch_s, val_loss=val_loss,
                    train_loss=train_loss, train_accuracy=train_accuracy)  # fmt: skip
-    metrics = Metrics(
+    return state.final, _metrics(config, done, time.perf_counter() - start, device, dtype)
+
+
+def _metrics(
+    config: TrainConfig,
+    done: Progress,
+    wall_s: float,
+    device: torch.device,
+    dtype: torch.dtype | None,
+) -> Metrics:
+    """A finished run's metrics, from its progress."""
+    return Metrics(
         val_accuracy=done.history[-1]["val_accuracy"],
         val_loss=done.history[-1]["val_loss"],
         epochs=config.epochs,
         images_per_s=done.seen / done.train_s if done.train_s else math.nan,
-        wall_s=time.perf_counter() - start,
+        wall_s=wall_s,
         n_params=count_params(config.model),
         device=describe_device(device),
         precision={torch.bfloat16: "bf16", torch.float16: "fp16", None: "fp32"}[dtype],
         history=tuple(done.history),
     )
-    return state.final, metrics
 
 
 def train(
@@ -195,14 +208,17 @@ def train(
     device: str | torch.device | None = None,
     precision: str = "auto",
     checkpoint: Path | None = None,
+    compile: bool = False,
 ) -> Metrics:
     """Train `config` on CIFAR-10's training split and return its validation metrics.
 
-    With `checkpoint`, save every epoch there and resume from it if it exists (see `fit`).
+    With `checkpoint`, save every epoch there and resume from it if it exists (see `fit`);
+    with `compile`, the model's forward is compiled (see `TrainState.create`).
     """
     start = time.perf_counter()
     data, dtype = prepare(data_dir, device, precision)
-    _, metrics = fit(config, split(data, config.data), report, dtype, checkpoint)
+    data = split(data, config.data)
+    _, metrics = fit(config, data, report, dtype, checkpoint, compile=compile)
     return dataclasses.replace(metrics, wall_s=time.perf_counter() - start)
 
 

@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 
 from errors import ConfigError, DivergedError, UserError
-from search.cli.options import DataDir, Device, Precision
+from search.cli.options import Compile, DataDir, Device, Precision
 from search.console import epoch_progress, log, stdout, step
 from trainers import count_params, load_config, param_counts
 from trainers.config import RETRAIN_EPOCHS, TRAIN_IMAGES, TrainConfig
@@ -108,6 +108,7 @@ def train(
     data_dir: DataDir = None,
     device: Device = None,
     precision: Precision = "auto",
+    compile: Compile = False,
 ) -> None:
     """Retrain a config on the full training split and report its test accuracy."""
     from trainers import autocast_dtype, resolve_device
@@ -147,7 +148,7 @@ def train(
         with epoch_progress(config.epochs) as batches, step(scoring) as progress:
             result = retrain(config, out, report, data_dir=folder, device=device,
                              precision=precision, resume=resume, tta=tta,
-                             progress=progress, batches_done=batches)  # fmt: skip
+                             progress=progress, batches_done=batches, compile=compile)  # fmt: skip
     except KeyboardInterrupt:
         log(f"interrupted; go on with: search train {file} --out {out} --resume")
         raise

@@ -9,7 +9,7 @@ import typer
 
 from storage import DEFAULT_URL, ENV_VAR
 
-__all__ = ["DataDir", "Device", "Precision", "Storage", "Study"]
+__all__ = ["Compile", "DataDir", "Device", "Precision", "Storage", "Study"]
 
 Storage = Annotated[
     str | None,
@@ -32,3 +32,12 @@ Device = Annotated[
     str | None, typer.Option(help="cpu, cuda or cuda:N. [default: cuda if any, else cpu]")
 ]
 Precision = Annotated[str, typer.Option(help="auto, bf16, fp16 or fp32 autocast.")]
+Compile = Annotated[
+    bool,
+    typer.Option(
+        "--compile",
+        help="Compile each model's forward with torch.compile: CUDA graphs on CUDA, which the "
+        "small batches of CIFAR ResNets need to keep a GPU busy; costs seconds per model "
+        "before its first epoch. [default: eager]",
+    ),
+]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from errors import UserError
-from search.cli.options import DataDir, Device, Precision, Storage, Study
+from search.cli.options import Compile, DataDir, Device, Precision, Storage, Study
 from search.console import log, stdout
 from search.options import DEFAULT_BUDGET, RunOptions
 from search.pruning import PRUNERS
@@ -57,6 +57,7 @@ def run(
     data_dir: DataDir = None,
     device: Device = None,
     precision: Precision = "auto",
+    compile: Compile = False,
     seed: Annotated[
         int | None,
         typer.Option(
@@ -123,7 +124,7 @@ def run(
     options = RunOptions(
         space=space, study=study, trials=trials, budget=budget, storage=storage, pruner=pruner,
         epochs=epochs, train_subset=train_subset, val_size=val_size, data_dir=data_dir,
-        device=device, precision=precision, seed=seed, workers=workers,
+        device=device, precision=precision, compile=compile, seed=seed, workers=workers,
         gpus_per_trial=gpus_per_trial, cpus_per_trial=cpus_per_trial, ray_address=ray_address,
         checkpoint_dir=checkpoint_dir, heartbeat_s=heartbeat, warm_start=warm_start,
     )  # fmt: skip

@@ -93,3 +93,16 @@ def test_nonpositive_trials_and_unknown_pruners_are_refused(tmp_path):
     with pytest.raises(UserError, match="unknown pruner 'asha'; allowed: sha, hyperband"):
         run(f"sqlite:///{tmp_path}/s.db", trials=1, pruner="asha")
     assert not (tmp_path / "s.db").exists()
+
+
+@pytest.mark.parametrize("compile", [False, True])
+def test_compile_reaches_the_trainer_only_when_asked(tmp_path, compile):
+    heard = []
+
+    def train_fn(config, report=None, **kwargs):
+        heard.append(kwargs.get("compile", False))
+        return standin_train(config, report, **kwargs)
+
+    run(f"sqlite:///{tmp_path}/s.db", trials=2, train_fn=train_fn, compile=compile,
+        warm_start=False)  # fmt: skip
+    assert heard and set(heard) == {compile}
