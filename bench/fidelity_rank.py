@@ -10,6 +10,7 @@ the run can be stopped and resumed.
 
     python bench/fidelity_rank.py [--configs 16] [--budget 1000000] [--out /tmp/fidelity.json]
     python bench/fidelity_rank.py --summary /tmp/fidelity.json   # the table only
+    python bench/fidelity_rank.py --only "2ep x 2k, val 1k"      # one fidelity, its curves
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def pick_configs(n: int, budget: int, max_gmacs: float) -> list[TrainConfig]:
 def run(args: argparse.Namespace) -> None:
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
     configs = pick_configs(args.configs, args.budget, args.max_gmacs)
-    plan = [*CANDIDATES.items(), REFERENCE]
+    plan = [(n, f) for n, f in [*CANDIDATES.items(), REFERENCE] if n in args.only]
     for name, (epochs, subset, val) in plan:  # cheap first: a stopped run still tells much
         for i, drawn in enumerate(configs):
             key = f"{name} | {i}"
@@ -102,12 +103,13 @@ def summary(results: dict) -> None:
         se = standard_error(best, next(iter(got.values()), {}).get("val_size", 1))
         print(f"{name:<20} {rho:8.2f} {low:5.2f}-{high:4.2f} {minutes:8.1f} {best:6.3f} {se:6.3f}"
               f"  ({len(common)} configs)")  # fmt: skip
-    curves = pd.DataFrame([v["history"] for k, v in results.items()
-                           if k.startswith("reference |") and "history" in v])  # fmt: skip
-    for epoch in range(1, len(curves.columns)):  # where a pruner could decide in the reference
-        rho, low, high = spearman(curves[[epoch - 1, len(curves.columns) - 1]])
-        print(f"reference after epoch {epoch} of {len(curves.columns)}: Spearman {rho:.2f} with "
-              f"its last epoch ({low:.2f}-{high:.2f})")  # fmt: skip
+    for name in [*CANDIDATES, "reference"]:  # where a pruner could decide in each run
+        curves = pd.DataFrame([v["history"] for k, v in results.items()
+                               if k.startswith(name + " |") and "history" in v])  # fmt: skip
+        for epoch in range(1, len(curves.columns)) if len(curves) > 2 else ():
+            rho, low, high = spearman(curves[[epoch - 1, len(curves.columns) - 1]])
+            print(f"{name} after epoch {epoch} of {len(curves.columns)}: Spearman {rho:.2f} "
+                  f"with its last epoch ({low:.2f}-{high:.2f})")  # fmt: skip
 
 
 def main() -> None:
@@ -117,6 +119,9 @@ def main() -> None:
     parser.add_argument("--max-gmacs", type=float, default=0.3)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=Path, default=Path("/tmp/fidelity.json"))
+    parser.add_argument("--only", nargs="+", choices=[*CANDIDATES, REFERENCE[0]],
+                        default=[*CANDIDATES, REFERENCE[0]], metavar="NAME",
+                        help="train only these fidelities (names as in CANDIDATES)")  # fmt: skip
     parser.add_argument("--summary", type=Path, help="print the table of a saved run and stop")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)

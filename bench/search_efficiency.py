@@ -2,24 +2,33 @@
 
 Four methods, each given the same wall-clock budget per seed, each in a fresh process:
 
-- default: `search run` itself (TPE told the budget constraint, successive halving on the
-  per-epoch reports, over-budget configs rejected before training);
+- default: `search run` itself (the zoo's published designs first, TPE told the budget
+  constraint, successive halving on the per-epoch reports, over-budget configs rejected before
+  training);
 - random: plain Optuna, RandomSampler, no pruner; an over-budget sample is skipped at once;
 - tpe: plain Optuna, its default sampler (TPE, not told the constraint), no pruner, same skip;
 - raytune: Ray Tune with OptunaSearch (seeded TPE) and the ASHA scheduler, the setup a user of
   this field picks instead (bench/ray_tune_peer.py); an over-budget config reports 0 at once.
 
-All four sample `resnet_budget` at the same fidelity and train with `trainers.train`, one trial
-at a time. A method's clock starts when its first trial starts; best-so-far counts only trials
-that trained all their epochs (COMPLETE; for Ray Tune, those that reported their last epoch),
-so a pruned or ASHA-stopped trial's partial score never counts. The goal: the default reaches
-random search's final best in at most a third of the budget.
+And a bar, not a method: zoo, every published design within the budget trained with its
+recipe to the end (`search run --pruner none`, the warm start's trials and no others); its
+best is what a person gets by picking the right textbook design. It runs for the first seed
+only: the sampler's seed does not reach a design's training (seeded by its config), so each
+seed would train the same models to the same accuracies on a CPU.
+
+All sample `resnet_budget` at the CPU fidelity `search run` defaults to (search/fidelity.py)
+and train with `trainers.train`, one trial at a time. A method's clock starts when its first
+trial starts; best-so-far counts only trials that trained all their epochs (COMPLETE; for Ray
+Tune, those that reported their last epoch), so a pruned or ASHA-stopped trial's partial score
+never counts. The goals: the default's final best at least every peer's, and it reaches random
+search's final best in at most a third of the budget, on the mean over seeds.
 
     python bench/search_efficiency.py [--minutes 5] [--seeds 0 1 2] [--out bench/results]
     python bench/search_efficiency.py --methods raytune --seeds 0   # one method
     python bench/search_efficiency.py --combine all.json seed0-again.json --out bench/results
 
-Takes methods x seeds x minutes (60 minutes with the defaults) on 2 CPU cores.
+Takes about (minutes + 1) x methods x seeds + 2 for Ray + a few for the zoo (75 minutes with
+the defaults) on 2 CPU cores.
 """
 
 from __future__ import annotations
@@ -41,9 +50,12 @@ import matplotlib.pyplot as plt
 import optuna
 import ray_tune_peer  # beside this file: bench/ is the script's directory
 
-METHODS = ("default", "random", "tpe", "raytune")
+from search.fidelity import CPU_EPOCHS, CPU_TRAIN_SUBSET, CPU_VAL_SIZE
+from search.trial import ZOO
+
+METHODS = ("default", "random", "tpe", "raytune", "zoo")
 STARTUP_S = {"raytune": 120}  # before its first trial: Ray starts (others: 30 s, see run_one)
-FIDELITY = {"epochs": 3, "train_subset": 1000, "val_size": 1000}
+FIDELITY = {"epochs": CPU_EPOCHS, "train_subset": CPU_TRAIN_SUBSET, "val_size": CPU_VAL_SIZE}
 BUDGET = 1_000_000  # parameters: small models train several times per minute on 2 cores
 
 
@@ -81,11 +93,16 @@ def command(method: str, seed: int, storage: str, budget_s: float) -> list[str]:
             "--seconds", str(budget_s), "--budget", str(BUDGET),
             *(f"--{key.replace('_', '-')}={value}" for key, value in FIDELITY.items()),
         ]  # fmt: skip
-    if method == "default":
+    if method in ("default", "zoo"):
+        from spaces import designs_within
+
+        trials = ["--trials", "100000"]  # until stopped
+        if method == "zoo":  # the warm start's designs, each to its last epoch, and no others
+            trials = ["--trials", str(len(designs_within(BUDGET)[0])), "--pruner", "none"]
         return [
             sys.executable, "-m", "search", "run", "--space", "resnet_budget", "--study", method,
-            "--storage", storage, "--budget", str(BUDGET), "--trials", "100000",
-            "--seed", str(seed), "--device", "cpu", "--epochs", str(FIDELITY["epochs"]),
+            "--storage", storage, "--budget", str(BUDGET), *trials, "--seed", str(seed),
+            "--device", "cpu", "--epochs", str(FIDELITY["epochs"]),
             "--train-subset", str(FIDELITY["train_subset"]),
             "--val-size", str(FIDELITY["val_size"]),
         ]  # fmt: skip
@@ -118,7 +135,8 @@ def run_one(method: str, seed: int, storage: str, budget_s: float) -> None:
     child = subprocess.Popen(command(method, seed, storage, budget_s), stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)  # fmt: skip
     started, startup_s = time.monotonic(), STARTUP_S.get(method, 30)
-    while child.poll() is None and time.monotonic() - started < budget_s + startup_s:
+    limit = float("inf") if method == "zoo" else budget_s + startup_s  # the zoo: to the end
+    while child.poll() is None and time.monotonic() - started < limit:
         time.sleep(1)  # process start and data loading come before the first trial
     child.send_signal(signal.SIGTERM)
     child.wait(timeout=120)
@@ -147,7 +165,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
             for method in args.methods:
-                curves[method][seed] = measure(method, seed, Path(tmp), budget_s)
+                if method != "zoo" or seed == args.seeds[0]:  # the zoo trains alike each seed
+                    curves[method][seed] = measure(method, seed, Path(tmp), budget_s)
     summarize(curves, budget_s, args.out)
 
 
@@ -166,6 +185,9 @@ def measure(method: str, seed: int, tmp: Path, budget_s: float) -> list[tuple[fl
         states = {s.name: sum(t.state == s for t in trials) for s in optuna.trial.TrialState}
     final = curve[-1][1] if curve else 0.0
     print(f"seed {seed} {method:8s} best {final:.4f}  trials {states}", flush=True)
+    if method == "zoo":
+        for t in optuna.load_study(study_name=method, storage=storage).trials:
+            print(f"  {t.user_attrs.get(ZOO)}: {t.state.name} {t.value}", flush=True)
     return curve
 
 
@@ -183,10 +205,29 @@ def combine(files: list[Path], out: Path) -> None:
     summarize({m: dict(sorted(runs.items())) for m, runs in curves.items()}, budgets.pop(), out)
 
 
+def value_at(points: list, t: float) -> float | None:
+    """A best-so-far curve's value at `t` seconds; None before its first point."""
+    return next((value for at, value in reversed(points) if at <= t), None)
+
+
+def mean_se(values: list[float]) -> tuple[float, float]:
+    """Mean and standard error of the mean (0 for a single value)."""
+    se = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
+    return statistics.mean(values), se
+
+
+def mean_curve(runs: dict[int, list], grid: list[float]) -> list[tuple[float, float, float]]:
+    """(t, mean, standard error) over seeds at each `t` where every seed has a value."""
+    found = []
+    for t in grid:
+        values = [value_at(points, t) for points in runs.values()]
+        if values and None not in values:
+            found.append((t, *mean_se(values)))
+    return found
+
+
 def summarize(curves: dict[str, dict[int, list]], budget_s: float, out: Path) -> None:
-    finals = {
-        m: {s: (p[-1][1] if p else 0.0) for s, p in runs.items()} for m, runs in curves.items()
-    }
+    finals = {m: {s: (p[-1][1] if p else 0.0) for s, p in r.items()} for m, r in curves.items()}
     fractions = []
     for seed, target in finals.get("random", {}).items():
         if seed in curves.get("default", {}):
@@ -194,34 +235,49 @@ def summarize(curves: dict[str, dict[int, list]], budget_s: float, out: Path) ->
             print(f"seed {seed}: default reaches random's final best {target:.4f} after "
                   f"{fractions[-1]:.0%} of the budget")  # fmt: skip
     for method, by_seed in finals.items():
-        values = list(by_seed.values())
-        print(f"{method:8s} final best: mean {statistics.mean(values):.4f} "
-              f"(seeds: {', '.join(f'{v:.4f}' for v in values)})")  # fmt: skip
-    if fractions:
-        print(f"median fraction of the budget the default needs: "
-              f"{statistics.median(fractions):.0%} (goal: at most 33%)")  # fmt: skip
+        mean, se = mean_se(list(by_seed.values()))
+        print(f"{method:8s} final best: mean {mean:.4f}, standard error {se:.4f} "
+              f"(seeds: {', '.join(f'{v:.4f}' for v in by_seed.values())})")  # fmt: skip
+    grid = [budget_s * i / 600 for i in range(601)]
+    if "default" in curves and "random" in finals:
+        target = statistics.mean(finals["random"].values())
+        on_mean = reach([(t, m) for t, m, _ in mean_curve(curves["default"], grid)], target)
+        print(f"the default's mean curve reaches random's mean final best {target:.4f} after "
+              f"{on_mean / budget_s:.0%} of the budget (goal: at most 33%)")  # fmt: skip
     (out / "search_efficiency.json").write_text(json.dumps(
-        {"budget_s": budget_s, "curves": curves, "fractions": fractions}, indent=1))  # fmt: skip
-    plot(curves, budget_s, out / "search_efficiency.png")
+        {"budget_s": budget_s, "fidelity": FIDELITY, "budget": BUDGET, "curves": curves,
+         "fractions": fractions}, indent=1))  # fmt: skip
+    plot(curves, budget_s, grid, out / "search_efficiency.png")
 
 
-def plot(curves: dict[str, dict[int, list]], budget_s: float, path: Path) -> None:
-    colors = {"default": "C0", "random": "C1", "tpe": "C2", "raytune": "C3"}
+def plot(curves: dict[str, dict[int, list]], budget_s: float, grid: list, path: Path) -> None:
+    colors = {"default": "C0", "random": "C1", "tpe": "C2", "raytune": "C3", "zoo": "0.3"}
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
     for method, runs in curves.items():
-        for i, (_, points) in enumerate(sorted(runs.items())):
-            if not points:
-                continue
-            xs = [at / 60 for at, _ in points] + [budget_s / 60]
-            ys = [v for _, v in points] + [points[-1][1]]
-            ax.step(xs, ys, where="post", color=colors[method], alpha=0.8,
-                    label=method if i == 0 else None)  # fmt: skip
+        n = len(runs)
+        if method == "zoo":  # a bar: the best published design, trained to the end
+            mean, se = mean_se([p[-1][1] if p else 0.0 for p in runs.values()])
+            ax.axhline(mean, color=colors[method], ls="--",
+                       label=f"best published design (zoo), {n} run{'s' * (n != 1)}")  # fmt: skip
+            ax.axhspan(mean - se, mean + se, color=colors[method], alpha=0.1)
+            continue
+        points = mean_curve(runs, grid)
+        if not points:
+            continue
+        ts, means, ses = ([t / 60 for t, _, _ in points], [m for _, m, _ in points],
+                          [e for _, _, e in points])  # fmt: skip
+        ax.plot(ts, means, color=colors[method], label=f"{method}, mean of {n} seeds")
+        ax.fill_between(ts, [m - e for m, e in zip(means, ses, strict=True)],
+                        [m + e for m, e in zip(means, ses, strict=True)],
+                        color=colors[method], alpha=0.15, lw=0)  # fmt: skip
     ax.axvline(budget_s / 180, color="0.5", ls=":", label="a third of the budget")
     ax.set_xlabel("wall-clock time since the first trial started (minutes)")
     ax.set_ylabel("best validation accuracy so far (fraction)")
-    ax.set_title(f"resnet_budget under {BUDGET:,} parameters, one line per seed")
+    epochs, images = FIDELITY["epochs"], FIDELITY["train_subset"]
+    ax.set_title(f"resnet_budget under {BUDGET:,} parameters, {epochs} epochs on {images:,} "
+                 "images; bands: standard error over seeds", fontsize=10)  # fmt: skip
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8, loc="lower right")
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
 

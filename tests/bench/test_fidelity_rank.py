@@ -35,3 +35,14 @@ def test_the_table_compares_each_candidate_with_the_reference(capsys):
     # Spearman 1.00, 2 CPU-minutes, best 0.200 with its standard error on 1,000 images
     cells = row[len(name) :].split()
     assert [cells[0], *cells[2:6]] == ["1.00", "2.0", "0.200", "0.013", "(4"]
+
+
+def test_each_run_says_how_its_early_epochs_rank_like_its_last(capsys):
+    name = next(iter(fidelity_rank.CANDIDATES))
+    curves = [(0.10, 0.20), (0.12, 0.30), (0.14, 0.25), (0.16, 0.40)]  # epoch 1 ranks 1,2,3,4
+    results = {f"{name} | {i}": {"val_accuracy": last, "wall_s": 30, "val_size": 1_000,
+                                 "history": [first, last]}
+               for i, (first, last) in enumerate(curves)}  # fmt: skip
+    fidelity_rank.summary(results)
+    said = capsys.readouterr().out
+    assert f"{name} after epoch 1 of 2: Spearman 0.80 with its last epoch" in said
