@@ -1,6 +1,6 @@
-"""The whole path on CUDA, where there is one: a search trains its trials on the GPU, and an
-exported config retrains, evaluates and predicts there (marked `gpu`: skipped, saying so,
-without CUDA)."""
+"""The whole path on CUDA, where there is one: a search trains its trials on the GPU, a real
+out-of-memory error fails one trial and the next trains, and an exported config retrains,
+evaluates and predicts there (marked `gpu`: skipped, saying so, without CUDA)."""
 
 import io
 from contextlib import redirect_stderr
@@ -49,3 +49,35 @@ def test_train_evaluate_and_predict_on_the_gpu(tmp_path, cifar_dir):
            cwd=tmp_path)  # fmt: skip
     rows = read_csv(tmp_path / "out.csv")
     assert len(rows) == 9 and all(0 <= int(label) <= 9 for _, label in rows)
+
+
+class AllocatesTooMuchOnce:
+    """The real trainer, whose first call first asks CUDA for more memory than the GPU has: a
+    real out-of-memory error from the CUDA allocator, not a raised stand-in."""
+
+    def __init__(self) -> None:
+        self.called = False
+
+    def __call__(self, config, report=None, **kwargs):
+        import torch
+
+        from trainers.train import train
+
+        if not self.called:
+            self.called = True
+            _, total = torch.cuda.mem_get_info()
+            torch.empty(total + 2**30, dtype=torch.uint8, device="cuda")
+        return train(config, report, **kwargs)
+
+
+def test_out_of_memory_fails_one_trial_and_the_next_trains_on_the_gpu(tmp_path, cifar_dir):
+    options = RunOptions(space=str(TINY_SPACE), study="oom", trials=2, epochs=1,
+                         train_subset=2000, val_size=1000, data_dir=cifar_dir, device="cuda",
+                         storage=f"sqlite:///{tmp_path}/s.db", seed=0)  # fmt: skip
+    with redirect_stderr(io.StringIO()):
+        study = run_search(options, AllocatesTooMuchOnce())
+    failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+    assert len(failed) == 1
+    assert failed[0].user_attrs["fail_reason"].startswith("out of memory: CUDA out of memory")
+    trained = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(trained) == 2 and all(t.user_attrs["device"].startswith("cuda") for t in trained)
