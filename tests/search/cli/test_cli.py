@@ -199,7 +199,7 @@ BAD_INPUTS = [
     (["run", "--budget", "10000000001"], "--budget must be 1 to 10,000,000,000 parameters"),
     (["run", "--budget", "abc"], "Invalid value for '--budget': Input should be a valid integer"),
     (["run", "--trials", "2.5"], "Invalid value for '--trials'"),
-    (["run", "--nope"], "No such option: --nope (Possible options: --compile, --space) (see `search run"),
+    (["run", "--nope"], "No such option: --nope (Possible options: --compile, --space)"),
     (["nope"], "No such command 'nope'. (see `search --help`)"),
     (["run", "--storage", ""], "--storage must not be empty; allowed: a SQLAlchemy URL"),
     (["status", "--study", "ok", "--storage", " "], "--storage must not be empty"),
