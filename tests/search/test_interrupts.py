@@ -34,11 +34,16 @@ def run_args(study, trials, fake_cifar, space="mostly_over_budget_space.py", bud
             "--seed", "0"]  # fmt: skip
 
 
+def heard() -> None:
+    """As from a terminal: a test run started in the background (`cmd &`) ignores SIGINT, and a
+    child inherits that, so the child's Python would never hear the Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(args, cwd):
     command = [sys.executable, "-m", "search", *map(str, args)]
-    return subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=heard)  # fmt: skip
 
 
 def interrupt(args, cwd, delay_s):
