@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray stays on 127.0.0.1
 
 import pickle
+import signal
 import subprocess
 import sys
 import uuid
@@ -86,6 +88,36 @@ def fake_cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
         with open(folder / name, "wb") as f:
             pickle.dump(batch, f)
     return root
+
+
+def _heard() -> None:
+    """As from a terminal: a test run started in the background (`cmd &`) ignores SIGINT, and a
+    child inherits that, so the child's Python would never hear a Ctrl-C sent to it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def spawn():
+    """Start `python -m search ARGS...` in `cwd`, its output piped (text), as from a terminal.
+
+    Whatever is still running when the test ends is killed with its process group (a driver
+    and what it started): a failed test leaves nothing behind to slow the tests after it."""
+    started: list[subprocess.Popen] = []
+
+    def start(*args: object, cwd: Path, stdout: int = subprocess.PIPE) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "search", *map(str, args)], cwd=cwd, stdout=stdout,
+            stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_heard,
+        )  # fmt: skip
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
 
 
 def study_being_run(url: str, name: str):

@@ -6,7 +6,6 @@ Real `search run` processes sent real signals, the real trainer, a real SQLite f
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import optuna
@@ -34,22 +33,10 @@ def run_args(study, trials, fake_cifar, space="mostly_over_budget_space.py", bud
             "--seed", "0"]  # fmt: skip
 
 
-def heard() -> None:
-    """As from a terminal: a test run started in the background (`cmd &`) ignores SIGINT, and a
-    child inherits that, so the child's Python would never hear the Ctrl-C."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def start(args, cwd):
-    command = [sys.executable, "-m", "search", *map(str, args)]
-    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, preexec_fn=heard)  # fmt: skip
-
-
-def interrupt(args, cwd, delay_s):
+def interrupt(start, args, cwd, delay_s):
     """Run, and send SIGINT `delay_s` after the driver has loaded the data (its last step
     before the loop)."""
-    process = start(args, cwd)
+    process = start(*args, cwd=cwd, stdout=subprocess.DEVNULL)
     for line in process.stderr:
         if line.startswith("loading CIFAR-10") and ": done in " in line:
             break
@@ -60,11 +47,13 @@ def interrupt(args, cwd, delay_s):
     return process.returncode, err
 
 
-def test_ctrl_c_at_any_moment_leaves_nothing_running_and_a_rerun_completes(tmp_path, fake_cifar):
+def test_ctrl_c_at_any_moment_leaves_nothing_running_and_a_rerun_completes(
+    tmp_path, fake_cifar, spawn
+):
     url, trials = f"sqlite:///{tmp_path}/search.db", 10
     args = run_args("c", trials, fake_cifar)
     for delay_s in DELAYS_S:
-        code, err = interrupt(args, tmp_path, delay_s)
+        code, err = interrupt(spawn, args, tmp_path, delay_s)
         assert code in (0, 130), err  # 0: it had finished before the signal came
         assert "Traceback" not in err
         study = optuna.load_study(study_name="c", storage=url)
@@ -76,7 +65,7 @@ def test_ctrl_c_at_any_moment_leaves_nothing_running_and_a_rerun_completes(tmp_p
     interrupted = [t for t in study.trials if t.state.name == "FAIL"]
     assert len(interrupted) >= len(DELAYS_S) // 2  # most signals came while a trial was held
 
-    rerun = start(args, tmp_path)
+    rerun = spawn(*args, cwd=tmp_path)
     _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     study = optuna.load_study(study_name="c", storage=url)
@@ -87,17 +76,20 @@ def test_ctrl_c_at_any_moment_leaves_nothing_running_and_a_rerun_completes(tmp_p
     assert not list((tmp_path / "search-checkpoints" / "c").iterdir())  # none left behind
 
 
-def test_a_trial_killed_before_its_first_heartbeat_is_failed_by_the_next_run(tmp_path, fake_cifar):
+def test_a_trial_killed_before_its_first_heartbeat_is_failed_by_the_next_run(
+    tmp_path, fake_cifar, spawn
+):
     """SIGKILL can land between creating a trial and its first heartbeat; made here with a
     trial created as a dead driver would have left it."""
     url = f"sqlite:///{tmp_path}/search.db"
     args = run_args("k", 2, fake_cifar)
-    first = start(args, tmp_path)
-    assert first.wait(timeout=300) == 0
+    first = spawn(*args, cwd=tmp_path)
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
     study = optuna.load_study(study_name="k", storage=url)
     orphan = study.ask()  # RUNNING, and no heartbeat ever recorded
     time.sleep(3.5)  # older than the grace period of 3 beats of 1 s
-    rerun = start([*args[:6], "3", *args[7:]], tmp_path)
+    rerun = spawn(*args[:6], "3", *args[7:], cwd=tmp_path)
     _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     study = optuna.load_study(study_name="k", storage=url)
@@ -107,9 +99,9 @@ def test_a_trial_killed_before_its_first_heartbeat_is_failed_by_the_next_run(tmp
     assert sum(is_trained(t) for t in study.trials) == 3
 
 
-def test_a_fault_inside_a_trial_fails_that_trial_and_the_study_goes_on(tmp_path, fake_cifar):
+def test_a_fault_inside_a_trial_fails_that_trial_and_the_study_goes_on(tmp_path, fake_cifar, spawn):
     args = run_args("faulty", 3, fake_cifar, space="faulty_space.py", budget=10**10)
-    run = start(args, tmp_path)
+    run = spawn(*args, cwd=tmp_path)
     _, err = run.communicate(timeout=300)
     assert run.returncode == 0, err
     assert "Traceback" not in err

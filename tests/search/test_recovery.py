@@ -18,11 +18,6 @@ from tests.conftest import ROOT, TINY_SPACE, study_being_run
 pytestmark = pytest.mark.slow
 
 
-def search(*args, cwd):
-    return subprocess.Popen([sys.executable, "-m", "search", *map(str, args)], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-
-
 def load(url, name):
     return optuna.load_study(study_name=name, storage=url)
 
@@ -49,16 +44,18 @@ def retries_of(trials, number):
     return [t for t in trials if t.system_attrs.get("failed_trial") == number]
 
 
-def test_a_killed_run_is_rerun_and_resumes_its_trial_from_the_checkpoint(tmp_path, fake_cifar):
+def test_a_killed_run_is_rerun_and_resumes_its_trial_from_the_checkpoint(
+    tmp_path, fake_cifar, spawn
+):
     url = f"sqlite:///{tmp_path}/search.db"
     args = slow_run("k", 3, fake_cifar)
-    first = search(*args, cwd=tmp_path)
+    first = spawn(*args, cwd=tmp_path)
     killed = wait_for_training(url, "k")
     os.kill(first.pid, signal.SIGKILL)  # the driver, and with it the trial it was training
     first.wait()
     assert load(url, "k").trials[killed.number].state.name == "RUNNING"  # a zombie, for now
 
-    second = search(*args, cwd=tmp_path)  # the same command again
+    second = spawn(*args, cwd=tmp_path)  # the same command again
     _, err = second.communicate(timeout=300)
     assert second.returncode == 0, err
     trials = load(url, "k").trials
@@ -73,10 +70,10 @@ def test_a_killed_run_is_rerun_and_resumes_its_trial_from_the_checkpoint(tmp_pat
     assert not list((tmp_path / "search-checkpoints" / "k").iterdir())  # all cleaned up
 
 
-def test_a_killed_ray_worker_is_retried_from_its_checkpoint(tmp_path, fake_cifar):
+def test_a_killed_ray_worker_is_retried_from_its_checkpoint(tmp_path, fake_cifar, spawn):
     url = f"sqlite:///{tmp_path}/search.db"
     args = slow_run("w", 4, fake_cifar, "--workers", "2", "--cpus-per-trial", "1")
-    driver = search(*args, cwd=tmp_path)
+    driver = spawn(*args, cwd=tmp_path)
     victim = wait_for_training(url, "w")
     os.kill(victim.user_attrs["pid"], signal.SIGKILL)  # the Ray worker, not the driver
     _, err = driver.communicate(timeout=300)
@@ -158,12 +155,14 @@ def test_running_out_of_memory_fails_the_trial_and_the_run_goes_on(tmp_path, fak
 
 
 @pytest.mark.parametrize("where", ["user-info", "query"])
-def test_a_password_in_the_storage_url_is_never_shown(postgres_url, tmp_path, fake_cifar, where):
+def test_a_password_in_the_storage_url_is_never_shown(
+    postgres_url, tmp_path, fake_cifar, where, spawn
+):
     if where == "user-info":  # trust auth accepts any password
         url = postgres_url.replace("postgres@", "postgres:s3cret-pw@")
     else:
         url = f"{postgres_url}?password=s3cret-pw&application_name=search"
-    run = search("run", "--space", TINY_SPACE, "--study", "p", "--trials", "1", "--epochs", "1",
+    run = spawn("run", "--space", TINY_SPACE, "--study", "p", "--trials", "1", "--epochs", "1",
                  "--train-subset", "256", "--val-size", "256", "--data-dir", fake_cifar,
                  "--storage", url, cwd=tmp_path)  # fmt: skip
     out, err = run.communicate(timeout=300)
@@ -171,7 +170,7 @@ def test_a_password_in_the_storage_url_is_never_shown(postgres_url, tmp_path, fa
     outputs = [out, err]
     for command in (["status", "--study", "p"], ["export", "--study", "p", "-o", "best.yaml"],
                     ["report", "--study", "p", "--out", "report"]):  # fmt: skip
-        done = search(*command, "--storage", url, cwd=tmp_path)
+        done = spawn(*command, "--storage", url, cwd=tmp_path)
         outputs.extend(done.communicate(timeout=300))
         assert done.returncode == 0
     outputs += [p.read_text() for p in [tmp_path / "best.yaml", *tmp_path.glob("report/*.*")]
@@ -187,9 +186,9 @@ def test_a_password_in_the_storage_url_is_never_shown(postgres_url, tmp_path, fa
     assert not [text for text in outputs if "s3cret" in text]
 
 
-def test_a_diverging_trial_fails_with_its_reason_and_the_run_goes_on(tmp_path, fake_cifar):
+def test_a_diverging_trial_fails_with_its_reason_and_the_run_goes_on(tmp_path, fake_cifar, spawn):
     space = ROOT / "tests" / "data" / "diverging_space.py"
-    run = search("run", "--space", space, "--study", "d", "--trials", "2", "--epochs", "2",
+    run = spawn("run", "--space", space, "--study", "d", "--trials", "2", "--epochs", "2",
                  "--train-subset", "640", "--val-size", "256", "--data-dir", fake_cifar,
                  "--pruner", "none", cwd=tmp_path)  # fmt: skip
     _, err = run.communicate(timeout=300)

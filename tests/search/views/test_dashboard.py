@@ -4,8 +4,6 @@ import collections
 import json
 import shutil
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -26,11 +24,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-def search(*args, cwd):
-    return subprocess.Popen([sys.executable, "-m", "search", *map(str, args)], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-
-
 def get(url):
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.status, json.loads(response.read())
@@ -47,13 +40,13 @@ def wait_for(url, seconds=60):
 
 
 @pytest.fixture
-def dashboard(tmp_path):
+def dashboard(tmp_path, spawn):
     """`search dashboard` on the SQLite default of tmp_path, once the study exists."""
     port = free_port()
     processes = []
 
     def start():
-        process = search("dashboard", "--study", "live", "--port", port, cwd=tmp_path)
+        process = spawn("dashboard", "--study", "live", "--port", port, cwd=tmp_path)
         processes.append(process)
         wait_for(f"http://127.0.0.1:{port}/api/studies")
         return f"http://127.0.0.1:{port}"
@@ -87,11 +80,12 @@ def legend(detail):
     return {trace["name"] for trace in json.loads(figure["graph_object"])["data"]}
 
 
-def test_the_api_lists_the_study_while_a_run_writes_it(tmp_path, fake_cifar, dashboard):
-    first = search(*run_args(fake_cifar, 1), cwd=tmp_path)
-    assert first.wait(timeout=300) == 0
+def test_the_api_lists_the_study_while_a_run_writes_it(tmp_path, fake_cifar, dashboard, spawn):
+    first = spawn(*run_args(fake_cifar, 1), cwd=tmp_path)
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
     base = dashboard()
-    run = search(*run_args(fake_cifar, 8), cwd=tmp_path)
+    run = spawn(*run_args(fake_cifar, 8), cwd=tmp_path)
     polls = 0
     while run.poll() is None:  # read as hard as a browser would, all through the run
         status, body = get(f"{base}/api/studies")
@@ -118,7 +112,7 @@ def test_the_api_lists_the_study_while_a_run_writes_it(tmp_path, fake_cifar, das
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="THE DASHBOARD WAS NOT TESTED IN A "
                     "BROWSER: no chromium or chromedriver on PATH; `bash scripts/setup.sh` as root "
                     "installs Debian's chromium and chromium-driver")  # fmt: skip
-def test_the_study_page_renders_in_headless_chromium(tmp_path, fake_cifar, dashboard):
+def test_the_study_page_renders_in_headless_chromium(tmp_path, fake_cifar, dashboard, spawn):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
@@ -126,7 +120,9 @@ def test_the_study_page_renders_in_headless_chromium(tmp_path, fake_cifar, dashb
     # a budget that half the tiny models exceed; this seed's sampler draws some of them, and the
     # pruner stops a trial (checked below, so a change in either says why this test failed)
     args = run_args(fake_cifar, 5, "--budget", "15000", "--seed", "0")
-    assert search(*args, cwd=tmp_path).wait(timeout=300) == 0
+    run = spawn(*args, cwd=tmp_path)
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
     counts = outcome_counts(tmp_path)
     assert counts["rejected for the budget"] and counts["pruned by the pruner"], counts
     base = dashboard()
