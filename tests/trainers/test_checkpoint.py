@@ -4,27 +4,21 @@ import pytest
 import torch
 
 from errors import UserError
-from trainers import AugmentConfig, DataConfig, ModelConfig, OptimConfig, TrainConfig
+from tests.trainers.conftest import SMALL
+from trainers import AugmentConfig, ModelConfig, OptimConfig, TrainConfig
 from trainers.checkpoint import check
-from trainers.data import load_cifar10, split
 from trainers.train import fit
 
 CONFIG = TrainConfig(
     model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16), dropout=0.1),
     optim=OptimConfig(batch_size=64),
-    data=DataConfig(val_size=500, train_subset=640),
+    data=SMALL,
     epochs=3,
 )
 
 
 class Stop(Exception):
     pass
-
-
-@pytest.fixture(scope="module", params=["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
-def data(fake_cifar, request):
-    """The split on each device: a resume is exact on CUDA too."""
-    return split(load_cifar10(fake_cifar, torch.device(request.param)), CONFIG.data)
 
 
 EVERY_KNOB = dataclasses.replace(  # every random draw of the newer knobs resumes too
@@ -37,29 +31,34 @@ EVERY_KNOB = dataclasses.replace(  # every random draw of the newer knobs resume
 )
 
 
+NO_DROPOUT = dataclasses.replace(CONFIG, model=dataclasses.replace(CONFIG.model, dropout=0.0))
+
+
 @pytest.mark.parametrize(
-    "config",
+    ("config", "compile"),
     [
-        dataclasses.replace(CONFIG, augment=AugmentConfig(cutmix_prob=0.5)),
-        dataclasses.replace(CONFIG, augment=AugmentConfig(cutmix_prob=0.5), ema=0.9),
-        EVERY_KNOB,
+        (dataclasses.replace(CONFIG, augment=AugmentConfig(cutmix_prob=0.5)), False),
+        (dataclasses.replace(CONFIG, augment=AugmentConfig(cutmix_prob=0.5), ema=0.9), False),
+        (EVERY_KNOB, False),
+        pytest.param(NO_DROPOUT, True, marks=pytest.mark.slow),  # compiling takes seconds
     ],
-    ids=["cutmix", "cutmix-ema", "every-knob"],
+    ids=["cutmix", "cutmix-ema", "every-knob", "compiled"],
 )
-def test_a_resumed_run_ends_exactly_as_an_uninterrupted_one(data, tmp_path, config):
-    straight, straight_metrics = fit(config, data, checkpoint=tmp_path / "a.pt")
+def test_a_resumed_run_ends_exactly_as_an_uninterrupted_one(data, tmp_path, config, compile):
+    straight, straight_metrics = fit(config, data, checkpoint=tmp_path / "a.pt", compile=compile)
 
     def stop_after_two(epoch, value, **_):
         if epoch == 2:
             raise Stop  # as if killed right after epoch 2 was saved
 
     with pytest.raises(Stop):
-        fit(config, data, stop_after_two, checkpoint=tmp_path / "b.pt")
+        fit(config, data, stop_after_two, checkpoint=tmp_path / "b.pt", compile=compile)
     assert check(tmp_path / "b.pt", config) == 2
     reports = []
     resumed, resumed_metrics = fit(
-        config, data, lambda e, v, **m: reports.append((e, v, m)), checkpoint=tmp_path / "b.pt"
-    )
+        config, data, lambda e, v, **m: reports.append((e, v, m)), checkpoint=tmp_path / "b.pt",
+        compile=compile,
+    )  # fmt: skip
     assert [e for e, _, _ in reports] == [1, 2, 3]  # the first two replayed from the file
     assert "images_per_s" not in reports[0][2] and "images_per_s" in reports[2][2]
     assert resumed_metrics.val_accuracy == straight_metrics.val_accuracy

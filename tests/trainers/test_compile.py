@@ -1,13 +1,12 @@
 """`compile`: the model's forward compiled by torch.compile (inductor on a CPU, CUDA graphs on
-CUDA) trains like the eager model, keeps its state dict, and resumes exactly."""
+CUDA) trains like the eager model and keeps its state dict (resuming: test_checkpoint.py)."""
 
 import dataclasses
 
 import pytest
-import torch
 
-from trainers import DataConfig, ModelConfig, OptimConfig, TrainConfig
-from trainers.data import load_cifar10, split
+from tests.trainers.conftest import SMALL
+from trainers import ModelConfig, OptimConfig, TrainConfig
 from trainers.state import TrainState
 from trainers.train import fit
 
@@ -16,18 +15,9 @@ pytestmark = pytest.mark.slow  # compiling takes seconds per model on 2 CPU core
 CONFIG = TrainConfig(  # no dropout: compiled code draws its own random numbers
     model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)),
     optim=OptimConfig(batch_size=64),
-    data=DataConfig(val_size=256, train_subset=256),
+    data=SMALL,
     epochs=2,
 )
-
-
-class Stop(Exception):
-    pass
-
-
-@pytest.fixture(scope="module", params=["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
-def data(fake_cifar, request):
-    return split(load_cifar10(fake_cifar, torch.device(request.param)), CONFIG.data)
 
 
 def test_a_compiled_model_trains_like_the_eager_one(data):
@@ -47,19 +37,3 @@ def test_the_state_compiles_the_training_model_only(data):
     assert state.model._compiled_call_impl is not None
     assert state.ema is not None and state.ema.module._compiled_call_impl is None
     assert not TrainState.create(CONFIG, device, None, steps=8).graphs
-
-
-def test_a_compiled_run_resumes_exactly(data, tmp_path):
-    config = dataclasses.replace(CONFIG, epochs=3)
-    straight, straight_metrics = fit(config, data, checkpoint=tmp_path / "a.pt", compile=True)
-
-    def stop_after_two(epoch, value, **_):
-        if epoch == 2:
-            raise Stop
-
-    with pytest.raises(Stop):
-        fit(config, data, stop_after_two, checkpoint=tmp_path / "b.pt", compile=True)
-    resumed, resumed_metrics = fit(config, data, checkpoint=tmp_path / "b.pt", compile=True)
-    assert resumed_metrics.val_loss == straight_metrics.val_loss
-    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
-        assert torch.equal(a, b)
