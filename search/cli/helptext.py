@@ -30,30 +30,25 @@ def _usage(piece: str, params: Iterable[object]) -> str:
     return inner.upper() if piece.startswith("{") and inner in names else piece
 
 
-class Command(TyperCommand):
-    """A subcommand whose help reads as the module says."""
+class _PlainHelp:
+    """Plain help for a command's or a group's own parameters and its --help option."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        _plain(self.params)
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        _plain(self.params)  # type: ignore[attr-defined]
 
     def get_help_option(self, ctx: typer.Context) -> TyperOption | None:
-        option = super().get_help_option(ctx)
+        option = super().get_help_option(ctx)  # type: ignore[misc]
         _plain([option] if option is not None and option.metavar is None else [])
         return option
+
+
+class Command(_PlainHelp, TyperCommand):
+    """A subcommand whose help reads as the module says."""
 
     def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
         return [_usage(piece, self.params) for piece in super().collect_usage_pieces(ctx)]
 
 
-class Group(TyperGroup):
+class Group(_PlainHelp, TyperGroup):
     """The `search` group: its own options read as the subcommands' do."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        _plain(self.params)
-
-    def get_help_option(self, ctx: typer.Context) -> TyperOption | None:
-        option = super().get_help_option(ctx)
-        _plain([option] if option is not None and option.metavar is None else [])
-        return option

@@ -32,6 +32,17 @@ def standin_train(config: TrainConfig, report=None, **_: object) -> Metrics:
     return Metrics(final, 1.0 - final, config.epochs, 1000.0, 0.01, n, "cpu", "fp32")
 
 
+class Recorder:
+    """`standin_train` that keeps every config it is given, in order."""
+
+    def __init__(self) -> None:
+        self.configs: list[TrainConfig] = []
+
+    def __call__(self, config: TrainConfig, report=None, **kwargs: object) -> Metrics:
+        self.configs.append(config)
+        return standin_train(config, report, **kwargs)
+
+
 def diverging_train(config: TrainConfig, report=None, **_: object) -> Metrics:
     raise DivergedError("training loss is nan in epoch 1")
 

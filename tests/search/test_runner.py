@@ -14,7 +14,7 @@ from search.progress import TrialProgress
 from search.runner import Plan, run_trials
 from spaces import get_space
 from storage import open_storage
-from tests.search.standins import diverging_train, standin_train
+from tests.search.standins import Recorder, diverging_train, standin_train
 from trainers import TrainConfig
 
 FIDELITY = Fidelity(epochs=3, train_subset=1000, val_size=5000)
@@ -26,15 +26,6 @@ def run(study, trained, train_fn, budget=5_000_000, space=SPACE, fidelity=FIDELI
     executor = LocalExecutor(train_fn, {"device": "cpu"})
     checkpoints = Path(tempfile.mkdtemp())
     run_trials(study, Plan(space, fidelity, budget, trained, checkpoints), executor, progress)
-
-
-class Recorder:
-    def __init__(self):
-        self.configs = []
-
-    def __call__(self, config, report=None, **kwargs):
-        self.configs.append(config)
-        return standin_train(config, report, **kwargs)
 
 
 def test_over_budget_trials_are_pruned_before_training_on_every_backend(storage_url):

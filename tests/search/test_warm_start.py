@@ -10,22 +10,13 @@ from optuna.trial import TrialState
 from search import RunOptions, run_search
 from search.trial import ZOO
 from spaces import designs_within
-from tests.search.standins import standin_train
+from tests.search.standins import Recorder, standin_train
 from trainers import TrainConfig
 
 
 @pytest.fixture(autouse=True)
 def data(monkeypatch, fake_cifar):
     monkeypatch.setenv("SEARCH_DATA_DIR", str(fake_cifar))
-
-
-class Recorder:
-    def __init__(self):
-        self.configs = []
-
-    def __call__(self, config, report=None, **kwargs):
-        self.configs.append(config)
-        return standin_train(config, report, **kwargs)
 
 
 def run(url, trials, train_fn=standin_train, **options):
