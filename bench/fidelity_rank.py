@@ -11,6 +11,11 @@ the run can be stopped and resumed.
     python bench/fidelity_rank.py [--configs 16] [--budget 1000000] [--out /tmp/fidelity.json]
     python bench/fidelity_rank.py --summary /tmp/fidelity.json   # the table only
     python bench/fidelity_rank.py --only "2ep x 2k, val 1k"      # one fidelity, its curves
+    python bench/fidelity_rank.py --zoo --only "2ep x 2k, val 1k" reference
+
+`--zoo` also trains the published designs within the budget (the warm start's, spaces/zoo.py)
+with their recipes, and says where each ranks among the configs at every fidelity: whether a
+cheap fidelity judges them as the longer run does. They are not in the Spearman table.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from cpu_fidelity import macs  # beside this file: bench/ is the script's direct
 
 from search.fidelity import Fidelity
 from search.views.gain import standard_error
-from spaces import get_space, probe
+from spaces import designs_within, get_space, probe
 from trainers import TrainConfig, count_params
 from trainers.train import train
 
@@ -41,6 +46,7 @@ CANDIDATES = {
     "2ep x 4k, val 2k": (2, 4_000, 2_000),
 }
 REFERENCE = ("reference", (6, 8_000, 2_000))
+ZOO = "zoo:"  # how a published design's results are keyed: "reference | zoo:ResNet-20"
 
 
 def pick_configs(n: int, budget: int, max_gmacs: float) -> list[TrainConfig]:
@@ -56,10 +62,12 @@ def pick_configs(n: int, budget: int, max_gmacs: float) -> list[TrainConfig]:
 
 def run(args: argparse.Namespace) -> None:
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
-    configs = pick_configs(args.configs, args.budget, args.max_gmacs)
+    configs = dict(enumerate(pick_configs(args.configs, args.budget, args.max_gmacs)))
+    if args.zoo:
+        configs |= {f"{ZOO}{d.name}": d.config(args.budget) for d in designs_within(args.budget)[0]}
     plan = [(n, f) for n, f in [*CANDIDATES.items(), REFERENCE] if n in args.only]
     for name, (epochs, subset, val) in plan:  # cheap first: a stopped run still tells much
-        for i, drawn in enumerate(configs):
+        for i, drawn in configs.items():
             key = f"{name} | {i}"
             if key in results:
                 continue
@@ -85,6 +93,8 @@ def spearman(pairs: pd.DataFrame, resamples: int = 2000) -> tuple[float, float, 
 
 
 def summary(results: dict) -> None:
+    zoo = {k: v for k, v in results.items() if f" | {ZOO}" in k}
+    results = {k: v for k, v in results.items() if k not in zoo}
     ref = {k.split(" | ")[1]: v["val_accuracy"] for k, v in results.items()
            if k.startswith("reference |")}  # fmt: skip
     print(
@@ -110,6 +120,20 @@ def summary(results: dict) -> None:
             rho, low, high = spearman(curves[[epoch - 1, len(curves.columns) - 1]])
             print(f"{name} after epoch {epoch} of {len(curves.columns)}: Spearman {rho:.2f} "
                   f"with its last epoch ({low:.2f}-{high:.2f})")  # fmt: skip
+    if zoo:
+        zoo_ranks(zoo, results)
+
+
+def zoo_ranks(zoo: dict, configs: dict) -> None:
+    """Each published design's accuracy and rank among the sampled configs, per fidelity."""
+    print("published designs: accuracy, rank among the sampled configs (1 = best)")
+    for name in [*CANDIDATES, "reference"]:
+        others = [v["val_accuracy"] for k, v in configs.items() if k.startswith(name + " |")]
+        for key, v in zoo.items():
+            if key.startswith(name + " |"):
+                rank = 1 + sum(a > v["val_accuracy"] for a in others)
+                print(f"{name:<20} {key.split(ZOO)[1]:<14} {v['val_accuracy']:.3f}  "
+                      f"{rank:>2} of {len(others) + 1}")  # fmt: skip
 
 
 def main() -> None:
@@ -122,6 +146,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=[*CANDIDATES, REFERENCE[0]],
                         default=[*CANDIDATES, REFERENCE[0]], metavar="NAME",
                         help="train only these fidelities (names as in CANDIDATES)")  # fmt: skip
+    parser.add_argument("--zoo", action="store_true",
+                        help="also train the published designs within the budget")  # fmt: skip
     parser.add_argument("--summary", type=Path, help="print the table of a saved run and stop")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -46,3 +46,20 @@ def test_each_run_says_how_its_early_epochs_rank_like_its_last(capsys):
     fidelity_rank.summary(results)
     said = capsys.readouterr().out
     assert f"{name} after epoch 1 of 2: Spearman 0.80 with its last epoch" in said
+
+
+def test_the_published_designs_are_ranked_among_the_configs_not_in_the_table(capsys):
+    name = next(iter(fidelity_rank.CANDIDATES))
+    results = {}
+    for i, (cheap, long) in enumerate([(0.11, 0.40), (0.15, 0.55), (0.13, 0.50), (0.20, 0.62)]):
+        results[f"{name} | {i}"] = {"val_accuracy": cheap, "wall_s": 30, "val_size": 1_000}
+        results[f"reference | {i}"] = {"val_accuracy": long, "wall_s": 300, "val_size": 2_000}
+    # weakest when cheap, second when long: the cheap fidelity misjudges it
+    results[f"{name} | zoo:ResNet-56"] = {"val_accuracy": 0.10, "wall_s": 60, "val_size": 1_000}
+    results["reference | zoo:ResNet-56"] = {"val_accuracy": 0.60, "wall_s": 600, "val_size": 2_000}
+    fidelity_rank.summary(results)
+    said = capsys.readouterr().out
+    row = next(line for line in said.splitlines() if line.startswith(name))
+    assert row.split()[-2:] == ["(4", "configs)"]  # the table is the sampled configs' only
+    assert f"{name:<20} ResNet-56      0.100   5 of 5" in said
+    assert f"{'reference':<20} ResNet-56      0.600   2 of 5" in said

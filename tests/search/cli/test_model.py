@@ -280,3 +280,20 @@ def test_a_config_that_diverges_in_train_is_one_line_naming_it(cli, tmp_path, fa
     last = result.err.strip().splitlines()[-1]
     assert last.startswith("error: steep.yaml: training diverged (training loss is nan in epoch ")
     assert "Traceback" not in result.err
+
+
+@pytest.mark.slow  # compiling takes seconds on 2 CPU cores
+def test_train_compile_trains_a_compiled_model_and_saves_the_eager_weights(
+    cli, tmp_path, fake_cifar
+):
+    import torch._dynamo.utils
+
+    torch._dynamo.utils.counters.clear()  # what earlier tests in this process compiled
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY.to_dict()))
+    result = cli("train", "tiny.yaml", "--epochs", "1", "--train-subset", "256", "--compile",
+                 "--data-dir", fake_cifar, "--out", "run")  # fmt: skip
+    assert result.code == 0, result.err
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 1  # compiled, not eager
+    saved = torch.load(tmp_path / "run" / "model.pt", weights_only=True)["state_dict"]
+    assert not [k for k in saved if "_orig_mod" in k]  # as an eager model saves them
+    assert cli("evaluate", "run", "--data-dir", fake_cifar).code == 0
