@@ -12,8 +12,8 @@ images/s for each, the compile seconds (the compiled first epoch's excess over t
 and what they make of a 30-epoch trial on 45,000 images: compiled time / eager time, which must
 stay under 1 for compiling to pay. Part 2 runs `search run` for --minutes with 1, 2, then 4
 trials at once on the GPU (`--workers K --gpus-per-trial 1/K`), and 1 at a time with
-`--compile`, a new study each, no warm start, seed 0; it stops it with Ctrl-C and counts the
-trials it trained (complete or pruned by the pruner) per hour. Needs Ray
+`--compile`, a new study each, no warm start, seed 0; it stops it with SIGTERM (as Ctrl-C
+would) and counts the trials it trained (complete or pruned by the pruner) per hour. Needs Ray
 (`bash ../shared/gpu/prepare --ray`) for K > 1.
 """
 
@@ -83,7 +83,7 @@ def trials_per_hour(
     try:
         run.wait(timeout=minutes * 60)
     except subprocess.TimeoutExpired:
-        run.send_signal(signal.SIGINT)  # as a user stops it: trials in flight are not counted
+        run.send_signal(signal.SIGTERM)  # as Ctrl-C: trials in flight are not counted
         run.wait(timeout=300)
     hours = (time.monotonic() - start) / 3600
     trials = optuna.load_study(study_name=name, storage=storage).get_trials()

@@ -61,14 +61,19 @@ def check() -> None:
 
 @contextmanager
 def raising() -> Iterator[None]:
-    """SIGINT and SIGTERM raise KeyboardInterrupt for the block, held inside `held()` blocks.
+    """SIGINT and SIGTERM raise KeyboardInterrupt for the block, held inside `held()` blocks,
+    unless the process was started with them ignored.
 
     Outside the main thread (where Python runs no signal handlers) it changes nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.signal(signum, _interrupt) for signum in SIGNALS}
+    previous = {
+        signum: signal.signal(signum, _interrupt)
+        for signum in SIGNALS
+        if signal.getsignal(signum) is not signal.SIG_IGN  # as Python does for SIGINT: a
+    }  # signal ignored by whoever started the run (a shell's background job, nohup) stays so
     try:
         yield
     finally:

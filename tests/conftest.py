@@ -104,7 +104,7 @@ def spawn():
     and what it started): a failed test leaves nothing behind to slow the tests after it."""
     started: list[subprocess.Popen] = []
 
-    def start(*args: object, cwd: Path, stdout: int = subprocess.PIPE) -> subprocess.Popen:
+    def start(*args: object, cwd: Path, stdout: int | None = subprocess.PIPE) -> subprocess.Popen:
         process = subprocess.Popen(
             [sys.executable, "-m", "search", *map(str, args)], cwd=cwd, stdout=stdout,
             stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_heard,

@@ -116,7 +116,15 @@ def test_a_fault_inside_a_trial_fails_that_trial_and_the_study_goes_on(tmp_path,
     assert os.listdir(tmp_path / "search-checkpoints" / "faulty") == []
 
 
-def test_an_interrupt_inside_a_finaliser_is_raised_after_it_not_swallowed():
+@pytest.fixture
+def terminal():
+    """SIGINT as a terminal leaves it to this process (a run in the background ignores it)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_an_interrupt_inside_a_finaliser_is_raised_after_it_not_swallowed(terminal):
     """Python swallows an exception raised in `__del__` ("Exception ignored in ...")."""
 
     class Finalised:
@@ -130,7 +138,7 @@ def test_an_interrupt_inside_a_finaliser_is_raised_after_it_not_swallowed():
             check()
 
 
-def test_an_interrupt_inside_a_database_call_lets_the_call_finish():
+def test_an_interrupt_inside_a_database_call_lets_the_call_finish(terminal):
     """SQLAlchemy cut short logs the cursor it could not close, with a traceback."""
     engine = sqlalchemy.create_engine("sqlite://")
 
@@ -146,3 +154,20 @@ def test_an_interrupt_inside_a_database_call_lets_the_call_finish():
     with raising(), pytest.raises(KeyboardInterrupt):
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(1)  # elsewhere it is raised at once
+
+
+def test_a_signal_the_run_was_started_to_ignore_stays_ignored():
+    """A shell starts a background job (`search run ... &`) with SIGINT ignored, so that a
+    Ctrl-C meant for the shell does not stop it; SIGTERM still does."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with raising():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            check()  # not held for later either
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(1)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)

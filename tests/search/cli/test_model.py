@@ -57,7 +57,9 @@ def read_csv(path):
 
 
 @pytest.mark.slow
-def test_train_interrupted_resumed_evaluated_and_predicted_on_real_cifar10(tmp_path, cifar_dir):
+def test_train_interrupted_resumed_evaluated_and_predicted_on_real_cifar10(
+    tmp_path, cifar_dir, spawn
+):
     (tmp_path / "best.yaml").write_text(yaml.safe_dump({"config": TINY.to_dict(), "n_params": 1}))
     args = ["train", "best.yaml", "--epochs", "2", "--train-subset", "8000", "--ema", "0.99",
             "--tta", "--data-dir", cifar_dir]  # fmt: skip
@@ -66,12 +68,7 @@ def test_train_interrupted_resumed_evaluated_and_predicted_on_real_cifar10(tmp_p
     assert "scoring the test set, then with TTA: done in " in straight.stderr
     assert "loading CIFAR-10 onto cpu: done in " in straight.stderr
 
-    command = [sys.executable, "-m", "search", *map(str, args), "--out", "cut"]
-    # as from a terminal: a test run started in the background (`cmd &`) ignores SIGINT, and a
-    # child inherits that, so the child's Python would never hear the Ctrl-C
-    heard = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
-    run = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True,
-                           preexec_fn=heard)  # fmt: skip
+    run = spawn(*args, "--out", "cut", cwd=tmp_path, stdout=None)  # as from a terminal
     checkpoint = tmp_path / "cut" / "checkpoint.pt"
     said = []
     for line in run.stderr:  # the line is written once epoch 1 is saved, before epoch 2 starts

@@ -4,8 +4,6 @@ import io
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from contextlib import redirect_stderr
 from datetime import datetime
@@ -160,28 +158,26 @@ def test_the_driver_stops_when_a_worker_reports_bad_input(two_gpus, tmp_path):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_stopping_the_driver_stops_workers_and_fails_their_trials(tmp_path, fake_cifar, signum):
+def test_stopping_the_driver_stops_workers_and_fails_their_trials(
+    tmp_path, fake_cifar, signum, spawn
+):
     url = f"sqlite:///{tmp_path}/s.db"
     args = ["run", "--space", TINY_SPACE, "--study", "s", "--trials", "6", "--workers", "2",
             "--cpus-per-trial", "1", "--epochs", "50", "--train-subset", "2000", "--val-size",
             "500", "--data-dir", fake_cifar, "--storage", url]  # fmt: skip
-    command = [sys.executable, "-m", "search", *map(str, args)]
-    driver = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:  # until both workers are training
-            time.sleep(1)
-            study = study_being_run(url, "s")
-            running = [t for t in study.trials if t.state.name == "RUNNING"] if study else []
-            if len(running) == 2 and all(t.intermediate_values for t in running):
-                break
-        else:
-            pytest.fail("two trials never ran at once")
-        pids = [t.user_attrs["pid"] for t in running]
-        driver.send_signal(signum)
-        _, err = driver.communicate(timeout=60)
-    finally:
-        driver.kill()
+    driver = spawn(*args, cwd=tmp_path, stdout=None)  # killed with its workers if it fails
+    deadline = time.time() + 120
+    while time.time() < deadline:  # until both workers are training
+        time.sleep(1)
+        study = study_being_run(url, "s")
+        running = [t for t in study.trials if t.state.name == "RUNNING"] if study else []
+        if len(running) == 2 and all(t.intermediate_values for t in running):
+            break
+    else:
+        pytest.fail("two trials never ran at once")
+    pids = [t.user_attrs["pid"] for t in running]
+    driver.send_signal(signum)
+    _, err = driver.communicate(timeout=60)
     assert driver.returncode == 130, err
     study = optuna.load_study(study_name="s", storage=url)
     states = {t.number: t.state.name for t in study.trials}
