@@ -14,6 +14,7 @@ import typer
 from errors import UserError
 from search.cli.options import Compile, DataDir, Device, Precision, Storage, Study
 from search.console import log, stdout
+from search.fidelity import CPU_EPOCHS, CPU_TRAIN_SUBSET, CPU_VAL_SIZE, GPU_EPOCHS, VAL_SIZE
 from search.options import DEFAULT_BUDGET, RunOptions
 from search.pruning import PRUNERS
 
@@ -37,20 +38,23 @@ def run(
     epochs: Annotated[
         int | None,
         typer.Option(
-            help="Epochs per trial. [default: 30 on a GPU, 2 on a CPU]", show_default=False
+            help=f"Epochs per trial. [default: {GPU_EPOCHS} on a GPU, {CPU_EPOCHS} on a CPU]",
+            show_default=False,
         ),
     ] = None,
     train_subset: Annotated[
         int | None,
         typer.Option(
-            help="Training images per epoch, 0 = all. [default: 0 on a GPU, 1000 on a CPU]",
+            help="Training images per epoch, 0 = all. "
+            f"[default: 0 on a GPU, {CPU_TRAIN_SUBSET} on a CPU]",
             show_default=False,
         ),
     ] = None,
     val_size: Annotated[
         int | None,
         typer.Option(
-            help="Training images held out to validate. [default: 5000 on a GPU, 1000 on a CPU]",
+            help=f"Training images held out to validate. [default: {VAL_SIZE} on a GPU, "
+            f"{CPU_VAL_SIZE} on a CPU]",
             show_default=False,
         ),
     ] = None,

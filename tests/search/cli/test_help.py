@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+from search.fidelity import default_fidelity
 
 ROOT = Path(__file__).resolve().parents[3]  # this checkout, whatever the environment installed
 COMMANDS = ["run", "status", "export", "params", "dashboard", "report", "train", "evaluate",
@@ -59,7 +62,11 @@ def test_help_reads_cleanly(command):
 def test_the_defaults_say_what_they_are():
     run = " ".join(help_text("run").split())
     assert "$SEARCH_STORAGE, else sqlite:///search.db, that is ./search.db]" in run
-    assert "[default: 30 on a GPU, 2 on a CPU]" in run
+    cpu = default_fidelity(torch.device("cpu"))  # what a run on a CPU gets, said in --help
+    gpu = default_fidelity(torch.device("cuda"))
+    assert f"[default: {gpu.epochs} on a GPU, {cpu.epochs} on a CPU]" in run
+    assert f"0 = all. [default: {gpu.train_subset} on a GPU, {cpu.train_subset} on a CPU]" in run
+    assert f"validate. [default: {gpu.val_size} on a GPU, {cpu.val_size} on a CPU]" in run
     assert "Study name. [default: the space name]" in run
     assert "[default: none, random]" in run
     usage = help_text("train").splitlines()
