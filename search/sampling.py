@@ -13,20 +13,10 @@ from trainers import TrainConfig, count_params
 __all__ = ["make_sampler", "sample"]
 
 
-RANDOM_STARTUP = 10  # TPE's own default: random draws before it models the study
-
-
-def make_sampler(seed: int | None = None, designs: int = 0) -> optuna.samplers.BaseSampler:
+def make_sampler(seed: int | None = None) -> optuna.samplers.BaseSampler:
     """Multivariate TPE; it learns the budget from the constraint each trial records, and with
-    its constant liar (on by default) spreads the trials that run at once.
-
-    `designs`: the study's warm-start trials (the zoo's designs). They come on top of TPE's
-    random start-up, not out of it: they share one corner of the space (deep, thin ResNets with
-    SGD and the textbook recipe), so they are no sample of it, and where they lead early TPE
-    would otherwise model the space from them and a handful of random draws.
-    """
-    startup = RANDOM_STARTUP + designs
-    return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=startup)
+    its constant liar (on by default) spreads the trials that run at once."""
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True)
 
 
 def sample(trial: optuna.Trial, space: Space, fidelity: Fidelity, budget: int) -> TrainConfig:

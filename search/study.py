@@ -14,7 +14,6 @@ from errors import UserError
 from search.fidelity import Fidelity
 from search.pruning import describe_pruner, make_pruner
 from search.sampling import make_sampler
-from search.trial import ZOO
 from search.warm_start import warm_start
 from storage import Storage, mask_argv
 from trainers.config import MAX_SEED
@@ -112,6 +111,5 @@ def create_or_resume(
             )
     if seed is not None and not created:  # resumed: don't replay the random start-up
         seed = (seed + len(study.get_trials(deepcopy=False))) % (MAX_SEED + 1)
-    designs = sum(ZOO in t.user_attrs for t in study.get_trials(deepcopy=False))
-    study.sampler = make_sampler(seed, designs)
+    study.sampler = make_sampler(seed)
     return study

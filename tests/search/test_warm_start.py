@@ -8,7 +8,6 @@ import pytest
 from optuna.trial import TrialState
 
 from search import RunOptions, run_search
-from search.sampling import RANDOM_STARTUP
 from search.trial import ZOO
 from spaces import designs_within
 from tests.search.standins import Recorder, standin_train
@@ -44,7 +43,6 @@ def test_a_new_study_trains_the_designs_within_budget_first(storage_url):
         assert TrainConfig.from_dict(trial.user_attrs["config"]) == config
         assert trial.user_attrs["n_params"] == design.n_params
     assert not any(ZOO in t.user_attrs for t in study.get_trials()[len(fit) :])
-    assert study.sampler._n_startup_trials == RANDOM_STARTUP + len(fit)  # random draws after them
     assert f"warm start: {len(fit)} published designs first: ResNet-20 (0.27M)" in said
     assert "ResNet-110 (over)" in said and all(d.name in said for d in others)
 
@@ -54,7 +52,6 @@ def test_no_warm_start_and_resuming_enqueue_none(tmp_path):
     study, said = run(url, 3, budget=1_000_000, warm_start=False)
     assert not any(ZOO in t.user_attrs for t in study.get_trials())
     assert "warm start" not in said
-    assert study.sampler._n_startup_trials == RANDOM_STARTUP
     url = f"sqlite:///{tmp_path}/t.db"
     study, _ = run(url, 1, budget=1_000_000)  # 1 trained, 2 zoo designs still queued
     assert [t.state for t in study.get_trials()].count(TrialState.WAITING) == 2
