@@ -235,8 +235,11 @@ class _Loop:
         """Tell the trials that have ended, stop the others and tell them FAIL (queued again
         if `again`)."""
         with held():
-            for trial, outcome in self.executor.wait(0) if self.executor.running() else []:
-                self.tell(trial, outcome)
+            try:
+                for trial, outcome in self.executor.wait(0) if self.executor.running() else []:
+                    self.tell(trial, outcome)
+            except SearchError:  # another worker met the same bad input: it is told FAIL below
+                pass
             self.executor.cancel()
             for trial in list(self.in_hand.values()):
                 if frozen(trial).state == TrialState.RUNNING:
