@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -235,11 +236,9 @@ class _Loop:
         """Tell the trials that have ended, stop the others and tell them FAIL (queued again
         if `again`)."""
         with held():
-            try:
+            with suppress(SearchError):  # another worker met the same bad input: told below
                 for trial, outcome in self.executor.wait(0) if self.executor.running() else []:
                     self.tell(trial, outcome)
-            except SearchError:  # another worker met the same bad input: it is told FAIL below
-                pass
             self.executor.cancel()
             for trial in list(self.in_hand.values()):
                 if frozen(trial).state == TrialState.RUNNING:

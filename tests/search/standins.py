@@ -13,6 +13,8 @@ import time
 import uuid
 from pathlib import Path
 
+import optuna
+
 from errors import DivergedError, UserError
 from trainers import Metrics, TrainConfig, count_params
 
@@ -90,3 +92,31 @@ class OutOfMemoryOnce:
         except FileExistsError:
             return standin_train(config, report, **kwargs)
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+class BadInputOnEveryWorker:
+    """An executor of two workers that both meet the same bad input and end at once, as two
+    Ray workers without the data do: each `wait` hands back one of the ended trials by raising
+    the worker's UserError, the other stays ended until the next `wait` (RayExecutor.wait)."""
+
+    capacity = 2
+
+    def __init__(self) -> None:
+        self.ended: list[optuna.Trial] = []
+        self.submitted = 0
+
+    def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None:
+        self.ended.append(trial)
+        self.submitted += 1
+
+    def wait(self, timeout_s: float) -> list:
+        if not self.ended or self.submitted < self.capacity:  # ends once both have started
+            return []
+        self.ended.pop(0)
+        raise UserError("--data-dir /data: no CIFAR-10 on this worker")
+
+    def running(self) -> list[optuna.Trial]:
+        return list(self.ended)
+
+    def cancel(self) -> None:
+        self.ended.clear()

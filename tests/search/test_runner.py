@@ -14,7 +14,12 @@ from search.progress import TrialProgress
 from search.runner import Plan, run_trials
 from spaces import get_space
 from storage import open_storage
-from tests.search.standins import Recorder, diverging_train, standin_train
+from tests.search.standins import (
+    BadInputOnEveryWorker,
+    Recorder,
+    diverging_train,
+    standin_train,
+)
 from trainers import TrainConfig
 
 FIDELITY = Fidelity(epochs=3, train_subset=1000, val_size=5000)
@@ -146,3 +151,15 @@ def test_a_trial_another_driver_told_first_is_left_as_it_told_it(tmp_path):
     first, *rest = study.get_trials()
     assert (first.state, first.value) == (TrialState.COMPLETE, 0.5)
     assert all(t.user_attrs["fail_reason"].startswith("surplus") for t in rest)  # the race
+
+
+def test_bad_input_met_by_every_worker_fails_every_trial_and_stops_the_run():
+    """Both workers end with the same bad input: the first stops the run, and the second, met
+    while the run stops, leaves no trial RUNNING (a race two Ray workers once lost)."""
+    study = optuna.create_study(direction="maximize")
+    plan = Plan(SPACE, FIDELITY, 5_000_000, 4, Path(tempfile.mkdtemp()))
+    with pytest.raises(UserError, match="no CIFAR-10 on this worker"):
+        run_trials(study, plan, BadInputOnEveryWorker(), TrialProgress())
+    assert [t.state for t in study.trials if not is_budget_rejected(t)] == [TrialState.FAIL] * 2
+    for t in study.trials:
+        assert t.user_attrs.get("fail_reason", "").startswith("stopped: --data-dir /data")
