@@ -45,7 +45,7 @@ def measure(url: str, trials: int) -> dict[str, list[float]]:
 
     def draft(study: optuna.Study) -> None:
         trials = study.get_trials(deepcopy=False)  # the loop looks for queued trials first
-        trial = Draft(study, len(trials))
+        trial = Draft(study, trials)
         try:
             sample(trial, space, fidelity, budget=1)  # every model is over 1 parameter
         except optuna.TrialPruned:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import datetime
 import json
+from collections.abc import Container
 from typing import Any
 
 import optuna
@@ -38,15 +39,27 @@ DRAFT_ID = -1  # the trial id a draft has until it is written
 
 
 class _DraftStorage:
-    """The study's storage as a draft's sampling sees it: the draft's own record is in memory
-    (`optuna.Trial` keeps params and attributes in it itself; the sampler's system attributes,
-    such as TPE's constant-liar params, go into it here); everything else is the storage's."""
+    """The study's storage as a draft's sampling sees it: the study's trials are the snapshot
+    the draft was made from, and the draft's own record is in memory (`optuna.Trial` keeps
+    params and attributes in it itself; the sampler's system attributes, such as TPE's
+    constant-liar params, go into it here); everything else is the storage's."""
 
-    def __init__(self, storage: optuna.storages.BaseStorage, record: FrozenTrial) -> None:
-        self.storage, self.record = storage, record
+    def __init__(
+        self, storage: optuna.storages.BaseStorage, record: FrozenTrial, trials: list[FrozenTrial]
+    ) -> None:
+        self.storage, self.record, self.trials = storage, record, trials
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.storage, name)
+
+    def get_all_trials(
+        self, study_id: int, deepcopy: bool = True, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        """The snapshot, not a new read: TPE's constant liar asks for the study's running
+        trials once per group of parameters it samples, which was a read of every unfinished
+        trial each time (a third of a rejection's cost)."""
+        trials = [t for t in self.trials if states is None or t.state in states]
+        return copy.deepcopy(trials) if deepcopy else trials
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         return self.record if trial_id == DRAFT_ID else self.storage.get_trial(trial_id)
@@ -77,20 +90,22 @@ class Draft(optuna.Trial):
     """A trial of `study` sampled in memory; `write` stores it. Use it as any `optuna.Trial`
     while sampling a config (suggest, user attributes, constraints)."""
 
-    def __init__(self, study: optuna.Study, number: int) -> None:
-        """`number`: the number it will most likely get (the study's trial count now); it
-        matters only to HyperbandPruner's bracket, on which the sampler's view depends."""
-        study._thread_local.cached_all_trials = None  # as study.ask(): the sampler sees now
+    def __init__(self, study: optuna.Study, trials: list[FrozenTrial]) -> None:
+        """`trials`: the study's trials as the caller just read them (`get_trials(deepcopy=
+        False)`); the sampler sees the study as they show it, as `study.ask()` would with a
+        fresh read, and the draft's number will most likely be their count (which matters
+        only to HyperbandPruner's bracket, on which the sampler's view depends)."""
+        study._thread_local.cached_all_trials = trials  # as study.ask(): the sampler sees now
         self.home, self._trial_id = study, DRAFT_ID
         now = datetime.datetime.now()
         self._cached_frozen_trial = FrozenTrial(
-            number=number, state=TrialState.RUNNING, value=None, datetime_start=now,
+            number=len(trials), state=TrialState.RUNNING, value=None, datetime_start=now,
             datetime_complete=None, params={}, distributions={}, user_attrs={},
             system_attrs={}, intermediate_values={}, trial_id=DRAFT_ID,
         )  # fmt: skip
         self.study = copy.copy(study)  # the same study, but for the storage its trials see
         self.study._storage = self.storage = _DraftStorage(
-            storage_of(study), self._cached_frozen_trial
+            storage_of(study), self._cached_frozen_trial, trials
         )
         sampler_view = optuna.pruners._filter_study(self.study, self._cached_frozen_trial)
         study.sampler.before_trial(sampler_view, self._cached_frozen_trial)

@@ -92,7 +92,7 @@ class _Loop:
         trains (search.draft)."""
         trials = self.study.get_trials(deepcopy=False)
         if not any(t.state == TrialState.WAITING for t in trials):
-            return Draft(self.study, len(trials))
+            return Draft(self.study, trials)
         with held(), warnings.catch_warnings():  # this loop beats for ask/tell trials itself
             warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used")
             trial = self.study.ask()

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MAKE_CIFAR = ROOT.parent / "shared" / "data" / "cifar10" / "make_cifar10.py"
 POSTGRES = os.environ.get("SEARCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 TINY_SPACE = ROOT / "tests" / "data" / "tiny_space.py"
+QUICK = ["--epochs", "2", "--train-subset", "256", "--val-size", "256"]  # `search run` in seconds
 
 
 def _cuda() -> str | None:

@@ -29,12 +29,13 @@ class Commits:
     """Counts the transactions that wrote to a storage's database (Optuna commits reads too)."""
 
     def __init__(self, storage):
-        self.count, self.writing = 0, False
+        self.count, self.writing, self.reads = 0, False, 0
         sqlalchemy.event.listen(storage.engine, "before_cursor_execute", self.executed)
         sqlalchemy.event.listen(storage.engine, "commit", self.committed)
 
     def executed(self, connection, cursor, statement, *args):
         self.writing |= statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+        self.reads += statement.lstrip().upper().startswith("SELECT")
 
     def committed(self, connection):
         self.count += self.writing
@@ -42,7 +43,7 @@ class Commits:
 
 
 def rejected(study, budget=1):
-    trial = Draft(study, len(study.get_trials()))
+    trial = Draft(study, study.get_trials(deepcopy=False))
     with pytest.raises(optuna.TrialPruned):
         sample(trial, SPACE, FIDELITY, budget)
     return trial.write(TrialState.PRUNED)
@@ -75,7 +76,7 @@ def test_an_admitted_draft_is_running_in_one_transaction_and_trains_as_an_asked_
     storage_url,
 ):
     study, storage = new_study(storage_url)
-    draft = Draft(study, len(study.get_trials()))
+    draft = Draft(study, study.get_trials(deepcopy=False))
     config = sample(draft, SPACE, FIDELITY, 5_000_000)
     commits = Commits(storage)
     trial = draft.write(TrialState.RUNNING)
@@ -108,8 +109,24 @@ def test_a_draft_samples_in_its_hyperband_bracket(storage_url):
 def test_a_draft_never_touches_the_storage_until_written(storage_url):
     study, storage = new_study(storage_url)
     commits = Commits(storage)
-    draft = Draft(study, len(study.get_trials()))
+    draft = Draft(study, study.get_trials(deepcopy=False))
     sample(draft, SPACE, FIDELITY, 5_000_000)
     draft.set_user_attr("note", "kept in memory")
     assert commits.count == 0 and study.get_trials() == []
     assert draft.user_attrs["note"] == "kept in memory" and draft.constraints[BUDGET] < 0
+
+
+def test_a_draft_samples_from_the_trials_it_was_made_from_without_reading_again(storage_url):
+    """TPE's constant liar asks for the running trials once per group of parameters; the
+    draft answers from its snapshot, which holds another worker's running trial."""
+    study, storage = new_study(storage_url)
+    for _ in range(11):  # past TPE's 10 startup trials, so TPE models the study
+        rejected(study)
+    elsewhere = study.ask()  # another worker's trial, running
+    trials = study.get_trials(deepcopy=False)
+    commits = Commits(storage)
+    draft = Draft(study, trials)
+    sample(draft, SPACE, FIDELITY, 5_000_000)
+    assert commits.reads == 0 and draft.number == len(trials) == 12
+    running = draft.study._get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    assert [t.number for t in running] == [elsewhere.number]
