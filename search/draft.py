@@ -57,7 +57,7 @@ class _DraftStorage:
     ) -> list[FrozenTrial]:
         """The snapshot, not a new read: TPE's constant liar asks for the study's running
         trials once per group of parameters it samples, which was a read of every unfinished
-        trial each time (a third of a rejection's cost)."""
+        trial each time (a quarter to a third of a rejection's cost)."""
         trials = [t for t in self.trials if states is None or t.state in states]
         return copy.deepcopy(trials) if deepcopy else trials
 
@@ -95,7 +95,7 @@ class Draft(optuna.Trial):
         False)`); the sampler sees the study as they show it, as `study.ask()` would with a
         fresh read, and the draft's number will most likely be their count (which matters
         only to HyperbandPruner's bracket, on which the sampler's view depends)."""
-        study._thread_local.cached_all_trials = trials  # as study.ask(): the sampler sees now
+        study._thread_local.cached_all_trials = None  # as study.ask(); refilled from `trials`
         self.home, self._trial_id = study, DRAFT_ID
         now = datetime.datetime.now()
         self._cached_frozen_trial = FrozenTrial(
