@@ -11,10 +11,11 @@ images, eager and with `compile` (torch.compile, CUDA graphs). It prints the sec
 images/s for each, the compile seconds (the compiled first epoch's excess over the eager one's)
 and what they make of a 30-epoch trial on 45,000 images: compiled time / eager time, which must
 stay under 1 for compiling to pay. Part 2 runs `search run` for --minutes with 1, 2, then 4
-trials at once on the GPU (`--workers K --gpus-per-trial 1/K`), and 1 at a time with
-`--compile`, a new study each, no warm start, seed 0; it stops it with SIGTERM (as Ctrl-C
-would) and counts the trials it trained (complete or pruned by the pruner) per hour. Needs Ray
-(`bash ../shared/gpu/prepare --ray`) for K > 1.
+trials sharing each GPU (`--trials-per-gpu K`), with the default (each trial's share by its
+model and batch, search.executors.sharing), and 1 per GPU with `--compile`, a new study each,
+no warm start, seed 0; it stops it with SIGTERM (as Ctrl-C would) and counts the trials it
+trained (complete or pruned by the pruner) per hour. Needs Ray (`bash ../shared/gpu/prepare
+--ray`) for all but K = 1.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ MODELS = {
     "(1,1) x (16,32)": ModelConfig(16, (1, 1), (16, 32)),
 }
 BATCHES = (64, 128, 512)
-SHARING = (1, 2, 4)
+SHARING = ("1", "2", "4", "auto")  # --trials-per-gpu, or the default rule
 
 
 def epoch_seconds(model: ModelConfig, batch: int, device: torch.device, compile: bool) -> list:
@@ -66,14 +67,15 @@ def compare(model: ModelConfig, batch: int, device: torch.device) -> str:
 
 
 def trials_per_hour(
-    k: int, minutes: float, epochs: int | None, where: Path, compile: bool = False
+    k: str, minutes: float, epochs: int | None, where: Path, compile: bool = False
 ) -> tuple[int, float]:
-    """Trials trained by `search run` with k trials at once on the GPU in `minutes`, per hour."""
+    """Trials trained by `search run` with k trials per GPU ("auto": the default's shares) in
+    `minutes`, per hour."""
     storage, name = f"sqlite:///{where / 'fill.db'}", f"fill{k}{'c' * compile}"
     command = [sys.executable, "-m", "search", "run", "--study", name, "--trials",
                "100000", "--no-warm-start", "--seed", "0", "--storage", storage]  # fmt: skip
-    if k > 1:
-        command += ["--workers", str(k), "--gpus-per-trial", str(1 / k)]
+    if k != "auto":
+        command += ["--trials-per-gpu", k]
     if compile:
         command.append("--compile")
     if epochs is not None:
@@ -111,9 +113,9 @@ def main() -> None:
                 print(compare(model, batch, device), flush=True)
     if args.skip_trials:
         return
-    print(f"\ntrials at once   trained in {args.minutes:g} min   trials per hour")
+    print(f"\ntrials per GPU   trained in {args.minutes:g} min   trials per hour")
     with tempfile.TemporaryDirectory() as where:
-        for k, compile in [(k, False) for k in SHARING] + [(1, True)]:
+        for k, compile in [(k, False) for k in SHARING] + [("1", True)]:
             trained, per_hour = trials_per_hour(k, args.minutes, args.epochs, Path(where), compile)
             said = f"{k} compiled" if compile else str(k)
             print(f"{said:>14}   {trained:>18}   {per_hour:>15.1f}", flush=True)

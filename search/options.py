@@ -17,6 +17,7 @@ __all__ = ["DEFAULT_BUDGET", "RunOptions", "check_budget", "checkpoint_dirname"]
 MAX_BUDGET = 10**10  # 40 GB of fp32 weights, before gradients: beyond any one GPU
 MAX_TRIALS = 1_000_000
 MAX_WORKERS = 10_000
+MAX_TRIALS_PER_GPU = 64
 MAX_HEARTBEAT_S = 3600  # an hour; the grace before a silent trial is failed is 3 beats
 MAX_STUDY_NAME = 512  # characters Optuna stores of a study name
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # a study name usable as a directory
@@ -42,6 +43,7 @@ class RunOptions:
     seed: int | None = None  # sampler seed
     workers: int | None = None  # trials at once; more than 1 runs them on Ray
     gpus_per_trial: float | None = None
+    trials_per_gpu: int | None = None  # default on GPUs: each trial's own, by model and batch
     cpus_per_trial: float | None = None
     ray_address: str | None = None  # join this Ray cluster ("auto": the local one)
     checkpoint_dir: Path | None = None  # default: beside the SQLite file, else ./checkpoints
@@ -54,15 +56,21 @@ class RunOptions:
 
     @property
     def uses_ray(self) -> bool:
-        """Trials go to Ray when asked for Ray resources, or for more than one at once (by
-        default, one per local GPU)."""
+        """Trials go to Ray when asked for Ray resources or for more than one at once, and by
+        default where there is more than one GPU, or one that trials may share."""
         asked = (self.ray_address, self.gpus_per_trial, self.cpus_per_trial)
         if any(value is not None for value in asked):
             return True
+        if self.workers is not None:
+            return self.workers > 1
+        if self.trials_per_gpu not in (None, 1):
+            return True  # shares of a GPU are Ray's (which says so if there is none)
+        if self.device not in (None, "cuda"):
+            return False  # the CPU, or one GPU named: trials train here, one at a time
         import torch  # only a run asks; a command that only reads a study never loads torch
 
-        workers = self.workers if self.workers is not None else torch.cuda.device_count()
-        return workers > 1
+        gpus = torch.cuda.device_count()
+        return gpus > 1 or (gpus == 1 and self.trials_per_gpu != 1)
 
     def check(self) -> None:
         """UserError naming the first option out of range; what needs the space, the data, the
@@ -77,6 +85,10 @@ class RunOptions:
             _in_range("--seed", self.seed, 0, MAX_SEED)
         if self.workers is not None:
             _in_range("--workers", self.workers, 1, MAX_WORKERS)
+        if self.trials_per_gpu is not None:
+            _in_range("--trials-per-gpu", self.trials_per_gpu, 1, MAX_TRIALS_PER_GPU)
+            if self.gpus_per_trial is not None:
+                raise UserError("--trials-per-gpu and --gpus-per-trial: give one of them")
         _in_range("--heartbeat", self.heartbeat_s, 1, MAX_HEARTBEAT_S, " seconds")
         check_pruner(self.pruner)
         from trainers.device import check_precision  # torch, which a run loads anyway

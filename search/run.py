@@ -121,7 +121,9 @@ def _ray_resources(options: RunOptions, stack: contextlib.ExitStack) -> Resource
     from search.executors import ray_tasks
 
     stack.enter_context(ray_tasks.ray_session(options.ray_address))
-    return ray_tasks.plan_resources(options.workers, options.gpus_per_trial, options.cpus_per_trial)
+    return ray_tasks.plan_resources(
+        options.workers, options.gpus_per_trial, options.cpus_per_trial, options.trials_per_gpu
+    )
 
 
 def _ray_executor(

@@ -187,9 +187,7 @@ class _Loop:
     def launch(self, trained: int) -> None:
         """Start trials while this executor has room and the study needs them."""
         busy = len(self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
-        while len(self.executor.running()) < self.executor.capacity and (
-            trained + busy < self.plan.target
-        ):
+        while self.executor.has_room() and trained + busy < self.plan.target:
             if self.untrained_in_a_row >= MAX_UNTRAINED_IN_A_ROW:
                 raise _GaveUp
             try:

@@ -16,6 +16,7 @@ __all__ = [
     "CONFIG",
     "DEVICE",
     "FAIL_REASON",
+    "GPUS",
     "GPU_IDS",
     "HOST",
     "IMAGES_PER_S",
@@ -55,6 +56,7 @@ PRECISION = "precision"  # autocast dtype it trained in (COMPLETE trials)
 RESUMED_FROM_EPOCH = "resumed_from_epoch"  # a retry: the epoch its checkpoint had reached
 RESUME_ERROR = "resume_error"  # a retry whose checkpoint could not be resumed: why
 NODE, HOST, PID, GPU_IDS = "node", "host", "pid", "gpu_ids"  # where a Ray task ran it
+GPUS = "gpus"  # the GPUs (a fraction where trials share one) a Ray task held
 ZOO = "zoo"  # the published design (spaces.ZOO) a warm-start trial is, by name
 METRICS = (VAL_LOSS, IMAGES_PER_S, WALL_S, PRECISION)  # from trainers.Metrics, when COMPLETE
 

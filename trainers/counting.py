@@ -13,9 +13,12 @@ from dataclasses import dataclass
 
 from trainers.config import NUM_CLASSES, ModelConfig
 
+IMAGE_SIZE = 32  # CIFAR images are 32x32; every stage after the first halves the side
+
 __all__ = [
     "BlockPlan",
     "basic_block_params",
+    "count_macs",
     "count_params",
     "param_counts",
     "preact_block_params",
@@ -118,3 +121,18 @@ def param_counts(cfg: ModelConfig) -> dict[str, int]:
 def count_params(cfg: ModelConfig) -> int:
     """Exact trainable-parameter count of the model `cfg` describes; nothing is built."""
     return sum(param_counts(cfg).values())
+
+
+def count_macs(cfg: ModelConfig) -> int:
+    """Multiply-accumulates of one image's forward pass through the model's convolutions and
+    head (norms, activations and pooling are not counted): the arithmetic a training step does
+    per image, about a third of it. Exact for the built model; nothing is built."""
+    side, macs = IMAGE_SIZE, 9 * 3 * cfg.stem_width * IMAGE_SIZE**2
+    plan = stage_plan(cfg.depths, cfg.widths, cfg.stem_width, cfg.se_ratio, cfg.shortcut)
+    for blocks in plan:
+        for b in blocks:
+            side //= b.stride
+            shortcut = b.c_in * b.c_out if b.projects else 0
+            convs = 9 * b.c_in * b.c_out + 9 * b.c_out * b.c_out + shortcut
+            macs += convs * side**2 + 2 * b.c_out * b.se  # SE works on the pooled channels
+    return macs + cfg.widths[-1] * NUM_CLASSES

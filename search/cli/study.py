@@ -72,15 +72,24 @@ def run(
     workers: Annotated[
         int | None,
         typer.Option(
-            help="Trials at once, on Ray when more than 1. [default: one per GPU, 1 without]",
+            help="Trials at once, on Ray when more than 1. [default: as many as the GPUs hold "
+            "(see --trials-per-gpu), 1 without]",
             show_default=False,
         ),
     ] = None,
     gpus_per_trial: Annotated[
         float | None,
         typer.Option(
-            help="GPUs each trial holds; 0.5 puts two trials on a GPU. [default: 1 "
-            "when there are GPUs, else 0]",
+            help="GPUs each trial holds; 0.5 puts two trials on a GPU. [default: see "
+            "--trials-per-gpu; 0 without GPUs]",
+            show_default=False,
+        ),
+    ] = None,
+    trials_per_gpu: Annotated[
+        int | None,
+        typer.Option(
+            help="Trials sharing each GPU (--gpus-per-trial 1/N). [default: 1, 2 or 4 per "
+            "trial by the arithmetic of its model's step, on Ray]",
             show_default=False,
         ),
     ] = None,
@@ -129,7 +138,8 @@ def run(
         space=space, study=study, trials=trials, budget=budget, storage=storage, pruner=pruner,
         epochs=epochs, train_subset=train_subset, val_size=val_size, data_dir=data_dir,
         device=device, precision=precision, compile=compile, seed=seed, workers=workers,
-        gpus_per_trial=gpus_per_trial, cpus_per_trial=cpus_per_trial, ray_address=ray_address,
+        gpus_per_trial=gpus_per_trial, trials_per_gpu=trials_per_gpu,
+        cpus_per_trial=cpus_per_trial, ray_address=ray_address,
         checkpoint_dir=checkpoint_dir, heartbeat_s=heartbeat, warm_start=warm_start,
     )  # fmt: skip
     _print_summary(run_search(options))

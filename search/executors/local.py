@@ -18,7 +18,9 @@ class Executor(Protocol):
     """Trains the trials the driver loop submits and hands back how they ended; it knows
     nothing of the study's sampler or of what a person sees."""
 
-    capacity: int  # trials it trains at once
+    def has_room(self) -> bool:
+        """Whether it can start another trial now."""
+        ...
 
     def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None: ...
 
@@ -38,8 +40,6 @@ class Executor(Protocol):
 class LocalExecutor:
     """Trains each trial in this process as it is submitted."""
 
-    capacity = 1
-
     def __init__(
         self,
         train_fn: Callable[..., Metrics],
@@ -49,6 +49,9 @@ class LocalExecutor:
         self.train_fn, self.train_kwargs, self.on_epoch = train_fn, train_kwargs, on_epoch
         self.current: optuna.Trial | None = None
         self.done: list[tuple[optuna.Trial, Outcome]] = []
+
+    def has_room(self) -> bool:
+        return not self.running()  # one at a time
 
     def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None:
         self.current = trial

@@ -25,8 +25,9 @@ from optuna.pruners import BasePruner
 from ray.exceptions import NodeDiedError, RayActorError, RayError, WorkerCrashedError
 
 from errors import UserError
+from search.executors import sharing
 from search.training import Outcome, fault_reason, train_trial
-from search.trial import GPU_IDS, HOST, NODE, PID, trial_id
+from search.trial import GPU_IDS, GPUS, HOST, NODE, PID, trial_id
 from storage import Storage, open_storage
 from storage.proxy import serve_proxy
 from trainers import Metrics, TrainConfig
@@ -38,18 +39,30 @@ __all__ = ["RayExecutor", "Resources", "plan_resources", "ray_session", "storage
 class Resources:
     """What each trial asks Ray for, and how many run at once."""
 
-    workers: int  # trials at once
-    gpus_per_trial: float  # fractions let several trials share a GPU
+    workers: int  # trials at once, at most
+    gpus_per_trial: float | None  # fractions let several trials share a GPU; None: each
+    # trial's own share, 1, 1/2 or 1/4 by its model and batch (search.executors.sharing)
     cpus_per_trial: float
+    gpus: float = 0.0  # the cluster's GPUs: trials with their own shares start while these last
 
     @property
     def device(self) -> torch.device:
         """The kind of device the trials train on."""
-        return torch.device("cuda" if self.gpus_per_trial else "cpu")
+        return torch.device("cpu" if self.gpus_per_trial == 0 else "cuda")
+
+    def gpus_for(self, config: TrainConfig) -> float:
+        """The GPUs a trial of `config` holds."""
+        if self.gpus_per_trial is None:
+            return 1 / sharing.trials_per_gpu(config)
+        return self.gpus_per_trial
 
     def describe(self) -> str:
-        return (f"Ray, {self.workers} at once, each with {self.gpus_per_trial:g} GPU and "
-                f"{self.cpus_per_trial:g} CPU")  # fmt: skip
+        if self.gpus_per_trial is None:
+            gpus = (f"1, 1/2 or 1/{sharing.MOST_PER_GPU} GPU by its model and batch "
+                    "(--trials-per-gpu fixes it)")  # fmt: skip
+        else:
+            gpus = f"{self.gpus_per_trial:g} GPU"
+        return f"Ray, {self.workers} at once, each with {gpus} and {self.cpus_per_trial:g} CPU"
 
 
 @contextmanager
@@ -75,29 +88,40 @@ def ray_session(address: str | None) -> Iterator[None]:
 
 
 def plan_resources(
-    workers: int | None, gpus_per_trial: float | None, cpus_per_trial: float | None
+    workers: int | None,
+    gpus_per_trial: float | None,
+    cpus_per_trial: float | None,
+    trials_per_gpu: int | None = None,
 ) -> Resources:
-    """Fill in what was not given from the cluster: one trial per GPU, else CPUs shared out."""
+    """Fill in what was not given from the cluster: with GPUs, each trial's share from its model
+    and batch (up to sharing.MOST_PER_GPU on a GPU), else CPUs shared out."""
     total = ray.cluster_resources()
     gpus, cpus = total.get("GPU", 0.0), total.get("CPU", 1.0)
-    if gpus_per_trial is None:
-        gpus_per_trial = 1.0 if gpus else 0.0
-    if not 0 <= gpus_per_trial <= gpus:
+    if trials_per_gpu is not None:
+        if not gpus:
+            raise UserError(f"--trials-per-gpu {trials_per_gpu}; the cluster has no GPUs")
+        gpus_per_trial = 1 / trials_per_gpu
+    elif gpus_per_trial is None and not gpus:
+        gpus_per_trial = 0.0
+    if gpus_per_trial is not None and not 0 <= gpus_per_trial <= gpus:
         raise UserError(
             f"--gpus-per-trial {gpus_per_trial:g}; allowed: 0 to {gpus:g} (the cluster's GPUs)"
         )
-    if workers is None:
-        workers = int(gpus // gpus_per_trial) if gpus_per_trial else 1
+    if cpus_per_trial is None:
+        cpus_per_trial = 1.0 if gpus_per_trial != 0 else max(1.0, float(cpus // (workers or 1)))
+    if workers is None and gpus_per_trial == 0:
+        workers = 1
+    elif workers is None:  # as many as the GPUs hold, at a CPU each
+        per_gpu = sharing.MOST_PER_GPU if gpus_per_trial is None else 1 / gpus_per_trial
+        workers = max(1, min(int(gpus * per_gpu + 1e-9), int(cpus // cpus_per_trial)))
     if workers < 1:
         raise UserError(f"--workers must be >= 1, got {workers}")
-    if cpus_per_trial is None:
-        cpus_per_trial = 1.0 if gpus_per_trial else max(1.0, float(cpus // workers))
     if not 0 < cpus_per_trial <= cpus:
         raise UserError(
             f"--cpus-per-trial {cpus_per_trial:g}; allowed: more than 0, at most {cpus:g} "
             "(the cluster's CPUs)"
         )
-    return Resources(workers, gpus_per_trial, cpus_per_trial)
+    return Resources(workers, gpus_per_trial, cpus_per_trial, gpus)
 
 
 @contextmanager
@@ -135,8 +159,13 @@ def _train_on_worker(
     trial.set_user_attr(HOST, socket.gethostname())
     trial.set_user_attr(PID, os.getpid())
     trial.set_user_attr(GPU_IDS, [str(i) for i in ray.get_gpu_ids()])
+    trial.set_user_attr(GPUS, ray.get_runtime_context().get_assigned_resources().get("GPU", 0.0))
     parsed = TrainConfig.from_dict(config)
-    return train_trial(trial, parsed, train_fn, train_kwargs, checkpoint=Path(checkpoint))
+    try:
+        return train_trial(trial, parsed, train_fn, train_kwargs, checkpoint=Path(checkpoint))
+    finally:  # trials may share the GPU: hand back the memory this one's tensors had cached
+        if torch.cuda.is_initialized():
+            torch.cuda.empty_cache()
 
 
 class RayExecutor:
@@ -151,23 +180,35 @@ class RayExecutor:
         train_fn: Callable[..., Metrics],
         train_kwargs: dict[str, Any],
     ) -> None:
-        self.capacity = resources.workers
-        self.task = ray.remote(_train_on_worker).options(
-            num_gpus=resources.gpus_per_trial,
-            num_cpus=resources.cpus_per_trial,
-            max_retries=0,  # a failed trial is told FAIL; the search goes on with new ones
-            runtime_env={"env_vars": {"GRPC_VERBOSITY": "ERROR"}},  # no chatter at shutdown
-        )
+        self.resources = resources
+        self.remote = ray.remote(_train_on_worker)
+        self.options = {
+            "num_cpus": resources.cpus_per_trial,
+            "max_retries": 0,  # a failed trial is told FAIL; the search goes on with new ones
+            "runtime_env": {"env_vars": {"GRPC_VERBOSITY": "ERROR"}},  # no chatter at shutdown
+        }
         self.args = (storage_address, study_name, pruner)
         self.train_fn, self.train_kwargs = train_fn, train_kwargs
         self.tasks: dict[ray.ObjectRef, optuna.Trial] = {}
+        self.gpus_held: dict[ray.ObjectRef, float] = {}
+
+    def has_room(self) -> bool:
+        """Room for another trial: fewer than `workers` running and, where each trial has its
+        own share, GPUs left (a trial whose share does not fit yet waits in Ray's queue, and
+        no other starts until it has started)."""
+        if len(self.tasks) >= self.resources.workers:
+            return False
+        return self.resources.gpus_per_trial is not None or (
+            sum(self.gpus_held.values()) < self.resources.gpus - 1e-9
+        )
 
     def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None:
-        ref = self.task.remote(
+        gpus = self.resources.gpus_for(config)
+        ref = self.remote.options(num_gpus=gpus, **self.options).remote(
             *self.args, trial_id(trial), config.to_dict(), str(checkpoint), self.train_fn,
             self.train_kwargs,
         )  # fmt: skip
-        self.tasks[ref] = trial
+        self.tasks[ref], self.gpus_held[ref] = trial, gpus
 
     def running(self) -> list[optuna.Trial]:
         return list(self.tasks.values())
@@ -179,6 +220,7 @@ class RayExecutor:
         ended = []
         for ref in ready:
             trial = self.tasks.pop(ref)
+            self.gpus_held.pop(ref)
             ended.append((trial, self._outcome(ref)))  # bad input raises: the loop fails it
         return ended
 
@@ -199,3 +241,4 @@ class RayExecutor:
         for ref in self.tasks:
             ray.cancel(ref, force=True)
         self.tasks.clear()
+        self.gpus_held.clear()

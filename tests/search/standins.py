@@ -105,6 +105,9 @@ class BadInputOnEveryWorker:
         self.ended: list[optuna.Trial] = []
         self.submitted = 0
 
+    def has_room(self) -> bool:
+        return len(self.ended) < self.capacity
+
     def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None:
         self.ended.append(trial)
         self.submitted += 1

@@ -28,6 +28,22 @@ def test_a_search_trains_its_trials_on_the_gpu(tmp_path, cifar_dir):
     assert all(t.user_attrs["precision"] in ("bf16", "fp16") for t in trained)  # autocast
 
 
+def test_tiny_trials_share_a_gpu_four_ways_on_ray_by_default(tmp_path, cifar_dir):
+    import torch
+
+    assert RunOptions().uses_ray and not RunOptions(device="cuda:0").uses_ray
+    assert RunOptions(trials_per_gpu=1).uses_ray == (torch.cuda.device_count() > 1)
+    options = RunOptions(space=str(TINY_SPACE), study="shared", trials=4, epochs=1,
+                         train_subset=2000, val_size=1000, data_dir=cifar_dir,
+                         storage=f"sqlite:///{tmp_path}/s.db", seed=0, pruner="none")  # fmt: skip
+    with redirect_stderr(io.StringIO()):
+        study = run_search(options)
+    trained = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(trained) == 4
+    assert all(t.user_attrs["gpus"] == 0.25 for t in trained)  # tiny: 4 per GPU
+    assert all(t.user_attrs["device"].startswith("cuda") for t in trained)
+
+
 def test_train_evaluate_and_predict_on_the_gpu(tmp_path, cifar_dir):
     (tmp_path / "best.yaml").write_text(yaml.safe_dump({"config": TINY.to_dict(), "n_params": 1}))
     trained = search("train", "best.yaml", "--epochs", "2", "--train-subset", "8000",
@@ -73,7 +89,8 @@ class AllocatesTooMuchOnce:
 def test_out_of_memory_fails_one_trial_and_the_next_trains_on_the_gpu(tmp_path, cifar_dir):
     options = RunOptions(space=str(TINY_SPACE), study="oom", trials=2, epochs=1,
                          train_subset=2000, val_size=1000, data_dir=cifar_dir, device="cuda",
-                         storage=f"sqlite:///{tmp_path}/s.db", seed=0)  # fmt: skip
+                         storage=f"sqlite:///{tmp_path}/s.db", seed=0,
+                         workers=1)  # here, where the trainer remembers its first call  # fmt: skip
     with redirect_stderr(io.StringIO()):
         study = run_search(options, AllocatesTooMuchOnce())
     failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from trainers import ModelConfig, build_model, count_params, param_counts
+from trainers.counting import count_macs
 from trainers.resnet import BasicBlock, BlockPlan, PadShortcut, PreActBlock, stage_plan
 
 
@@ -58,6 +59,35 @@ def test_count_is_exact_over_random_configs(seed):
     assert {c.shortcut for c in configs} == {"projection", "pad"}
     for cfg in configs:
         assert count_params(cfg) == numel(build_model(cfg, "meta")), cfg
+
+
+def macs_of_a_forward(model: torch.nn.Module) -> int:
+    """Multiply-accumulates of one image through the built model's convolutions and linears,
+    counted by hooks from the shapes they really see."""
+    macs = []
+
+    def hook(module, inputs, output):
+        per_output = module.weight[0].numel()  # in/groups x kernel for a conv, in for a linear
+        macs.append(output[0].numel() * per_output)
+
+    for module in model.modules():
+        if isinstance(module, torch.nn.Conv2d | torch.nn.Linear):
+            module.register_forward_hook(hook)
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, 3, 32, 32))
+    return sum(macs)
+
+
+def test_resnet18_for_cifar_does_555_million_macs_per_image():
+    cfg = ModelConfig(stem_width=64, depths=(2, 2, 2, 2), widths=(64, 128, 256, 512))
+    assert count_macs(cfg) == macs_of_a_forward(build_model(cfg))
+    assert count_macs(cfg) == 555_422_720  # the 0.56 GMACs usually quoted for it
+
+
+def test_macs_are_exact_over_random_configs():
+    rng = random.Random(7)
+    for cfg in [random_config(rng) for _ in range(25)]:
+        assert count_macs(cfg) == macs_of_a_forward(build_model(cfg)), cfg
 
 
 def test_parts_sum_to_the_count_and_name_every_stage():

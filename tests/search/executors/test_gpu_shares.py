@@ -1,0 +1,104 @@
+"""Trials sharing GPUs on real Ray, with logical GPUs on this CPU machine (Ray only schedules
+them): each trial's own share by its model and batch, or --trials-per-gpu."""
+
+import io
+import json
+from contextlib import redirect_stderr
+from datetime import datetime
+
+import pytest
+import ray
+
+import tests.search.standins as standins
+from errors import UserError
+from search import RunOptions, is_trained, run_search
+from search.executors.ray_tasks import Resources, plan_resources
+from search.executors.sharing import trials_per_gpu
+from tests.conftest import ROOT
+from trainers import TrainConfig
+
+pytestmark = pytest.mark.slow
+
+ray.cloudpickle.register_pickle_by_value(standins)  # workers need not import the tests
+TWO_SIZES = str(ROOT / "tests" / "data" / "two_sizes_space.py")
+
+
+@pytest.fixture
+def one_gpu_four_cpus():
+    ray.init(num_cpus=4, num_gpus=1, include_dashboard=False)
+    yield
+    ray.shutdown()
+
+
+def test_plans_on_one_gpu_and_four_cpus(one_gpu_four_cpus):
+    assert plan_resources(None, None, None) == Resources(4, None, 1.0, 1.0)  # shares by trial
+    assert plan_resources(None, None, None, trials_per_gpu=2) == Resources(2, 0.5, 1.0, 1.0)
+    assert plan_resources(None, 1.0, None) == Resources(1, 1.0, 1.0, 1.0)
+    assert plan_resources(3, None, 0.5).workers == 3
+    with pytest.raises(UserError, match=r"--gpus-per-trial 2; allowed: 0 to 1 \(the cluster"):
+        plan_resources(None, 2.0, None)
+
+
+def test_trials_per_gpu_on_a_cluster_without_gpus_is_one_clear_error():
+    ray.init(num_cpus=1, num_gpus=0, include_dashboard=False)
+    try:
+        with pytest.raises(UserError, match="--trials-per-gpu 2; the cluster has no GPUs"):
+            plan_resources(None, None, None, trials_per_gpu=2)
+        assert plan_resources(None, None, None) == Resources(1, 0.0, 1.0, 0.0)
+    finally:
+        ray.shutdown()
+
+
+def runs_of(study_trials, log_dir):
+    """Each trained trial's run as the stand-in logged it (one trial per worker process at a
+    time: a run is its process's first trial told after it ended), with the trial."""
+    runs = [json.loads(p.read_text()) for p in log_dir.iterdir()]
+    trained = [t for t in study_trials if is_trained(t)]
+    for run in runs:
+        end = datetime.fromtimestamp(run["end"])
+        mine = [t for t in trained if t.user_attrs["pid"] == run["pid"]]
+        run["trial"] = min((t for t in mine if t.datetime_complete >= end),
+                           key=lambda t: t.datetime_complete)  # fmt: skip
+    return runs
+
+
+def at_once(runs, run):
+    """The runs going on when `run` started, itself included."""
+    return [r for r in runs if r["start"] <= run["start"] + 0.01 < r["end"]]
+
+
+def search(tmp_path, trials, **options):
+    log_dir = tmp_path / "log"
+    log_dir.mkdir()
+    train = standins.Timed(seconds_per_epoch=1.5, log_dir=str(log_dir))  # > a worker's start
+    options = {"epochs": 2, "train_subset": 1000, "seed": 0, "device": "cpu", "pruner": "none",
+               "warm_start": False, **options}  # fmt: skip
+    run = RunOptions(study="s", trials=trials, storage=f"sqlite:///{tmp_path}/s.db", **options)
+    err = io.StringIO()
+    with redirect_stderr(err):
+        study = run_search(run, train)
+    return study, runs_of(study.trials, log_dir), err.getvalue()
+
+
+def test_each_trial_holds_the_share_its_model_and_batch_ask_and_no_gpu_is_overfilled(
+    one_gpu_four_cpus, tmp_path
+):
+    study, runs, said = search(tmp_path, 8, space=TWO_SIZES, workers=4)  # Ray, as on a GPU
+    assert "each with 1, 1/2 or 1/4 GPU by its model and batch" in said
+    trained = [t for t in study.trials if is_trained(t)]
+    assert len(trained) == 8 and len(runs) == 8
+    assert {t.state.name for t in study.trials} <= {"COMPLETE", "PRUNED"}
+    for t in trained:
+        config = TrainConfig.from_dict(t.user_attrs["config"])
+        assert t.user_attrs["gpus"] == 1 / trials_per_gpu(config)
+    assert {t.user_attrs["gpus"] for t in trained} == {0.25, 1.0}  # both sizes were sampled
+    for run in runs:
+        assert sum(r["trial"].user_attrs["gpus"] for r in at_once(runs, run)) <= 1
+    assert max(len(at_once(runs, r)) for r in runs) >= 3  # the tiny ones shared the GPU
+
+
+def test_trials_per_gpu_fixes_the_share(one_gpu_four_cpus, tmp_path):
+    study, runs, said = search(tmp_path, 6, trials_per_gpu=2)
+    assert "trials on Ray, 2 at once, each with 0.5 GPU" in said
+    assert {t.user_attrs["gpus"] for t in study.trials if is_trained(t)} == {0.5}
+    assert max(len(at_once(runs, r)) for r in runs) == 2
