@@ -99,6 +99,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="default: the GPU fidelity")
     parser.add_argument("--skip-trials", action="store_true", help="part 1 only")
     parser.add_argument("--skip-images", action="store_true", help="part 2 only")
+    parser.add_argument(
+        "--settings", nargs="+", default=[*SHARING, "1c"],
+        help="part 2's trials per GPU: 1, 2, 4 ..., auto (the default's rule); 1c: 1, compiled",
+    )  # fmt: skip
     args = parser.parse_args()
     if not torch.cuda.is_available():
         sys.exit("gpu_fill: no CUDA device here; run it on a GPU machine")
@@ -115,9 +119,10 @@ def main() -> None:
         return
     print(f"\ntrials per GPU   trained in {args.minutes:g} min   trials per hour")
     with tempfile.TemporaryDirectory() as where:
-        for k, compile in [(k, False) for k in SHARING] + [("1", True)]:
+        for setting in args.settings:
+            k, compile = setting.removesuffix("c"), setting.endswith("c")
             trained, per_hour = trials_per_hour(k, args.minutes, args.epochs, Path(where), compile)
-            said = f"{k} compiled" if compile else str(k)
+            said = f"{k} compiled" if compile else k
             print(f"{said:>14}   {trained:>18}   {per_hour:>15.1f}", flush=True)
 
 

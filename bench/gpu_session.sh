@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The GPU figures and tests the open issues ask for, in order of worth, in one device call: it
+# starts no step it has not the step's seconds left for, of SECONDS (default 540: a 10-minute
+# call). On the offline GPU machine, after `bash ../shared/gpu/prepare --ray` here
+# (../shared/gpu/README.md), carrying [".gpu"]:
+#   source .gpu/setup.sh && bash bench/gpu_session.sh 540           # tests, then sharing
+#   source .gpu/setup.sh && bash bench/gpu_session.sh 580 images    # later calls: steps left
+# Each step's output goes to $OUT/NAME.log (or ./gpu-session/ without $OUT), with its exit status.
+#   1 tests    pytest -m gpu: the whole path on CUDA, sharing, OOM, exact resume (issue 15 item 3)
+#   2 sharing  trials per hour with 1, 2, 4 trials per GPU and the default rule (issue 15 item 2)
+#   3 images   images/s eager against compiled, per model and batch (issue 15 item 1)
+#   4 gain     the default search against the zoo's best at 20 epochs, 24 trials (issue 13)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+budget=${1:-540}
+shift || true
+steps=${*:-tests sharing images gain}
+out=${OUT:-gpu-session}
+mkdir -p "$out"
+start=$(date +%s)
+step() {  # step NAME SECONDS COMMAND...: run it if asked and that many seconds are left
+  local name=$1 need=$2 left
+  shift 2
+  [[ " $steps " == *" $name "* ]] || return 0
+  left=$((budget - ($(date +%s) - start)))
+  if [ "$left" -lt "$need" ]; then
+    echo "$name: skipped, $left s left of $budget" | tee -a "$out/summary.txt"
+    return
+  fi
+  timeout "$need" "$@" > "$out/$name.log" 2>&1
+  echo "$name: exit $? after $(($(date +%s) - start)) s" | tee -a "$out/summary.txt"
+}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu.txt" 2>&1
+step tests 200 python3 -m pytest -m gpu -q -p no:cacheprovider
+step sharing 330 python3 bench/gpu_fill.py --skip-images --minutes 1 --settings 1 2 4 auto
+step images 330 python3 bench/gpu_fill.py --skip-trials
+db=sqlite:////tmp/gain.db  # SIGTERM at 480 s stops the run as Ctrl-C would; status says how far
+step gain 540 bash -c "timeout 480 python3 -m search run --study gain --trials 24 --epochs 20 \
+  --storage $db; python3 -m search status --study gain --storage $db --best 12"
+exit 0
