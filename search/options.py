@@ -56,21 +56,20 @@ class RunOptions:
 
     @property
     def uses_ray(self) -> bool:
-        """Trials go to Ray when asked for Ray resources or for more than one at once, and by
-        default where there is more than one GPU, or one that trials may share."""
+        """Trials go to Ray when asked for Ray resources, for more than one at once or more
+        than one per GPU, and by default on a machine with GPUs (more than one, or one that
+        trials may share), unless the device is named: the CPU, or one GPU."""
         asked = (self.ray_address, self.gpus_per_trial, self.cpus_per_trial)
-        if any(value is not None for value in asked):
+        if any(value is not None for value in asked) or self.trials_per_gpu not in (None, 1):
             return True
         if self.workers is not None:
             return self.workers > 1
-        if self.trials_per_gpu not in (None, 1):
-            return True  # shares of a GPU are Ray's (which says so if there is none)
         if self.device not in (None, "cuda"):
-            return False  # the CPU, or one GPU named: trials train here, one at a time
+            return False  # trials train here, one at a time
         import torch  # only a run asks; a command that only reads a study never loads torch
 
         gpus = torch.cuda.device_count()
-        return gpus > 1 or (gpus == 1 and self.trials_per_gpu != 1)
+        return gpus > 1 or (gpus == 1 and self.trials_per_gpu is None)
 
     def check(self) -> None:
         """UserError naming the first option out of range; what needs the space, the data, the
@@ -89,6 +88,8 @@ class RunOptions:
             _in_range("--trials-per-gpu", self.trials_per_gpu, 1, MAX_TRIALS_PER_GPU)
             if self.gpus_per_trial is not None:
                 raise UserError("--trials-per-gpu and --gpus-per-trial: give one of them")
+            if self.device == "cpu":
+                raise UserError("--trials-per-gpu with --device cpu: trials on the CPU hold no GPU")
         _in_range("--heartbeat", self.heartbeat_s, 1, MAX_HEARTBEAT_S, " seconds")
         check_pruner(self.pruner)
         from trainers.device import check_precision  # torch, which a run loads anyway

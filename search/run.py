@@ -122,8 +122,9 @@ def _ray_resources(options: RunOptions, stack: contextlib.ExitStack) -> Resource
 
     stack.enter_context(ray_tasks.ray_session(options.ray_address))
     return ray_tasks.plan_resources(
-        options.workers, options.gpus_per_trial, options.cpus_per_trial, options.trials_per_gpu
-    )
+        options.workers, options.gpus_per_trial, options.cpus_per_trial, options.trials_per_gpu,
+        on_cpu=options.device == "cpu",
+    )  # fmt: skip
 
 
 def _ray_executor(

@@ -73,7 +73,7 @@ def run(
         int | None,
         typer.Option(
             help="Trials at once, on Ray when more than 1. [default: as many as the GPUs hold "
-            "(see --trials-per-gpu), 1 without]",
+            "(see --trials-per-gpu), at a CPU each; 1 without GPUs]",
             show_default=False,
         ),
     ] = None,
@@ -88,8 +88,8 @@ def run(
     trials_per_gpu: Annotated[
         int | None,
         typer.Option(
-            help="Trials sharing each GPU (--gpus-per-trial 1/N). [default: 1, 2 or 4 per "
-            "trial by the arithmetic of its model's step, on Ray]",
+            help="Trials sharing each GPU (--gpus-per-trial 1/N). [default: each trial's own, "
+            "1, 2 or 4 per GPU by the arithmetic of its model's step, on Ray]",
             show_default=False,
         ),
     ] = None,

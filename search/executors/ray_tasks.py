@@ -58,11 +58,12 @@ class Resources:
 
     def describe(self) -> str:
         if self.gpus_per_trial is None:
+            at_once = f"up to {self.workers} at once"
             gpus = (f"1, 1/2 or 1/{sharing.MOST_PER_GPU} GPU by its model and batch "
                     "(--trials-per-gpu fixes it)")  # fmt: skip
         else:
-            gpus = f"{self.gpus_per_trial:g} GPU"
-        return f"Ray, {self.workers} at once, each with {gpus} and {self.cpus_per_trial:g} CPU"
+            at_once, gpus = f"{self.workers} at once", f"{self.gpus_per_trial:g} GPU"
+        return f"Ray, {at_once}, each with {gpus} and {self.cpus_per_trial:g} CPU"
 
 
 @contextmanager
@@ -87,40 +88,47 @@ def ray_session(address: str | None) -> Iterator[None]:
         ray.shutdown()
 
 
+def _largest_node() -> tuple[float, float]:
+    """The most GPUs and the most CPUs one live node has: the most one task can hold."""
+    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
+    gpus = max((node.get("GPU", 0.0) for node in nodes), default=0.0)
+    return gpus, max((node.get("CPU", 0.0) for node in nodes), default=1.0)
+
+
 def plan_resources(
     workers: int | None,
     gpus_per_trial: float | None,
     cpus_per_trial: float | None,
     trials_per_gpu: int | None = None,
+    on_cpu: bool = False,
 ) -> Resources:
-    """Fill in what was not given from the cluster: with GPUs, each trial's share from its model
-    and batch (up to sharing.MOST_PER_GPU on a GPU), else CPUs shared out."""
+    """Fill in what was not given from the cluster: with GPUs (unless the trials train `on_cpu`),
+    each trial's share from its model and batch (sharing.py), else CPUs shared out."""
     total = ray.cluster_resources()
     gpus, cpus = total.get("GPU", 0.0), total.get("CPU", 1.0)
+    node_gpus, node_cpus = _largest_node()
     if trials_per_gpu is not None:
         if not gpus:
             raise UserError(f"--trials-per-gpu {trials_per_gpu}; the cluster has no GPUs")
         gpus_per_trial = 1 / trials_per_gpu
-    elif gpus_per_trial is None and not gpus:
+    elif gpus_per_trial is None and (on_cpu or not gpus):
         gpus_per_trial = 0.0
-    if gpus_per_trial is not None and not 0 <= gpus_per_trial <= gpus:
-        raise UserError(
-            f"--gpus-per-trial {gpus_per_trial:g}; allowed: 0 to {gpus:g} (the cluster's GPUs)"
-        )
+    if gpus_per_trial is not None and not 0 <= gpus_per_trial <= node_gpus:
+        raise UserError(f"--gpus-per-trial {gpus_per_trial:g}; allowed: 0 to {node_gpus:g} "
+                        "(the most GPUs one node has)")  # fmt: skip
     if cpus_per_trial is None:
-        cpus_per_trial = 1.0 if gpus_per_trial != 0 else max(1.0, float(cpus // (workers or 1)))
+        share = node_cpus // (workers or 1)
+        cpus_per_trial = 1.0 if gpus_per_trial != 0 else max(1.0, float(share))
+    if not 0 < cpus_per_trial <= node_cpus:
+        raise UserError(f"--cpus-per-trial {cpus_per_trial:g}; allowed: more than 0, at most "
+                        f"{node_cpus:g} (the most CPUs one node has)")  # fmt: skip
     if workers is None and gpus_per_trial == 0:
         workers = 1
-    elif workers is None:  # as many as the GPUs hold, at a CPU each
+    elif workers is None:  # as many as the GPUs hold, a CPU each
         per_gpu = sharing.MOST_PER_GPU if gpus_per_trial is None else 1 / gpus_per_trial
         workers = max(1, min(int(gpus * per_gpu + 1e-9), int(cpus // cpus_per_trial)))
     if workers < 1:
         raise UserError(f"--workers must be >= 1, got {workers}")
-    if not 0 < cpus_per_trial <= cpus:
-        raise UserError(
-            f"--cpus-per-trial {cpus_per_trial:g}; allowed: more than 0, at most {cpus:g} "
-            "(the cluster's CPUs)"
-        )
     return Resources(workers, gpus_per_trial, cpus_per_trial, gpus)
 
 
@@ -161,11 +169,7 @@ def _train_on_worker(
     trial.set_user_attr(GPU_IDS, [str(i) for i in ray.get_gpu_ids()])
     trial.set_user_attr(GPUS, ray.get_runtime_context().get_assigned_resources().get("GPU", 0.0))
     parsed = TrainConfig.from_dict(config)
-    try:
-        return train_trial(trial, parsed, train_fn, train_kwargs, checkpoint=Path(checkpoint))
-    finally:  # trials may share the GPU: hand back the memory this one's tensors had cached
-        if torch.cuda.is_initialized():
-            torch.cuda.empty_cache()
+    return train_trial(trial, parsed, train_fn, train_kwargs, checkpoint=Path(checkpoint))
 
 
 class RayExecutor:
@@ -181,7 +185,11 @@ class RayExecutor:
         train_kwargs: dict[str, Any],
     ) -> None:
         self.resources = resources
-        self.remote = ray.remote(_train_on_worker)
+        on_gpus = resources.device.type == "cuda" and train_kwargs.get("device") != "cpu"
+        # a process that used CUDA keeps the GPUs it saw first (CUDA_VISIBLE_DEVICES is read
+        # once) and its cached memory: each GPU trial gets a new one (Ray's own default for
+        # tasks declared with GPUs, which it does not apply to GPUs given through .options)
+        self.remote = ray.remote(max_calls=1 if on_gpus else 0)(_train_on_worker)
         self.options = {
             "num_cpus": resources.cpus_per_trial,
             "max_retries": 0,  # a failed trial is told FAIL; the search goes on with new ones
@@ -194,8 +202,8 @@ class RayExecutor:
 
     def has_room(self) -> bool:
         """Room for another trial: fewer than `workers` running and, where each trial has its
-        own share, GPUs left (a trial whose share does not fit yet waits in Ray's queue, and
-        no other starts until it has started)."""
+        own share, GPUs left in all. A trial whose share does not fit yet waits in Ray's queue;
+        on one GPU none starts past it (on several, smaller ones may take GPUs it waits for)."""
         if len(self.tasks) >= self.resources.workers:
             return False
         return self.resources.gpus_per_trial is not None or (

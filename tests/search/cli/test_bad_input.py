@@ -57,6 +57,7 @@ BAD_INPUTS = [
     (["run", "--workers", "0"], "--workers must be 1 to 10,000, got 0"),
     (["run", "--trials-per-gpu", "0"], "--trials-per-gpu must be 1 to 64, got 0"),
     (["run", "--trials-per-gpu", "2", "--gpus-per-trial", "0.5"], "give one of them"),
+    (["run", "--trials-per-gpu", "2", "--device", "cpu"], "trials on the CPU hold no GPU"),
     (["run", "--study", "minimized"], "study 'minimized' minimizes; allowed: a study that max"),
     (["train", "tiny.yaml", "--resume", "--out", "fresh"], "--resume: no checkpoint.pt in fresh"),
     (["train", "tiny.yaml", "--resume", "--out", "cut"], "is truncated or not a checkpoint"),

@@ -35,8 +35,28 @@ def test_plans_on_one_gpu_and_four_cpus(one_gpu_four_cpus):
     assert plan_resources(None, None, None, trials_per_gpu=2) == Resources(2, 0.5, 1.0, 1.0)
     assert plan_resources(None, 1.0, None) == Resources(1, 1.0, 1.0, 1.0)
     assert plan_resources(3, None, 0.5).workers == 3
-    with pytest.raises(UserError, match=r"--gpus-per-trial 2; allowed: 0 to 1 \(the cluster"):
+    assert plan_resources(None, None, None, on_cpu=True) == Resources(1, 0.0, 4.0, 1.0)
+    with pytest.raises(UserError, match=r"--gpus-per-trial 2; allowed: 0 to 1 \(the most GPUs"):
         plan_resources(None, 2.0, None)
+    for bad in (0.0, float("nan"), 5.0):
+        with pytest.raises(UserError, match=r"--cpus-per-trial \S+; allowed: more than 0, at most"):
+            plan_resources(None, None, bad)
+
+
+def test_a_trial_asks_no_more_than_one_node_has():
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "num_gpus": 1})
+    cluster.add_node(num_cpus=1, num_gpus=1)
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address)
+    try:
+        with pytest.raises(UserError, match="--gpus-per-trial 2; allowed: 0 to 1 "):
+            plan_resources(None, 2.0, None)  # two GPUs in all, but never on one node
+        assert plan_resources(None, None, None) == Resources(2, None, 1.0, 2.0)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
 
 
 def test_trials_per_gpu_on_a_cluster_without_gpus_is_one_clear_error():
@@ -71,8 +91,8 @@ def search(tmp_path, trials, **options):
     log_dir = tmp_path / "log"
     log_dir.mkdir()
     train = standins.Timed(seconds_per_epoch=1.5, log_dir=str(log_dir))  # > a worker's start
-    options = {"epochs": 2, "train_subset": 1000, "seed": 0, "device": "cpu", "pruner": "none",
-               "warm_start": False, **options}  # fmt: skip
+    options = {"epochs": 2, "train_subset": 1000, "seed": 0, "pruner": "none",
+               "warm_start": False, **options}  # fmt: skip  # no device: the GPUs Ray gives
     run = RunOptions(study="s", trials=trials, storage=f"sqlite:///{tmp_path}/s.db", **options)
     err = io.StringIO()
     with redirect_stderr(err):
@@ -84,7 +104,7 @@ def test_each_trial_holds_the_share_its_model_and_batch_ask_and_no_gpu_is_overfi
     one_gpu_four_cpus, tmp_path
 ):
     study, runs, said = search(tmp_path, 8, space=TWO_SIZES, workers=4)  # Ray, as on a GPU
-    assert "each with 1, 1/2 or 1/4 GPU by its model and batch" in said
+    assert "Ray, up to 4 at once, each with 1, 1/2 or 1/4 GPU by its model and batch" in said
     trained = [t for t in study.trials if is_trained(t)]
     assert len(trained) == 8 and len(runs) == 8
     assert {t.state.name for t in study.trials} <= {"COMPLETE", "PRUNED"}
