@@ -6,6 +6,10 @@ the study (ask to tell) minus the 6 s its trainer took. Sampling, the budget che
 scheduling and every storage write (SQLite, through the driver's gRPC proxy) are the product's.
 
     RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 python bench/ray_makespan.py [--trials 40] [--workers 2]
+
+With `--fresh`, the same again with each trial holding a (logical) GPU and not told to train on
+the CPU, as a GPU trial is: Ray then starts a new worker process for every trial (max_calls=1,
+search.executors.ray_tasks), whose cost the overhead per trial shows against the first run's.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import time
 from pathlib import Path
 
 import optuna
+import ray
 
 from search import RunOptions, is_trained, run_search
 from trainers import Metrics, TrainConfig, count_params
@@ -37,14 +42,8 @@ class FixedLength:
         return Metrics(0.1 * config.epochs, 1.0, config.epochs, 1.0, 0.0, n, "cpu", "fp32")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--trials", type=int, default=40)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seconds-per-epoch", type=float, default=2.0)
-    parser.add_argument("--epochs", type=int, default=3)
-    args = parser.parse_args()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+def measure(args: argparse.Namespace, fresh: bool) -> None:
+    """Run the search and print its makespan and overhead per trial."""
     trial_s = args.seconds_per_epoch * args.epochs
     with tempfile.TemporaryDirectory() as tmp:
         options = RunOptions(
@@ -53,13 +52,19 @@ def main() -> None:
             storage=f"sqlite:///{Path(tmp, 's.db')}",
             epochs=args.epochs,
             workers=args.workers,
+            gpus_per_trial=1 if fresh else None,
             cpus_per_trial=1,
-            device="cpu",
+            device=None if fresh else "cpu",
             pruner="none",
             seed=0,
         )
+        if fresh:  # logical GPUs: Ray schedules them, nothing uses them
+            ray.init(num_cpus=args.workers, num_gpus=args.workers, include_dashboard=False)
         start = time.perf_counter()
-        study = run_search(options, FixedLength(args.seconds_per_epoch))
+        try:
+            study = run_search(options, FixedLength(args.seconds_per_epoch))
+        finally:
+            ray.shutdown()
         end_to_end = time.perf_counter() - start
     trained = [t for t in study.trials if is_trained(t)]
     first = min(t.datetime_start for t in study.trials)
@@ -67,8 +72,9 @@ def main() -> None:
     makespan = (last - first).total_seconds()
     ideal = len(trained) * trial_s / args.workers
     overhead_ms = [1000 * (t.duration.total_seconds() - trial_s) for t in trained]
+    workers = "a new worker process per trial" if fresh else "worker processes reused"
     print(
-        f"{len(trained)} trials of {trial_s:g} s on {args.workers} workers "
+        f"{len(trained)} trials of {trial_s:g} s on {args.workers} workers, {workers} "
         f"({len(study.trials) - len(trained)} over-budget samples rejected by the driver)"
     )
     print(
@@ -81,6 +87,20 @@ def main() -> None:
         f"{statistics.median(overhead_ms):.0f} ms, max {max(overhead_ms):.0f} ms "
         f"(the first trials wait for Ray to start its workers)"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds-per-epoch", type=float, default=2.0)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--fresh", action="store_true", help="also: a new process per trial")
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    measure(args, fresh=False)
+    if args.fresh:
+        measure(args, fresh=True)
 
 
 if __name__ == "__main__":

@@ -169,7 +169,11 @@ def _train_on_worker(
     trial.set_user_attr(GPU_IDS, [str(i) for i in ray.get_gpu_ids()])
     trial.set_user_attr(GPUS, ray.get_runtime_context().get_assigned_resources().get("GPU", 0.0))
     parsed = TrainConfig.from_dict(config)
-    return train_trial(trial, parsed, train_fn, train_kwargs, checkpoint=Path(checkpoint))
+    try:
+        return train_trial(trial, parsed, train_fn, train_kwargs, checkpoint=Path(checkpoint))
+    finally:  # the GPU's other trials may use what this one's tensors left cached
+        if torch.cuda.is_initialized():
+            torch.cuda.empty_cache()
 
 
 class RayExecutor:
@@ -186,10 +190,12 @@ class RayExecutor:
     ) -> None:
         self.resources = resources
         on_gpus = resources.device.type == "cuda" and train_kwargs.get("device") != "cpu"
-        # a process that used CUDA keeps the GPUs it saw first (CUDA_VISIBLE_DEVICES is read
-        # once) and its cached memory: each GPU trial gets a new one (Ray's own default for
-        # tasks declared with GPUs, which it does not apply to GPUs given through .options)
-        self.remote = ray.remote(max_calls=1 if on_gpus else 0)(_train_on_worker)
+        # a process that used CUDA keeps the GPU it saw first (CUDA_VISIBLE_DEVICES is read
+        # once): where a node has several, each GPU trial gets a new process (Ray's default for
+        # tasks declared with GPUs, not for GPUs given through .options); a new process costs
+        # seconds (bench/ray_makespan.py --fresh), so one-GPU nodes reuse theirs
+        fresh = on_gpus and _largest_node()[0] > 1
+        self.remote = ray.remote(max_calls=1 if fresh else 0)(_train_on_worker)
         self.options = {
             "num_cpus": resources.cpus_per_trial,
             "max_retries": 0,  # a failed trial is told FAIL; the search goes on with new ones

@@ -115,6 +115,17 @@ def test_each_trial_holds_the_share_its_model_and_batch_ask_and_no_gpu_is_overfi
     for run in runs:
         assert sum(r["trial"].user_attrs["gpus"] for r in at_once(runs, run)) <= 1
     assert max(len(at_once(runs, r)) for r in runs) >= 3  # the tiny ones shared the GPU
+    assert len({r["pid"] for r in runs}) < len(runs)  # one GPU per node: processes reused
+
+
+def test_on_a_node_of_several_gpus_each_gpu_trial_trains_in_a_new_process(tmp_path):
+    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False)
+    try:
+        _, runs, _ = search(tmp_path, 4, workers=2, gpus_per_trial=1)
+    finally:
+        ray.shutdown()
+    assert len(runs) == 4 and len({r["pid"] for r in runs}) == 4
+    assert {r["cuda_visible_devices"] for r in runs} == {"0", "1"}
 
 
 def test_trials_per_gpu_fixes_the_share(one_gpu_four_cpus, tmp_path):
