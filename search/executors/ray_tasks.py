@@ -169,11 +169,10 @@ def _train_on_worker(
     trial.set_user_attr(GPU_IDS, [str(i) for i in ray.get_gpu_ids()])
     trial.set_user_attr(GPUS, ray.get_runtime_context().get_assigned_resources().get("GPU", 0.0))
     parsed = TrainConfig.from_dict(config)
-    try:
-        return train_trial(trial, parsed, train_fn, train_kwargs, checkpoint=Path(checkpoint))
-    finally:  # the GPU's other trials may use what this one's tensors left cached
-        if torch.cuda.is_initialized():
-            torch.cuda.empty_cache()
+    outcome = train_trial(trial, parsed, train_fn, train_kwargs, checkpoint=Path(checkpoint))
+    if torch.cuda.is_initialized():  # the GPU's other trials may use what this one left cached
+        torch.cuda.empty_cache()
+    return outcome
 
 
 class RayExecutor:
