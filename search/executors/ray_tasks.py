@@ -206,14 +206,19 @@ class RayExecutor:
         self.gpus_held: dict[ray.ObjectRef, float] = {}
 
     def has_room(self) -> bool:
-        """Room for another trial: fewer than `workers` running and, where each trial has its
-        own share, GPUs left in all. A trial whose share does not fit yet waits in Ray's queue;
-        on one GPU none starts past it (on several, smaller ones may take GPUs it waits for)."""
+        """Room for another trial: fewer than `workers` running, and GPUs left for its share,
+        so that no trial waits in Ray's queue while the study counts it running. Where each
+        trial has its own share, known once it is sampled, any GPU left is room: a trial whose
+        share does not fit yet waits, and on one GPU none starts past it (on several, smaller
+        ones may take GPUs it waits for)."""
         if len(self.tasks) >= self.resources.workers:
             return False
-        return self.resources.gpus_per_trial is not None or (
-            sum(self.gpus_held.values()) < self.resources.gpus - 1e-9
-        )
+        share, held = self.resources.gpus_per_trial, sum(self.gpus_held.values())
+        if share == 0:
+            return True
+        if share is None:
+            return held < self.resources.gpus - 1e-9
+        return held + share <= self.resources.gpus + 1e-9
 
     def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None:
         gpus = self.resources.gpus_for(config)

@@ -5,6 +5,7 @@ import io
 import json
 from contextlib import redirect_stderr
 from datetime import datetime
+from itertools import pairwise
 
 import pytest
 import ray
@@ -133,3 +134,13 @@ def test_trials_per_gpu_fixes_the_share(one_gpu_four_cpus, tmp_path):
     assert "trials on Ray, 2 at once, each with 0.5 GPU" in said
     assert {t.user_attrs["gpus"] for t in study.trials if is_trained(t)} == {0.5}
     assert max(len(at_once(runs, r)) for r in runs) == 2
+
+
+def test_no_trial_waits_in_rays_queue_while_the_study_counts_it_running(
+    one_gpu_four_cpus, tmp_path
+):
+    study, _, _ = search(tmp_path, 4, workers=3, gpus_per_trial=1.0)  # 3 asked, 1 GPU
+    trained = sorted((t for t in study.trials if is_trained(t)), key=lambda t: t.datetime_start)
+    assert len(trained) == 4
+    for before, after in pairwise(trained):  # RUNNING in the study one at a time
+        assert before.datetime_complete <= after.datetime_start
