@@ -12,12 +12,17 @@
 #   4 gain     the default search against the zoo's best at 20 epochs, 24 trials (issue 13)
 set -uo pipefail
 cd "$(dirname "$0")/.."
+start=$(date +%s)
 budget=${1:-540}
+[[ "$budget" =~ ^[0-9]+$ ]] || { echo "gpu_session: SECONDS must be a number, got '$budget'"; exit 2; }
 shift || true
 steps=${*:-tests sharing images gain}
+for name in $steps; do
+  [[ " tests sharing images gain " == *" $name "* ]] \
+    || { echo "gpu_session: unknown step '$name'; allowed: tests sharing images gain"; exit 2; }
+done
 out=${OUT:-gpu-session}
 mkdir -p "$out"
-start=$(date +%s)
 step() {  # step NAME SECONDS COMMAND...: run it if asked and that many seconds are left
   local name=$1 need=$2 left
   shift 2
@@ -27,14 +32,15 @@ step() {  # step NAME SECONDS COMMAND...: run it if asked and that many seconds 
     echo "$name: skipped, $left s left of $budget" | tee -a "$out/summary.txt"
     return
   fi
-  timeout "$need" "$@" > "$out/$name.log" 2>&1
+  timeout -k 30 "$need" "$@" > "$out/$name.log" 2>&1
   echo "$name: exit $? after $(($(date +%s) - start)) s" | tee -a "$out/summary.txt"
+  ray stop --force > /dev/null 2>&1 || true  # nothing a killed step started keeps the GPU
 }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu.txt" 2>&1
 step tests 200 python3 -m pytest -m gpu -q -p no:cacheprovider
 step sharing 330 python3 bench/gpu_fill.py --skip-images --minutes 1 --settings 1 2 4 auto
 step images 330 python3 bench/gpu_fill.py --skip-trials
-db=sqlite:////tmp/gain.db  # SIGTERM at 480 s stops the run as Ctrl-C would; status says how far
-step gain 540 bash -c "timeout 480 python3 -m search run --study gain --trials 24 --epochs 20 \
-  --storage $db; python3 -m search status --study gain --storage $db --best 12"
+db=sqlite:////tmp/gain.db  # SIGTERM at 440 s stops the run as Ctrl-C would; status says how far
+step gain 500 bash -c "timeout 440 python3 -m search run --study gain --trials 24 --epochs 20 \
+  --storage $db; rc=\$?; python3 -m search status --study gain --storage $db --best 12; exit \$rc"
 exit 0

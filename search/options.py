@@ -69,7 +69,9 @@ class RunOptions:
         import torch  # only a run asks; a command that only reads a study never loads torch
 
         gpus = torch.cuda.device_count()
-        return gpus > 1 or (gpus == 1 and self.trials_per_gpu is None)
+        if self.trials_per_gpu == 1:  # here on one GPU; Ray on several (or to say there is none)
+            return gpus != 1
+        return gpus >= 1
 
     def check(self) -> None:
         """UserError naming the first option out of range; what needs the space, the data, the

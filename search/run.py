@@ -33,7 +33,7 @@ from trainers.data import find_cifar10, load_cifar10
 from trainers.train import train
 
 if TYPE_CHECKING:
-    from search.executors.ray_tasks import Resources
+    from search.executors.resources import Resources
 
 __all__ = ["PROBES", "run_search", "smallest_model"]
 
@@ -118,10 +118,10 @@ def _open(
 
 def _ray_resources(options: RunOptions, stack: contextlib.ExitStack) -> Resources:
     """Ray, joined or started for the rest of the run, and what each trial asks it for."""
-    from search.executors import ray_tasks
+    from search.executors import ray_tasks, resources
 
     stack.enter_context(ray_tasks.ray_session(options.ray_address))
-    return ray_tasks.plan_resources(
+    return resources.plan_resources(
         options.workers, options.gpus_per_trial, options.cpus_per_trial, options.trials_per_gpu,
         on_cpu=options.device == "cpu",
     )  # fmt: skip

@@ -14,7 +14,6 @@ import os
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,45 +24,14 @@ from optuna.pruners import BasePruner
 from ray.exceptions import NodeDiedError, RayActorError, RayError, WorkerCrashedError
 
 from errors import UserError
-from search.executors import sharing
+from search.executors.resources import Resources, live_nodes
 from search.training import Outcome, fault_reason, train_trial
 from search.trial import GPU_IDS, GPUS, HOST, NODE, PID, trial_id
 from storage import Storage, open_storage
 from storage.proxy import serve_proxy
 from trainers import Metrics, TrainConfig
 
-__all__ = ["RayExecutor", "Resources", "plan_resources", "ray_session", "storage_for_workers"]
-
-
-@dataclass(frozen=True)
-class Resources:
-    """What each trial asks Ray for, and how many run at once."""
-
-    workers: int  # trials at once, at most
-    gpus_per_trial: float | None  # fractions let several trials share a GPU; None: each
-    # trial's own share, 1, 1/2 or 1/4 by its model and batch (search.executors.sharing)
-    cpus_per_trial: float
-    gpus: float = 0.0  # the cluster's GPUs: trials with their own shares start while these last
-
-    @property
-    def device(self) -> torch.device:
-        """The kind of device the trials train on."""
-        return torch.device("cpu" if self.gpus_per_trial == 0 else "cuda")
-
-    def gpus_for(self, config: TrainConfig) -> float:
-        """The GPUs a trial of `config` holds."""
-        if self.gpus_per_trial is None:
-            return 1 / sharing.trials_per_gpu(config)
-        return self.gpus_per_trial
-
-    def describe(self) -> str:
-        if self.gpus_per_trial is None:
-            at_once = f"up to {self.workers} at once"
-            gpus = (f"1, 1/2 or 1/{sharing.MOST_PER_GPU} GPU by its model and batch "
-                    "(--trials-per-gpu fixes it)")  # fmt: skip
-        else:
-            at_once, gpus = f"{self.workers} at once", f"{self.gpus_per_trial:g} GPU"
-        return f"Ray, {at_once}, each with {gpus} and {self.cpus_per_trial:g} CPU"
+__all__ = ["RayExecutor", "ray_session", "storage_for_workers"]
 
 
 @contextmanager
@@ -86,50 +54,6 @@ def ray_session(address: str | None) -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
-
-
-def _largest_node() -> tuple[float, float]:
-    """The most GPUs and the most CPUs one live node has: the most one task can hold."""
-    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
-    gpus = max((node.get("GPU", 0.0) for node in nodes), default=0.0)
-    return gpus, max((node.get("CPU", 0.0) for node in nodes), default=1.0)
-
-
-def plan_resources(
-    workers: int | None,
-    gpus_per_trial: float | None,
-    cpus_per_trial: float | None,
-    trials_per_gpu: int | None = None,
-    on_cpu: bool = False,
-) -> Resources:
-    """Fill in what was not given from the cluster: with GPUs (unless the trials train `on_cpu`),
-    each trial's share from its model and batch (sharing.py), else CPUs shared out."""
-    total = ray.cluster_resources()
-    gpus, cpus = total.get("GPU", 0.0), total.get("CPU", 1.0)
-    node_gpus, node_cpus = _largest_node()
-    if trials_per_gpu is not None:
-        if not gpus:
-            raise UserError(f"--trials-per-gpu {trials_per_gpu}; the cluster has no GPUs")
-        gpus_per_trial = 1 / trials_per_gpu
-    elif gpus_per_trial is None and (on_cpu or not gpus):
-        gpus_per_trial = 0.0
-    if gpus_per_trial is not None and not 0 <= gpus_per_trial <= node_gpus:
-        raise UserError(f"--gpus-per-trial {gpus_per_trial:g}; allowed: 0 to {node_gpus:g} "
-                        "(the most GPUs one node has)")  # fmt: skip
-    if cpus_per_trial is None:
-        share = node_cpus // (workers or 1)
-        cpus_per_trial = 1.0 if gpus_per_trial != 0 else max(1.0, float(share))
-    if not 0 < cpus_per_trial <= node_cpus:
-        raise UserError(f"--cpus-per-trial {cpus_per_trial:g}; allowed: more than 0, at most "
-                        f"{node_cpus:g} (the most CPUs one node has)")  # fmt: skip
-    if workers is None and gpus_per_trial == 0:
-        workers = 1
-    elif workers is None:  # as many as the GPUs hold, a CPU each
-        per_gpu = sharing.MOST_PER_GPU if gpus_per_trial is None else 1 / gpus_per_trial
-        workers = max(1, min(int(gpus * per_gpu + 1e-9), int(cpus // cpus_per_trial)))
-    if workers < 1:
-        raise UserError(f"--workers must be >= 1, got {workers}")
-    return Resources(workers, gpus_per_trial, cpus_per_trial, gpus)
 
 
 @contextmanager
@@ -193,7 +117,7 @@ class RayExecutor:
         # once): where a node has several, each GPU trial gets a new process (Ray's default for
         # tasks declared with GPUs, not for GPUs given through .options); a new process costs
         # seconds (bench/ray_makespan.py --fresh), so one-GPU nodes reuse theirs
-        fresh = on_gpus and _largest_node()[0] > 1
+        fresh = on_gpus and max(gpus for gpus, _ in live_nodes()) > 1
         self.remote = ray.remote(max_calls=1 if fresh else 0)(_train_on_worker)
         self.options = {
             "num_cpus": resources.cpus_per_trial,
@@ -206,19 +130,16 @@ class RayExecutor:
         self.gpus_held: dict[ray.ObjectRef, float] = {}
 
     def has_room(self) -> bool:
-        """Room for another trial: fewer than `workers` running, and GPUs left for its share,
-        so that no trial waits in Ray's queue while the study counts it running. Where each
-        trial has its own share, known once it is sampled, any GPU left is room: a trial whose
-        share does not fit yet waits, and on one GPU none starts past it (on several, smaller
-        ones may take GPUs it waits for)."""
+        """Room for another trial: fewer than `workers` running (as many as the nodes hold at
+        once: search.executors.resources) and, where each trial has its own share, known once
+        it is sampled, GPUs left in all. Such a trial whose share does not fit yet waits in
+        Ray's queue: on one GPU none starts past it; on several, smaller ones may take GPUs it
+        waits for. The cluster is read when the run starts."""
         if len(self.tasks) >= self.resources.workers:
             return False
-        share, held = self.resources.gpus_per_trial, sum(self.gpus_held.values())
-        if share == 0:
-            return True
-        if share is None:
-            return held < self.resources.gpus - 1e-9
-        return held + share <= self.resources.gpus + 1e-9
+        return self.resources.gpus_per_trial is not None or (
+            sum(self.gpus_held.values()) < self.resources.gpus - 1e-9
+        )
 
     def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None:
         gpus = self.resources.gpus_for(config)

@@ -13,7 +13,7 @@ import ray
 import tests.search.standins as standins
 from errors import UserError
 from search import RunOptions, is_trained, run_search
-from search.executors.ray_tasks import Resources, plan_resources
+from search.executors.resources import Resources, plan_resources, slots
 from search.executors.sharing import trials_per_gpu
 from tests.conftest import ROOT
 from trainers import TrainConfig
@@ -37,8 +37,9 @@ def test_plans_on_one_gpu_and_four_cpus(one_gpu_four_cpus):
     assert plan_resources(None, 1.0, None) == Resources(1, 1.0, 1.0, 1.0)
     assert plan_resources(3, None, 0.5).workers == 3
     assert plan_resources(None, None, None, on_cpu=True) == Resources(1, 0.0, 4.0, 1.0)
-    with pytest.raises(UserError, match=r"--gpus-per-trial 2; allowed: 0 to 1 \(the most GPUs"):
-        plan_resources(None, 2.0, None)
+    for bad in (2.0, 1.5, 1e-5, -1.0, float("nan")):  # Ray takes fractions or whole GPUs
+        with pytest.raises(UserError, match=r"--gpus-per-trial \S+; allowed: 0"):
+            plan_resources(None, bad, None)
     for bad in (0.0, float("nan"), 5.0):
         with pytest.raises(UserError, match=r"--cpus-per-trial \S+; allowed: more than 0, at most"):
             plan_resources(None, None, bad)
@@ -52,7 +53,7 @@ def test_a_trial_asks_no_more_than_one_node_has():
     cluster.wait_for_nodes()
     ray.init(address=cluster.address)
     try:
-        with pytest.raises(UserError, match="--gpus-per-trial 2; allowed: 0 to 1 "):
+        with pytest.raises(UserError, match=r"whole number of GPUs up to 1 \(the most one node"):
             plan_resources(None, 2.0, None)  # two GPUs in all, but never on one node
         assert plan_resources(None, None, None) == Resources(2, None, 1.0, 2.0)
     finally:
@@ -68,6 +69,31 @@ def test_trials_per_gpu_on_a_cluster_without_gpus_is_one_clear_error():
         assert plan_resources(None, None, None) == Resources(1, 0.0, 1.0, 0.0)
     finally:
         ray.shutdown()
+
+
+def test_trials_at_once_are_what_each_node_holds():
+    two_gpus = [(2.0, 16.0)]
+    assert slots(two_gpus, 0.4, 1.0) == 4  # 2 per GPU: a fraction never spans two GPUs
+    assert slots(two_gpus, 0.25, 1.0) == 8 and slots(two_gpus, 1 / 3, 1.0) == 6
+    assert slots([(3.0, 8.0), (3.0, 8.0)], 2.0, 1.0) == 2  # one per node
+    assert slots([(0.0, 2.0), (1.0, 0.0)], 1.0, 1.0) == 0  # GPUs and CPUs on different nodes
+    assert slots([(4.0, 2.0)], 0.5, 1.0) == 2  # CPUs bind
+    assert slots([(0.0, 8.0)], 0.0, 3.0) == 2
+
+
+def test_a_cluster_whose_gpus_and_cpus_are_on_different_nodes_is_one_clear_error():
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "num_gpus": 0})
+    cluster.add_node(num_cpus=0, num_gpus=1)
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address)
+    try:
+        with pytest.raises(UserError, match="no node of the Ray cluster has a GPU and 1 CPU"):
+            plan_resources(None, None, None)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
 
 
 def runs_of(study_trials, log_dir):
@@ -90,7 +116,7 @@ def at_once(runs, run):
 
 def search(tmp_path, trials, **options):
     log_dir = tmp_path / "log"
-    log_dir.mkdir()
+    log_dir.mkdir(parents=True)
     train = standins.Timed(seconds_per_epoch=1.5, log_dir=str(log_dir))  # > a worker's start
     options = {"epochs": 2, "train_subset": 1000, "seed": 0, "pruner": "none",
                "warm_start": False, **options}  # fmt: skip  # no device: the GPUs Ray gives
@@ -144,3 +170,13 @@ def test_no_trial_waits_in_rays_queue_while_the_study_counts_it_running(
     assert len(trained) == 4
     for before, after in pairwise(trained):  # RUNNING in the study one at a time
         assert before.datetime_complete <= after.datetime_start
+
+
+def test_trials_per_gpu_on_a_machine_without_gpus_says_so(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has GPUs")
+    for n in (1, 2):  # none is ignored
+        with pytest.raises(UserError, match=f"--trials-per-gpu {n}; the cluster has no GPUs"):
+            search(tmp_path / str(n), 2, trials_per_gpu=n)
