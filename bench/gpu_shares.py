@@ -11,9 +11,9 @@ import argparse
 from collections import Counter
 
 import optuna
+from space_fractions import random_configs  # bench/, beside this script
 
 from search.executors.sharing import MOST_PER_GPU, trials_per_gpu
-from spaces import call_space, get_space
 from spaces.zoo import ZOO
 from trainers import count_params
 
@@ -23,13 +23,8 @@ SHARES = [n for n in (1, 2, 4, 8) if n <= MOST_PER_GPU]
 
 def draws_per_share(space_name: str, budget: int, draws: int) -> tuple[Counter, int]:
     """Trials per GPU of the draws within `budget`, and how many draws were over it."""
-    space = get_space(space_name)
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     shares, over = Counter(), 0
-    for _ in range(draws):
-        trial = study.ask()
-        config = call_space(space, trial, budget)
-        study.tell(trial, 0.0)
+    for config in random_configs(space_name, budget, draws):
         if count_params(config.model) > budget:
             over += 1
         else:

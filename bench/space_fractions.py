@@ -10,25 +10,31 @@ goal (issue 13): at least 60% within 25-100% and at most 15% over, at every budg
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 
 import optuna
 
 from spaces import call_space, get_space
-from trainers import count_params
+from trainers import TrainConfig, count_params
 
 BUDGETS = (500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000)
 
 
-def fractions(space_name: str, budget: int, draws: int) -> list[float]:
-    """Parameters / budget of `draws` random configs of the space at `budget`."""
+def random_configs(space_name: str, budget: int, draws: int) -> Iterator[TrainConfig]:
+    """`draws` configs of the space at `budget`, sampled by a seeded RandomSampler."""
     space = get_space(space_name)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    out = []
     for _ in range(draws):
         trial = study.ask()
-        out.append(count_params(call_space(space, trial, budget).model) / budget)
+        config = call_space(space, trial, budget)
         study.tell(trial, 0.0)
-    return out
+        yield config
+
+
+def fractions(space_name: str, budget: int, draws: int) -> list[float]:
+    """Parameters / budget of `draws` random configs of the space at `budget`."""
+    configs = random_configs(space_name, budget, draws)
+    return [count_params(config.model) / budget for config in configs]
 
 
 def main() -> None:

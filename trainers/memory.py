@@ -21,6 +21,7 @@ import torch
 
 from errors import ConfigError
 from trainers.config import TrainConfig
+from trainers.counting import IMAGE_SIZE
 from trainers.device import describe_device
 from trainers.resnet import count_params, stage_plan
 
@@ -28,14 +29,13 @@ __all__ = ["available_bytes", "check_fits", "training_bytes"]
 
 MEMINFO = Path("/proc/meminfo")
 CGROUP = Path("/sys/fs/cgroup")
-SIDE = 32  # CIFAR images are 32x32; every stage after the first halves the side
 
 
 def _activation_elements(config: TrainConfig) -> int:
     """Block-output elements of one image, each counted 3 times, plus the stem's output."""
     model = config.model
     plan = stage_plan(model.depths, model.widths, model.stem_width, model.se_ratio)
-    total, side = model.stem_width * SIDE * SIDE, SIDE
+    total, side = model.stem_width * IMAGE_SIZE**2, IMAGE_SIZE
     for i, blocks in enumerate(plan):
         side = side if i == 0 else max(1, (side + 1) // 2)
         total += 3 * sum(block.c_out for block in blocks) * side * side

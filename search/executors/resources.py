@@ -76,7 +76,8 @@ def slots(nodes: list[tuple[float, float]], gpus: float, cpus: float) -> int:
 
 
 def _check_share(gpus_per_trial: float, nodes: list[tuple[float, float]]) -> None:
-    """UserError unless Ray can give a task `gpus_per_trial` GPUs on some node."""
+    """UserError unless Ray can give a task `gpus_per_trial` GPUs on some node (negative and NaN
+    shares are neither a fraction nor a whole number)."""
     most = max((gpus for gpus, _ in nodes), default=0.0)
     whole = gpus_per_trial > 1 and float(gpus_per_trial).is_integer()
     fraction = FINEST_GPU <= gpus_per_trial <= 1
@@ -105,8 +106,6 @@ def plan_resources(
         gpus_per_trial = 1 / trials_per_gpu
     elif gpus_per_trial is None and (on_cpu or not gpus):
         gpus_per_trial = 0.0
-    if gpus_per_trial is not None and not gpus_per_trial >= 0:
-        raise UserError(f"--gpus-per-trial {gpus_per_trial:g}; allowed: 0 or more")
     if gpus_per_trial is not None:
         _check_share(gpus_per_trial, nodes)
     most_cpus = max((cpus for _, cpus in nodes), default=0.0)

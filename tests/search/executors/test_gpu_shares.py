@@ -3,7 +3,7 @@ them): each trial's own share by its model and batch, or --trials-per-gpu."""
 
 import io
 import json
-from contextlib import redirect_stderr
+from contextlib import contextmanager, redirect_stderr
 from datetime import datetime
 from itertools import pairwise
 
@@ -22,6 +22,22 @@ pytestmark = pytest.mark.slow
 
 ray.cloudpickle.register_pickle_by_value(standins)  # workers need not import the tests
 TWO_SIZES = str(ROOT / "tests" / "data" / "two_sizes_space.py")
+
+
+@contextmanager
+def two_node_cluster(head: dict, other: dict):
+    """Ray joined to a real cluster of two nodes, each with the GPUs and CPUs given."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args=head)
+    cluster.add_node(**other)
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
 
 
 @pytest.fixture
@@ -46,19 +62,10 @@ def test_plans_on_one_gpu_and_four_cpus(one_gpu_four_cpus):
 
 
 def test_a_trial_asks_no_more_than_one_node_has():
-    from ray.cluster_utils import Cluster
-
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "num_gpus": 1})
-    cluster.add_node(num_cpus=1, num_gpus=1)
-    cluster.wait_for_nodes()
-    ray.init(address=cluster.address)
-    try:
+    with two_node_cluster({"num_cpus": 1, "num_gpus": 1}, {"num_cpus": 1, "num_gpus": 1}):
         with pytest.raises(UserError, match=r"whole number of GPUs up to 1 \(the most one node"):
             plan_resources(None, 2.0, None)  # two GPUs in all, but never on one node
         assert plan_resources(None, None, None) == Resources(2, None, 1.0, 2.0)
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
 
 
 def test_trials_per_gpu_on_a_cluster_without_gpus_is_one_clear_error():
@@ -82,18 +89,12 @@ def test_trials_at_once_are_what_each_node_holds():
 
 
 def test_a_cluster_whose_gpus_and_cpus_are_on_different_nodes_is_one_clear_error():
-    from ray.cluster_utils import Cluster
-
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "num_gpus": 0})
-    cluster.add_node(num_cpus=0, num_gpus=1)
-    cluster.wait_for_nodes()
-    ray.init(address=cluster.address)
-    try:
-        with pytest.raises(UserError, match="no node of the Ray cluster has a GPU and 1 CPU"):
-            plan_resources(None, None, None)
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
+    nodes = {"num_cpus": 2, "num_gpus": 0}, {"num_cpus": 0, "num_gpus": 1}
+    with (
+        two_node_cluster(*nodes),
+        pytest.raises(UserError, match="no node of the Ray cluster has a GPU and 1 CPU"),
+    ):
+        plan_resources(None, None, None)
 
 
 def runs_of(study_trials, log_dir):
