@@ -1,21 +1,23 @@
-"""Filling one GPU: the trainer's images/s per batch size, eager and compiled, and trials per
-hour with 1, 2 and 4 trials sharing the GPU (Ray's fractional GPUs). One command on a GPU
-machine (issue 15), or two to stay within a 10-minute call:
+"""Filling one GPU: the trainer's images/s per batch size (eager, compiled, the whole step as a
+CUDA graph), and trials per hour with 1, 2 and 4 trials sharing the GPU (Ray's fractional GPUs).
+One command on a GPU machine (issue 15), or two to stay within a 10-minute call:
 
     source .gpu/setup.sh && python3 bench/gpu_fill.py --skip-trials          # about 5 minutes
     source .gpu/setup.sh && python3 bench/gpu_fill.py --skip-images --minutes 2
 
 Part 1 trains [3,4,3] x (64,128,256) and a 20,000-parameter model with `trainers.train.fit`, as
 a trial trains (the autocast the device gets), at batches 64, 128 and 512: 2 epochs on 10,000
-images, eager and with `compile` (torch.compile, CUDA graphs). It prints the second epoch's
-images/s for each, the compile seconds (the compiled first epoch's excess over the eager one's)
-and what they make of a 30-epoch trial on 45,000 images: compiled time / eager time, which must
-stay under 1 for compiling to pay. Part 2 runs `search run` for --minutes with 1, 2, then 4
-trials sharing each GPU (`--trials-per-gpu K`), with the default (each trial's share by its
-model and batch, search.executors.sharing), and 1 per GPU with `--compile`, a new study each,
-no warm start, seed 0; it stops it with SIGTERM (as Ctrl-C would) and counts the trials it
-trained (complete or pruned by the pruner) per hour. Needs Ray (`bash ../shared/gpu/prepare
---ray`) for all but K = 1.
+images, eager, with `compile` (torch.compile of the forward, CUDA graphs) and with `graphs`
+(the whole step captured as one CUDA graph, trainers/step.py). It prints the second epoch's
+images/s for each, the set-up seconds (the first epoch's excess over the eager one's: compiling,
+or warming up and capturing) and what they make of a 30-epoch trial on 45,000 images: its time
+against eager's, which must stay under 1 for the mode to pay. Part 2 runs `search run` for
+--minutes with 1, 2, then 4 trials sharing each GPU (`--trials-per-gpu K`), with the default
+(each trial's share by its model and batch, search.executors.sharing), 1 per GPU with
+`--compile` (1c) and with `--cuda-graphs` (1g, 4g, autog), a new study each, no warm start,
+seed 0; it stops it with SIGTERM (as Ctrl-C would) and counts the trials it trained (complete
+or pruned by the pruner) per hour. Needs Ray (`bash ../shared/gpu/prepare --ray`) for all but
+K = 1.
 """
 
 from __future__ import annotations
@@ -43,41 +45,50 @@ MODELS = {
 }
 BATCHES = (64, 128, 512)
 SHARING = ("1", "2", "4", "auto")  # --trials-per-gpu, or the default rule
+MODES = ("eager", "compiled", "graphs")  # the training step: see epoch_seconds
 
 
-def epoch_seconds(model: ModelConfig, batch: int, device: torch.device, compile: bool) -> list:
-    """Seconds of each of 2 epochs on 10,000 images, as a trial trains."""
+def epoch_seconds(model: ModelConfig, batch: int, device: torch.device, mode: str) -> list:
+    """Seconds of each of 2 epochs on 10,000 images, as a trial trains, in `mode` (MODES)."""
     config = TrainConfig(model=model, optim=OptimConfig(batch_size=batch),
                          data=DataConfig(val_size=1000, train_subset=10_000), epochs=2)  # fmt: skip
     rates: list[float] = []
     data = split(load_cifar10(device=device), config.data)
     fit(config, data, lambda e, v, **m: rates.append(m["images_per_s"]),
-        autocast_dtype(device, "auto"), compile=compile)  # fmt: skip
+        autocast_dtype(device, "auto"), compile=mode == "compiled",
+        graphs=mode == "graphs")  # fmt: skip
     return [10_000 / rate for rate in rates]
 
 
 def compare(model: ModelConfig, batch: int, device: torch.device) -> str:
-    """A row: eager and compiled images/s, compile seconds, a 30-epoch trial's time ratio."""
-    eager, compiled = (epoch_seconds(model, batch, device, c) for c in (False, True))
-    compile_s = max(0.0, compiled[0] - eager[0])
+    """A row: images/s per mode, then per mode but eager its set-up seconds and a 30-epoch
+    trial's time against eager's."""
+    seconds = {mode: epoch_seconds(model, batch, device, mode) for mode in MODES}
+    eager = seconds["eager"]
     epochs_s = 30 * 45_000 / 10_000  # a 30-epoch trial's epochs, in units of these epochs
-    ratio = (compile_s + epochs_s * compiled[1]) / (epochs_s * eager[1])
-    return (f"{batch:>6}{10_000 / eager[1]:>10,.0f}{10_000 / compiled[1]:>10,.0f}"
-            f"{compile_s:>10.1f}{ratio:>10.2f}")  # fmt: skip
+    row = f"{batch:>6}" + "".join(f"{10_000 / s[1]:>10,.0f}" for s in seconds.values())
+    for mode in MODES[1:]:
+        setup_s = max(0.0, seconds[mode][0] - eager[0])
+        ratio = (setup_s + epochs_s * seconds[mode][1]) / (epochs_s * eager[1])
+        row += f"{setup_s:>10.1f}{ratio:>8.2f}"
+    return row
 
 
 def trials_per_hour(
-    k: str, minutes: float, epochs: int | None, where: Path, compile: bool = False
+    setting: str, minutes: float, epochs: int | None, where: Path
 ) -> tuple[int, float]:
-    """Trials trained by `search run` with k trials per GPU ("auto": the default's shares) in
-    `minutes`, per hour."""
-    storage, name = f"sqlite:///{where / 'fill.db'}", f"fill{k}{'c' * compile}"
+    """Trials trained by `search run` with `setting` (k trials per GPU, "auto" for the default's
+    shares; a "c" after it: compiled, a "g": CUDA graphs) in `minutes`, per hour."""
+    k = setting.removesuffix("c").removesuffix("g")
+    storage, name = f"sqlite:///{where / 'fill.db'}", f"fill{setting}"
     command = [sys.executable, "-m", "search", "run", "--study", name, "--trials",
                "100000", "--no-warm-start", "--seed", "0", "--storage", storage]  # fmt: skip
     if k != "auto":
         command += ["--trials-per-gpu", k]
-    if compile:
+    if setting.endswith("c"):
         command.append("--compile")
+    if setting.endswith("g"):
+        command.append("--cuda-graphs")
     if epochs is not None:
         command += ["--epochs", str(epochs)]
     start = time.monotonic()
@@ -100,8 +111,9 @@ def main() -> None:
     parser.add_argument("--skip-trials", action="store_true", help="part 1 only")
     parser.add_argument("--skip-images", action="store_true", help="part 2 only")
     parser.add_argument(
-        "--settings", nargs="+", default=[*SHARING, "1c"],
-        help="part 2's trials per GPU: 1, 2, 4 ..., auto (the default's rule); 1c: 1, compiled",
+        "--settings", nargs="+", default=[*SHARING, "1c", "1g", "4g", "autog"],
+        help="part 2's trials per GPU: 1, 2, 4 ..., auto (the default's rule); after it, c: "
+        "compiled, g: CUDA graphs (1c, 4g, autog)",
     )  # fmt: skip
     args = parser.parse_args()
     if not torch.cuda.is_available():
@@ -109,10 +121,12 @@ def main() -> None:
     device = torch.device("cuda")
     print(f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     if not args.skip_images:
-        print("images/s: eager, compiled; compile s; a 30-epoch trial compiled / eager")
+        print("images/s per mode; per mode but eager: set-up s, a 30-epoch trial's time / eager's")
         for name, model in MODELS.items():
             print(f"{name} ({count_params(model):,} parameters)")
-            print(f"{'batch':>6}{'eager':>10}{'compiled':>10}{'compile s':>10}{'ratio':>10}")
+            head = "".join(f"{mode:>10}" for mode in MODES)
+            head += "".join(f"{mode[:5] + ' s':>10}{'ratio':>8}" for mode in MODES[1:])
+            print(f"{'batch':>6}{head}")
             for batch in BATCHES:
                 print(compare(model, batch, device), flush=True)
     if args.skip_trials:
@@ -120,10 +134,8 @@ def main() -> None:
     print(f"\ntrials per GPU   trained in {args.minutes:g} min   trials per hour")
     with tempfile.TemporaryDirectory() as where:
         for setting in args.settings:
-            k, compile = setting.removesuffix("c"), setting.endswith("c")
-            trained, per_hour = trials_per_hour(k, args.minutes, args.epochs, Path(where), compile)
-            said = f"{k} compiled" if compile else k
-            print(f"{said:>14}   {trained:>18}   {per_hour:>15.1f}", flush=True)
+            trained, per_hour = trials_per_hour(setting, args.minutes, args.epochs, Path(where))
+            print(f"{setting:>14}   {trained:>18}   {per_hour:>15.1f}", flush=True)
 
 
 if __name__ == "__main__":

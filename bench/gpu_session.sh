@@ -3,12 +3,14 @@
 # starts no step it has not the step's seconds left for, of SECONDS (default 540: a 10-minute
 # call). On the offline GPU machine, after `bash ../shared/gpu/prepare --ray` here
 # (../shared/gpu/README.md), carrying [".gpu"]:
-#   source .gpu/setup.sh && bash bench/gpu_session.sh 540           # tests, then sharing
-#   source .gpu/setup.sh && bash bench/gpu_session.sh 580 images    # later calls: steps left
+#   source .gpu/setup.sh && bash bench/gpu_session.sh 540           # tests, then images
+#   source .gpu/setup.sh && bash bench/gpu_session.sh 580 sharing   # later calls: steps left
 # Each step's output goes to $OUT/NAME.log (or ./gpu-session/ without $OUT), with its exit status.
-#   1 tests    pytest -m gpu: the whole path on CUDA, sharing, OOM, exact resume (issue 15 item 3)
-#   2 sharing  trials per hour with 1, 2, 4 trials per GPU and the default rule (issue 15 item 2)
-#   3 images   images/s eager against compiled, per model and batch (issue 15 item 1)
+#   1 tests    pytest -m gpu: the whole path on CUDA, sharing, OOM, the step as a CUDA graph,
+#              exact resume (issue 15 items 1 and 3)
+#   2 images   images/s eager, compiled and as a CUDA graph, per model and batch (issue 15 item 1)
+#   3 sharing  trials per hour with 1, 2, 4 trials per GPU, the default rule, and with CUDA
+#              graphs (issue 15 item 2)
 #   4 gain     the default search against the zoo's best at 20 epochs, 24 trials (issue 13)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,10 +18,10 @@ start=$(date +%s)
 budget=${1:-540}
 [[ "$budget" =~ ^[0-9]+$ ]] || { echo "gpu_session: SECONDS must be a number, got '$budget'"; exit 2; }
 shift || true
-steps=${*:-tests sharing images gain}
+steps=${*:-tests images sharing gain}
 for name in $steps; do
-  [[ " tests sharing images gain " == *" $name "* ]] \
-    || { echo "gpu_session: unknown step '$name'; allowed: tests sharing images gain"; exit 2; }
+  [[ " tests images sharing gain " == *" $name "* ]] \
+    || { echo "gpu_session: unknown step '$name'; allowed: tests images sharing gain"; exit 2; }
 done
 out=${OUT:-gpu-session}
 mkdir -p "$out"
@@ -37,9 +39,9 @@ step() {  # step NAME SECONDS COMMAND...: run it if asked and that many seconds 
   ray stop --force > /dev/null 2>&1 || true  # nothing a killed step started keeps the GPU
 }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu.txt" 2>&1
-step tests 200 python3 -m pytest -m gpu -q -p no:cacheprovider
-step sharing 330 python3 bench/gpu_fill.py --skip-images --minutes 1 --settings 1 2 4 auto
-step images 330 python3 bench/gpu_fill.py --skip-trials
+step tests 270 python3 -m pytest -m gpu -q -p no:cacheprovider
+step images 260 python3 bench/gpu_fill.py --skip-trials
+step sharing 480 python3 bench/gpu_fill.py --skip-images --minutes 1 --settings 1 2 4 auto 1g autog
 db=sqlite:////tmp/gain.db  # SIGTERM at 440 s stops the run as Ctrl-C would; status says how far
 step gain 500 bash -c "timeout 440 python3 -m search run --study gain --trials 24 --epochs 20 \
   --storage $db; rc=\$?; python3 -m search status --study gain --storage $db --best 12; exit \$rc"

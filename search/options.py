@@ -40,6 +40,7 @@ class RunOptions:
     device: str | None = None
     precision: str = "auto"
     compile: bool = False  # torch.compile each trial's model (CUDA graphs on CUDA)
+    cuda_graphs: bool = False  # each trial's training step captured whole as a CUDA graph
     seed: int | None = None  # sampler seed
     workers: int | None = None  # trials at once; more than 1 runs them on Ray
     gpus_per_trial: float | None = None
@@ -92,6 +93,11 @@ class RunOptions:
                 raise UserError("--trials-per-gpu and --gpus-per-trial: give one of them")
             if self.device == "cpu":
                 raise UserError("--trials-per-gpu with --device cpu: trials on the CPU hold no GPU")
+        if self.cuda_graphs and (self.compile or self.device == "cpu"):
+            raise UserError(
+                f"--cuda-graphs with {'--compile' if self.compile else '--device cpu'}"
+                "; allowed: --cuda-graphs on a CUDA device, without --compile"
+            )
         _in_range("--heartbeat", self.heartbeat_s, 1, MAX_HEARTBEAT_S, " seconds")
         check_pruner(self.pruner)
         from trainers.device import check_precision  # torch, which a run loads anyway

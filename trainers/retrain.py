@@ -98,6 +98,7 @@ def retrain(
     progress: Progress | None = None,
     batches_done: BatchProgress | None = None,
     compile: bool = False,
+    graphs: bool = False,
 ) -> dict:
     """Train `config`, score it on the 10,000 test images (also with flip TTA if `tta`), write
     model.pt, metrics.json and curves.png. Returns the metrics written.
@@ -105,13 +106,14 @@ def retrain(
     The per-epoch reports validate on the held-out split (none with `merge_val`), comparable
     with the search's. With `resume`, an interrupted run goes on from its checkpoint.
     `progress` hears how the test set's scoring goes (`score_test_set`), `batches_done` how
-    each epoch goes (`fit`); `compile` compiles the model's forward (`fit`)."""
+    each epoch goes (`fit`); `compile` compiles the model's forward and `graphs` replays each
+    step as a CUDA graph (`fit`)."""
     out = Path(out_dir)
     checkpoint = prepare_out(out, config, resume)
     start = time.perf_counter()
     data, dtype = prepare(data_dir, device, precision)
     held = split(data, config.data)
-    model, metrics = fit(config, held, report, dtype, checkpoint, batches_done, compile)
+    model, metrics = fit(config, held, report, dtype, checkpoint, batches_done, compile, graphs)
     result = {**dataclasses.asdict(metrics), "wall_s": time.perf_counter() - start}
     passes = [("test", False), ("test_tta", True)][: 2 if tta else 1]
     for name, scores in score_test_set(model, data, dtype, passes, progress).items():

@@ -28,6 +28,7 @@ from trainers.device import autocast_dtype, describe_device, resolve_device
 from trainers.memory import check_fits
 from trainers.resnet import count_params
 from trainers.state import TrainState
+from trainers.step import GraphStep, Step, check_graphs, eager_step
 
 __all__ = ["BatchProgress", "Metrics", "Report", "evaluate", "fit", "prepare", "train"]
 
@@ -83,39 +84,24 @@ def evaluate(
 def _epoch(
     state: TrainState,
     batches: Batches,
-    config: TrainConfig,
-    dtype: torch.dtype | None,
+    step: Step,
     heard: Callable[[int, int], None] | None = None,
 ) -> tuple[float, float]:
     """One pass over the training batches: (mean loss, accuracy against each batch's dominant
     label), summed on the device and read once. `heard` gets (images trained, the epoch's
     images) after each batch is queued on the device, without waiting for it."""
-    model, optimizer, scaler = state.model, state.optimizer, state.scaler
-    model.train()
-    total = torch.zeros((), device=batches.images.device)
-    correct = torch.zeros((), device=batches.images.device)
+    state.model.train()
+    state.sums.zero_()
     n = batches.epoch_images
-    for step, (images, targets) in enumerate(batches, start=1):
-        if state.graphs:  # the last step's graph outputs may be overwritten from here on
-            torch.compiler.cudagraph_mark_step_begin()
-        with torch.autocast(images.device.type, dtype=dtype, enabled=dtype is not None):
-            logits = model(images)
-        loss = F.cross_entropy(
-            logits.float(), targets, label_smoothing=config.optim.label_smoothing
-        )
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
+    for done, (images, targets) in enumerate(batches, start=1):
+        step(images, targets)
         state.scheduler.step()
         if state.ema is not None:
-            state.ema.update(model)
-        total += loss.detach()
-        labels = targets if targets.ndim == 1 else targets.argmax(1)
-        correct += (logits.detach().argmax(1) == labels).sum()
+            state.ema.update(state.model)
         if heard is not None:
-            heard(min(step * config.optim.batch_size, n), n)
-    return total.item() / len(batches), correct.item() / n
+            heard(min(done * batches.batch_size, n), n)
+    loss, correct = state.sums.tolist()
+    return loss / len(batches), correct / n
 
 
 def _replay(history: list[dict[str, float]], report: Report | None) -> None:
@@ -135,6 +121,7 @@ def fit(
     checkpoint: Path | None = None,
     batches_done: BatchProgress | None = None,
     compile: bool = False,
+    graphs: bool = False,
 ) -> tuple[nn.Module, Metrics]:
     """Train `config` on `data.train_*`, validating on `data.val_*` after every epoch (if any).
     Returns the trained model (the weights' moving average with `config.ema`) and its metrics.
@@ -142,25 +129,34 @@ def fit(
     With `checkpoint`, the run is saved there after every epoch, and resumed from it if it is
     there already: the epochs it holds are reported again, and training goes on exactly as if
     it had not stopped. `batches_done` hears how each epoch goes, batch by batch. `compile`:
-    see `TrainState.create`; the compile time counts in the first epoch's."""
+    see `TrainState.create`; the compile time counts in the first epoch's. `graphs`: each step
+    replays one CUDA graph (`GraphStep`); a ConfigError where it cannot (`check_graphs`)."""
     start = time.perf_counter()
     device = data.train_images.device
     check_fits(config, device, dtype)  # ConfigError before the model is built, not an OOM after
+    if graphs:
+        check_graphs(device, dtype, compile)
     torch.manual_seed(config.seed)  # weights, dropout, stochastic depth, mixes, policy ops
     batches = Batches(
         data.train_images, data.train_labels, config.optim.batch_size, config.augment,
         seed=config.seed,
     )  # fmt: skip
-    state = TrainState.create(config, device, dtype, config.epochs * len(batches), compile)
+    steps = config.epochs * len(batches)
+    state = TrainState.create(config, device, dtype, steps, compile, capturable=graphs)
     done = Progress()
     if checkpoint is not None and checkpoint.exists():
         done = restore(checkpoint, config, state, batches.generator)
         _replay(done.history, report)
+    step: Step = functools.partial(
+        eager_step, state, smoothing=config.optim.label_smoothing, dtype=dtype
+    )
+    if graphs:
+        step = GraphStep(step, state.optimizer, device)
     for epoch in range(done.epoch + 1, config.epochs + 1):
         tick = time.perf_counter()
         heard = batches_done and functools.partial(batches_done, epoch)
-        train_loss, train_accuracy = _epoch(state, batches, config, dtype, heard)
-        epoch_s = time.perf_counter() - tick  # the .item() in _epoch synchronized the device
+        train_loss, train_accuracy = _epoch(state, batches, step, heard)
+        epoch_s = time.perf_counter() - tick  # _epoch read its sums: the device is done
         if not math.isfinite(train_loss):
             raise DivergedError(f"training loss is {train_loss} in epoch {epoch}")
         images = batches.epoch_images
@@ -209,16 +205,18 @@ def train(
     precision: str = "auto",
     checkpoint: Path | None = None,
     compile: bool = False,
+    graphs: bool = False,
 ) -> Metrics:
     """Train `config` on CIFAR-10's training split and return its validation metrics.
 
     With `checkpoint`, save every epoch there and resume from it if it exists (see `fit`);
-    with `compile`, the model's forward is compiled (see `TrainState.create`).
+    with `compile`, the model's forward is compiled (see `TrainState.create`); with `graphs`,
+    each step on CUDA replays a CUDA graph (see `fit`).
     """
     start = time.perf_counter()
     data, dtype = prepare(data_dir, device, precision)
     data = split(data, config.data)
-    _, metrics = fit(config, data, report, dtype, checkpoint, compile=compile)
+    _, metrics = fit(config, data, report, dtype, checkpoint, compile=compile, graphs=graphs)
     return dataclasses.replace(metrics, wall_s=time.perf_counter() - start)
 
 

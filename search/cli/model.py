@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 
 from errors import ConfigError, DivergedError, UserError
-from search.cli.options import Compile, DataDir, Device, Precision
+from search.cli.options import Compile, CudaGraphs, DataDir, Device, Precision
 from search.console import epoch_progress, log, stdout, step
 from trainers import count_params, load_config, param_counts
 from trainers.config import RETRAIN_EPOCHS, TRAIN_IMAGES, TrainConfig
@@ -109,16 +109,21 @@ def train(
     device: Device = None,
     precision: Precision = "auto",
     compile: Compile = False,
+    cuda_graphs: CudaGraphs = False,
 ) -> None:
     """Retrain a config on the full training split and report its test accuracy."""
     from trainers import autocast_dtype, resolve_device
     from trainers.data import find_cifar10, load_cifar10
     from trainers.memory import check_fits
     from trainers.retrain import prepare_out, retrain
+    from trainers.step import check_graphs
 
     config = _train_config(file, epochs, train_subset, merge_val, ema)
     resolved = resolve_device(device)
-    check_fits(config, resolved, autocast_dtype(resolved, precision))  # before it loads data
+    dtype = autocast_dtype(resolved, precision)
+    check_fits(config, resolved, dtype)  # before it loads data
+    if cuda_graphs:
+        check_graphs(resolved, dtype, compile)
     out = out or Path("runs") / file.stem
     prepare_out(out, config, resume)
     folder = find_cifar10(data_dir)
@@ -148,7 +153,8 @@ def train(
         with epoch_progress(config.epochs) as batches, step(scoring) as progress:
             result = retrain(config, out, report, data_dir=folder, device=device,
                              precision=precision, resume=resume, tta=tta,
-                             progress=progress, batches_done=batches, compile=compile)  # fmt: skip
+                             progress=progress, batches_done=batches, compile=compile,
+                             graphs=cuda_graphs)  # fmt: skip
     except KeyboardInterrupt:
         log(f"interrupted; go on with: search train {file} --out {out} --resume")
         raise

@@ -41,3 +41,12 @@ Compile = Annotated[
         "before its first epoch. [default: eager]",
     ),
 ]
+CudaGraphs = Annotated[
+    bool,
+    typer.Option(
+        "--cuda-graphs",
+        help="On CUDA, capture each training step whole (forward, backward, optimizer) as one "
+        "CUDA graph after 3 eager steps, and replay it: one launch per step instead of "
+        "hundreds; bf16 or fp32 only. [default: eager]",
+    ),
+]

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from errors import UserError
-from search.cli.options import Compile, DataDir, Device, Precision, Storage, Study
+from search.cli.options import (
+    Compile,
+    CudaGraphs,
+    DataDir,
+    Device,
+    Precision,
+    Storage,
+    Study,
+)
 from search.console import log, stdout
 from search.fidelity import CPU_EPOCHS, CPU_TRAIN_SUBSET, CPU_VAL_SIZE, GPU_EPOCHS, VAL_SIZE
 from search.options import DEFAULT_BUDGET, RunOptions
@@ -62,6 +70,7 @@ def run(
     device: Device = None,
     precision: Precision = "auto",
     compile: Compile = False,
+    cuda_graphs: CudaGraphs = False,
     seed: Annotated[
         int | None,
         typer.Option(
@@ -137,7 +146,8 @@ def run(
     options = RunOptions(
         space=space, study=study, trials=trials, budget=budget, storage=storage, pruner=pruner,
         epochs=epochs, train_subset=train_subset, val_size=val_size, data_dir=data_dir,
-        device=device, precision=precision, compile=compile, seed=seed, workers=workers,
+        device=device, precision=precision, compile=compile, cuda_graphs=cuda_graphs, seed=seed,
+        workers=workers,
         gpus_per_trial=gpus_per_trial, trials_per_gpu=trials_per_gpu,
         cpus_per_trial=cpus_per_trial, ray_address=ray_address,
         checkpoint_dir=checkpoint_dir, heartbeat_s=heartbeat, warm_start=warm_start,

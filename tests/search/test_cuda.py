@@ -1,6 +1,7 @@
-"""The whole path on CUDA, where there is one: a search trains its trials on the GPU, a real
-out-of-memory error fails one trial and the next trains, and an exported config retrains,
-evaluates and predicts there (marked `gpu`: skipped, saying so, without CUDA)."""
+"""The whole path on CUDA, where there is one: a search trains its trials on the GPU (sharing
+it, and with each step a CUDA graph), a real out-of-memory error fails one trial and the next
+trains, and an exported config retrains (as a CUDA graph), evaluates and predicts there (marked
+`gpu`: skipped, saying so, without CUDA)."""
 
 import io
 from contextlib import redirect_stderr
@@ -44,11 +45,22 @@ def test_tiny_trials_share_a_gpu_four_ways_on_ray_by_default(tmp_path, cifar_dir
     assert all(t.user_attrs["device"].startswith("cuda") for t in trained)
 
 
+def test_trials_sharing_a_gpu_train_with_the_whole_step_as_a_cuda_graph(tmp_path, cifar_dir):
+    options = RunOptions(space=str(TINY_SPACE), study="graphs", trials=4, epochs=2,
+                         train_subset=5000, val_size=1000, data_dir=cifar_dir, seed=0,
+                         storage=f"sqlite:///{tmp_path}/s.db", pruner="none",
+                         cuda_graphs=True)  # fmt: skip
+    with redirect_stderr(io.StringIO()):
+        study = run_search(options)
+    trained = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(trained) == 4 and all(t.value > 0.2 for t in trained)  # chance is 0.1
+
+
 def test_train_evaluate_and_predict_on_the_gpu(tmp_path, cifar_dir):
     (tmp_path / "best.yaml").write_text(yaml.safe_dump({"config": TINY.to_dict(), "n_params": 1}))
     trained = search("train", "best.yaml", "--epochs", "2", "--train-subset", "8000",
                      "--data-dir", cifar_dir, "--device", "cuda", "--out", "run",
-                     cwd=tmp_path)  # fmt: skip
+                     "--cuda-graphs", cwd=tmp_path)  # fmt: skip
     assert "loading CIFAR-10 onto cuda" in trained.stderr
     metrics = yaml.safe_load((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["device"].startswith("cuda") and metrics["test_accuracy"] > 0.2

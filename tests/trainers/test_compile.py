@@ -33,7 +33,7 @@ def test_the_state_compiles_the_training_model_only(data):
     device = data.train_images.device
     with_ema = dataclasses.replace(CONFIG, ema=0.9)
     state = TrainState.create(with_ema, device, None, steps=8, compile=True)
-    assert state.graphs == (device.type == "cuda")  # CUDA graphs only where CUDA is
+    assert state.compiled_graphs == (device.type == "cuda")  # CUDA graphs only where CUDA is
     assert state.model._compiled_call_impl is not None
     assert state.ema is not None and state.ema.module._compiled_call_impl is None
-    assert not TrainState.create(CONFIG, device, None, steps=8).graphs
+    assert not TrainState.create(CONFIG, device, None, steps=8).compiled_graphs
