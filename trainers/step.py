@@ -9,14 +9,15 @@ warm-up steps on a side stream, the step captured on static inputs, then each ba
 them and the graph replayed with one launch.
 
 What the graph cannot hold stays around it in Python: the LR schedule (each group's LR is a
-device tensor while captured, refilled before every replay), the weights' moving average and the
-data path, whose crop, flip and mix draw their sizes on the host.
+device tensor the optimizer reads, refilled from the schedule before every step), the weights'
+moving average and the data path, whose crop, flip and mix draw their sizes on the host.
 """
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -73,6 +74,9 @@ class GraphStep:
     Targets are always class probabilities (one-hot for an unmixed batch: the same loss), so
     that every batch fits the one captured shape. The optimizer must be capturable (fused SGD,
     or AdamW with `capturable=True`; see TrainState.create) and the loss scaler off (no fp16).
+    The warm-up steps read the LR from the same device tensors as the replays, so that they run
+    the very kernels the graph holds: a run resumed from a checkpoint, which warms up again,
+    ends as one that never stopped.
     """
 
     def __init__(self, step: Step, optimizer: torch.optim.Optimizer, device: torch.device) -> None:
@@ -80,47 +84,55 @@ class GraphStep:
         self.eager_steps = 0
         self.graph: torch.cuda.CUDAGraph | None = None
         self.images = self.targets = torch.empty(0)  # the static inputs, once captured
-        self.lrs: list[torch.Tensor] = []  # each parameter group's LR, as the graph reads it
-        self.side = torch.cuda.Stream(device)
+        self.lrs = [  # each parameter group's LR, as the optimizer reads it on the device
+            torch.zeros((), dtype=torch.float32, device=device) for _ in optimizer.param_groups
+        ]
+        self.stream = torch.cuda.Stream(device)  # warm-up and capture: never the default one
 
     def __call__(self, images: torch.Tensor, targets: torch.Tensor) -> None:
         if targets.ndim == 1:
             targets = F.one_hot(targets, NUM_CLASSES).float()
-        with torch.cuda.device(self.device):  # streams and capture: the trial's GPU's
-            if self.eager_steps < WARMUP_STEPS:
-                self._warm_up(images, targets)
-                return
+        with torch.cuda.device(self.device):
+            for lr, group in zip(self.lrs, self.optimizer.param_groups, strict=True):
+                lr.fill_(group["lr"])  # the schedule's LR for this step
             if self.graph is None:
+                if self.eager_steps < WARMUP_STEPS:
+                    self._warm_up(images, targets)
+                    return
                 self.graph = self._capture(images, targets)
             self.images.copy_(images)
             self.targets.copy_(targets)
-            for lr, group in zip(self.lrs, self.optimizer.param_groups, strict=True):
-                lr.fill_(group["lr"])  # the schedule's LR for this step
             self.graph.replay()
 
-    def _warm_up(self, images: torch.Tensor, targets: torch.Tensor) -> None:
-        """One real training step, eagerly on a side stream (as capture needs)."""
-        self.side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(self.side), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "This instance was constructed with capturable")
-            self.step(images, targets)
-        torch.cuda.current_stream().wait_stream(self.side)
-        self.eager_steps += 1
-
-    def _capture(self, images: torch.Tensor, targets: torch.Tensor) -> torch.cuda.CUDAGraph:
-        """Record the step on static copies of the batch, each group's LR a device tensor
-        meanwhile (a float would be baked into the graph). Recording runs nothing."""
-        self.images, self.targets = images.clone(), targets.clone()
+    @contextlib.contextmanager
+    def _tensor_lrs(self) -> Iterator[None]:
+        """The optimizer reads each group's LR from `self.lrs` meanwhile (a float would be
+        baked into the graph); the schedule and checkpoints go on seeing floats."""
         groups = self.optimizer.param_groups
         floats = [group["lr"] for group in groups]
-        self.lrs = [torch.tensor(float(lr), device=images.device) for lr in floats]
-        graph = torch.cuda.CUDAGraph()
         try:
             for group, lr in zip(groups, self.lrs, strict=True):
                 group["lr"] = lr
-            with torch.cuda.graph(graph):
-                self.step(self.images, self.targets)
-        finally:  # the schedule and checkpoints go on seeing floats
+            yield
+        finally:
             for group, lr in zip(groups, floats, strict=True):
                 group["lr"] = lr
+
+    def _warm_up(self, images: torch.Tensor, targets: torch.Tensor) -> None:
+        """One real training step, eagerly on the side stream (as capture needs)."""
+        self.stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(self.stream), self._tensor_lrs(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "This instance was constructed with capturable")
+            self.step(images, targets)
+        torch.cuda.current_stream().wait_stream(self.stream)
+        self.eager_steps += 1
+
+    def _capture(self, images: torch.Tensor, targets: torch.Tensor) -> torch.cuda.CUDAGraph:
+        """The step recorded on static copies of the batch, on this GPU's own side stream
+        (torch.cuda.graph's default stream is the first GPU's of the process). Recording runs
+        nothing: the caller replays it for this batch."""
+        self.images, self.targets = images.clone(), targets.clone()
+        graph = torch.cuda.CUDAGraph()
+        with self._tensor_lrs(), torch.cuda.graph(graph, stream=self.stream):
+            self.step(self.images, self.targets)
         return graph

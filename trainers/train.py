@@ -172,6 +172,8 @@ def fit(
         if report is not None:
             report(epoch, val_accuracy, images_per_s=images / epoch_s, val_loss=val_loss,
                    train_loss=train_loss, train_accuracy=train_accuracy)  # fmt: skip
+    if graphs:  # the gradients live in the graph's memory pool: let it go with the graph
+        state.optimizer.zero_grad(set_to_none=True)
     return state.final, _metrics(config, done, time.perf_counter() - start, device, dtype)
 
 

@@ -44,7 +44,10 @@ NO_DROPOUT = dataclasses.replace(CONFIG, model=dataclasses.replace(CONFIG.model,
     ],
     ids=["cutmix", "cutmix-ema", "every-knob", "compiled"],
 )
-def test_a_resumed_run_ends_exactly_as_an_uninterrupted_one(data, tmp_path, config, compile):
+def test_a_resumed_run_ends_exactly_as_an_uninterrupted_one(
+    data, tmp_path, config, compile, monkeypatch
+):
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)  # on CUDA: see README
     straight, straight_metrics = fit(config, data, checkpoint=tmp_path / "a.pt", compile=compile)
 
     def stop_after_two(epoch, value, **_):

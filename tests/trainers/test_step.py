@@ -3,6 +3,7 @@ CUDA graph trains as the eager step does and resumes exactly (marked `gpu`: CUDA
 cannot be captured, a clear ConfigError."""
 
 import dataclasses
+import functools
 
 import pytest
 import torch
@@ -15,7 +16,7 @@ from trainers.checkpoint import check
 from trainers.config import NUM_CLASSES
 from trainers.data import load_cifar10, split
 from trainers.state import TrainState
-from trainers.step import WARMUP_STEPS, check_graphs, eager_step
+from trainers.step import WARMUP_STEPS, GraphStep, check_graphs, eager_step
 from trainers.train import fit
 
 PLAIN = TrainConfig(  # no random draws inside the model: eager and graph draw alike
@@ -85,6 +86,31 @@ def cuda_data(fake_cifar):
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_each_replay_steps_at_the_lr_the_schedule_set_for_it(cuda_data, optimizer):
+    config = dataclasses.replace(PLAIN, optim=OptimConfig(batch_size=64, optimizer=optimizer))
+    state = TrainState.create(config, cuda_data.train_images.device, None, 8, capturable=True)
+    step = GraphStep(functools.partial(eager_step, state, smoothing=0.0, dtype=None),
+                     state.optimizer, cuda_data.train_images.device)  # fmt: skip
+    images = cuda_data.train_images[:64].float() / 255
+    labels = cuda_data.train_labels[:64]
+
+    def unchanged_by_a_step() -> list[bool]:
+        before = [p.detach().clone() for p in state.model.parameters()]
+        step(images, labels)
+        return [torch.equal(a, b) for a, b in zip(before, state.model.parameters(), strict=True)]
+
+    for _ in range(WARMUP_STEPS + 1):  # warm-ups, then the capture and its replay
+        assert not all(unchanged_by_a_step())
+    assert step.graph is not None
+    for group in state.optimizer.param_groups:
+        group["lr"] = 0.0
+    assert all(unchanged_by_a_step())  # the graph read the new LR: nothing moved
+    for group in state.optimizer.param_groups:
+        assert group["lr"] == 0.0 and isinstance(group["lr"], float)
+
+
+@pytest.mark.gpu
 def test_the_graph_step_trains_as_the_eager_one(cuda_data):
     """fp32, so that the two differ only by fused SGD's rounding and one-hot targets."""
     assert len(cuda_data.train_labels) // 64 > WARMUP_STEPS  # most steps replay the graph
@@ -111,7 +137,13 @@ def test_every_knob_learns_real_cifar10_with_the_graph_step_as_eagerly(cifar_dir
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("config", [PLAIN, EVERY_KNOB], ids=["plain", "every-knob"])
-def test_a_resumed_graph_run_ends_exactly_as_an_uninterrupted_one(cuda_data, tmp_path, config):
+def test_a_resumed_graph_run_ends_exactly_as_an_uninterrupted_one(
+    cuda_data, tmp_path, config, monkeypatch
+):
+    """The resumed run warms up eagerly where the other replays: the same kernels, the same
+    LR tensors. cuDNN deterministic: its fastest kernels may add in any order."""
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
+
     class Stop(Exception):
         pass
 
