@@ -10,7 +10,7 @@
 #              exact resume (issue 15 items 1 and 3)
 #   2 images   images/s eager, compiled and as a CUDA graph, per model and batch (issue 15 item 1)
 #   3 sharing  trials per hour with 1, 2, 4 trials per GPU, the default rule, and with CUDA
-#              graphs (issue 15 item 2)
+#              graphs (autog; issue 15 item 2)
 #   4 gain     the default search against the zoo's best at 20 epochs, 24 trials (issue 13)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,9 +39,9 @@ step() {  # step NAME SECONDS COMMAND...: run it if asked and that many seconds 
   ray stop --force > /dev/null 2>&1 || true  # nothing a killed step started keeps the GPU
 }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu.txt" 2>&1
-step tests 270 python3 -m pytest -m gpu -q -p no:cacheprovider
-step images 260 python3 bench/gpu_fill.py --skip-trials
-step sharing 480 python3 bench/gpu_fill.py --skip-images --minutes 1 --settings 1 2 4 auto 1g autog
+step tests 300 python3 -m pytest -m gpu -q -p no:cacheprovider
+step images 230 python3 bench/gpu_fill.py --skip-trials
+step sharing 480 python3 bench/gpu_fill.py --skip-images --minutes 1 --settings 1 2 4 auto autog
 db=sqlite:////tmp/gain.db  # SIGTERM at 440 s stops the run as Ctrl-C would; status says how far
 step gain 500 bash -c "timeout 440 python3 -m search run --study gain --trials 24 --epochs 20 \
   --storage $db; rc=\$?; python3 -m search status --study gain --storage $db --best 12; exit \$rc"
