@@ -147,11 +147,7 @@ def fit(
     if checkpoint is not None and checkpoint.exists():
         done = restore(checkpoint, config, state, batches.generator)
         _replay(done.history, report)
-    step: Step = functools.partial(
-        eager_step, state, smoothing=config.optim.label_smoothing, dtype=dtype
-    )
-    if graphs:
-        step = GraphStep(step, state.optimizer, device)
+    step = _training_step(state, config, dtype, graphs)
     for epoch in range(done.epoch + 1, config.epochs + 1):
         tick = time.perf_counter()
         heard = batches_done and functools.partial(batches_done, epoch)
@@ -175,6 +171,14 @@ def fit(
     if graphs:  # the gradients live in the graph's memory pool: let it go with the graph
         state.optimizer.zero_grad(set_to_none=True)
     return state.final, _metrics(config, done, time.perf_counter() - start, device, dtype)
+
+
+def _training_step(
+    state: TrainState, config: TrainConfig, dtype: torch.dtype | None, graphs: bool
+) -> Step:
+    """One optimizer step per call: eager, or replayed as a CUDA graph with `graphs`."""
+    step = functools.partial(eager_step, state, smoothing=config.optim.label_smoothing, dtype=dtype)
+    return GraphStep(step, state.optimizer, state.sums.device) if graphs else step
 
 
 def _metrics(
