@@ -54,7 +54,9 @@ def test_ctrl_c_at_any_moment_leaves_nothing_running_and_a_rerun_completes(
     args = run_args("c", trials, fake_cifar)
     for delay_s in DELAYS_S:
         code, err = interrupt(spawn, args, tmp_path, delay_s)
-        assert code in (0, 130), err  # 0: it had finished before the signal came
+        # 0: it had finished before the signal came; -SIGINT (a shell's 130 too): the signal
+        # came as Python was exiting, after it had put back the default handler
+        assert code in (0, 130, -signal.SIGINT), err
         assert "Traceback" not in err
         study = optuna.load_study(study_name="c", storage=url)
         states = [t.state.name for t in study.trials]
