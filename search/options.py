@@ -93,11 +93,6 @@ class RunOptions:
                 raise UserError("--trials-per-gpu and --gpus-per-trial: give one of them")
             if self.device == "cpu":
                 raise UserError("--trials-per-gpu with --device cpu: trials on the CPU hold no GPU")
-        if self.cuda_graphs and (self.compile or self.device == "cpu"):
-            raise UserError(
-                f"--cuda-graphs with {'--compile' if self.compile else '--device cpu'}"
-                "; allowed: --cuda-graphs on a CUDA device, without --compile"
-            )
         _in_range("--heartbeat", self.heartbeat_s, 1, MAX_HEARTBEAT_S, " seconds")
         check_pruner(self.pruner)
         from trainers.device import check_precision  # torch, which a run loads anyway

@@ -35,13 +35,13 @@ Step = Callable[[torch.Tensor, torch.Tensor], None]  # (images, targets): one op
 
 def check_graphs(device: torch.device, dtype: torch.dtype | None, compile: bool) -> None:
     """ConfigError unless the whole step can be captured as a CUDA graph on `device`."""
+    if compile:
+        raise ConfigError("--cuda-graphs and --compile: give one of them")
     if device.type != "cuda":
         raise ConfigError(f"--cuda-graphs on {device}; allowed: a CUDA device")
     if dtype == torch.float16:  # GradScaler reads its found-inf flag on the host every step
         raise ConfigError("--cuda-graphs with fp16, whose loss scaler waits on the GPU every "
                           "step; allowed: --precision bf16 or fp32")  # fmt: skip
-    if compile:
-        raise ConfigError("--cuda-graphs and --compile: give one of them")
 
 
 def eager_step(
