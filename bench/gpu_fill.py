@@ -7,10 +7,11 @@ One command on a GPU machine (issue 15), or two to stay within a 10-minute call:
 
 Part 1 trains [3,4,3] x (64,128,256) and a 20,000-parameter model with `trainers.train.fit`, as
 a trial trains (the autocast the device gets), at batches 64, 128 and 512: 2 epochs on 10,000
-images, eager, with `compile` (torch.compile of the forward, CUDA graphs) and with `graphs`
-(the whole step captured as one CUDA graph, trainers/step.py). It prints the second epoch's
-images/s for each, the set-up seconds (the first epoch's excess over the eager one's: compiling,
-or warming up and capturing) and what they make of a 30-epoch trial on 45,000 images: its time
+images, eager, with `graphs` (the whole step captured as one CUDA graph, trainers/step.py) and
+with `compile` (torch.compile of the forward, CUDA graphs); a mode that fails is marked so, with
+its error, and the others are still measured. It prints the second epoch's images/s for each,
+the set-up seconds (the first epoch's excess over the eager one's: compiling, or warming up and
+capturing) and what they make of a 30-epoch trial on 45,000 images: its time
 against eager's, which must stay under 1 for the mode to pay. Part 2 runs `search run` for
 --minutes with 1, 2, then 4 trials sharing each GPU (`--trials-per-gpu K`), with the default
 (each trial's share by its model and batch, search.executors.sharing), 1 per GPU with
@@ -33,6 +34,7 @@ from pathlib import Path
 import optuna
 import torch
 
+from errors import UserError
 from search.trial import trained_count
 from trainers import ModelConfig, OptimConfig, TrainConfig, autocast_dtype, count_params
 from trainers.config import DataConfig
@@ -45,7 +47,8 @@ MODELS = {
 }
 BATCHES = (64, 128, 512)
 SHARING = ("1", "2", "4", "auto")  # --trials-per-gpu, or the default rule
-MODES = ("eager", "compiled", "graphs")  # the training step: see epoch_seconds
+MODES = ("eager", "graphs", "compiled")  # the training step, in the order measured: see
+# epoch_seconds; compiling takes the longest, so a call that runs out of time loses it first
 
 
 def epoch_seconds(model: ModelConfig, batch: int, device: torch.device, mode: str) -> list:
@@ -62,16 +65,29 @@ def epoch_seconds(model: ModelConfig, batch: int, device: torch.device, mode: st
 
 def compare(model: ModelConfig, batch: int, device: torch.device) -> str:
     """A row: images/s per mode, then per mode but eager its set-up seconds and a 30-epoch
-    trial's time against eager's."""
-    seconds = {mode: epoch_seconds(model, batch, device, mode) for mode in MODES}
+    trial's time against eager's. A mode that fails says why below the row and shows "failed"
+    in it, and the others are still measured: a GPU call is too rare to lose to one mode."""
+    seconds: dict[str, list | None] = {}
+    errors = []
+    for mode in MODES:
+        try:
+            seconds[mode] = epoch_seconds(model, batch, device, mode)
+        except (RuntimeError, UserError) as error:  # a CUDA or capture error, or a refusal
+            seconds[mode] = None
+            errors.append(f"\n  {mode} failed: {str(error).splitlines()[0]}")
     eager = seconds["eager"]
     epochs_s = 30 * 45_000 / 10_000  # a 30-epoch trial's epochs, in units of these epochs
-    row = f"{batch:>6}" + "".join(f"{10_000 / s[1]:>10,.0f}" for s in seconds.values())
+    row = f"{batch:>6}" + "".join(
+        f"{10_000 / s[1]:>10,.0f}" if s else f"{'failed':>10}" for s in seconds.values()
+    )
     for mode in MODES[1:]:
+        if seconds[mode] is None or eager is None:
+            row += f"{'-':>10}{'-':>8}"
+            continue
         setup_s = max(0.0, seconds[mode][0] - eager[0])
         ratio = (setup_s + epochs_s * seconds[mode][1]) / (epochs_s * eager[1])
         row += f"{setup_s:>10.1f}{ratio:>8.2f}"
-    return row
+    return row + "".join(errors)
 
 
 def trials_per_hour(
