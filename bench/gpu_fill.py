@@ -1,6 +1,6 @@
-"""Filling one GPU: the trainer's images/s per batch size (eager, compiled, the whole step as a
-CUDA graph), and trials per hour with 1, 2 and 4 trials sharing the GPU (Ray's fractional GPUs).
-One command on a GPU machine (issue 15), or two to stay within a 10-minute call:
+"""Filling one GPU: the trainer's images/s per batch size (eager, the whole step as a CUDA
+graph, compiled), and trials per hour with 1, 2 and 4 trials sharing the GPU (Ray's fractional
+GPUs). One command on a GPU machine (issue 15), or two to stay within a 10-minute call:
 
     source .gpu/setup.sh && python3 bench/gpu_fill.py --skip-trials          # about 5 minutes
     source .gpu/setup.sh && python3 bench/gpu_fill.py --skip-images --minutes 2
@@ -11,14 +11,13 @@ images, eager, with `graphs` (the whole step captured as one CUDA graph, trainer
 with `compile` (torch.compile of the forward, CUDA graphs); a mode that fails is marked so, with
 its error, and the others are still measured. It prints the second epoch's images/s for each,
 the set-up seconds (the first epoch's excess over the eager one's: compiling, or warming up and
-capturing) and what they make of a 30-epoch trial on 45,000 images: its time
-against eager's, which must stay under 1 for the mode to pay. Part 2 runs `search run` for
---minutes with 1, 2, then 4 trials sharing each GPU (`--trials-per-gpu K`), with the default
-(each trial's share by its model and batch, search.executors.sharing), 1 per GPU with
-`--compile` (1c) and with `--cuda-graphs` (1g, 4g, autog), a new study each, no warm start,
-seed 0; it stops it with SIGTERM (as Ctrl-C would) and counts the trials it trained (complete
-or pruned by the pruner) per hour. Needs Ray (`bash ../shared/gpu/prepare --ray`) for all but
-K = 1.
+capturing) and what they make of a 30-epoch trial on 45,000 images: its time against eager's,
+which must stay under 1 for the mode to pay. Part 2 runs `search run` for --minutes with 1, 2,
+then 4 trials sharing each GPU (`--trials-per-gpu K`), with the default (each trial's share by
+its model and batch, search.executors.sharing), 1 per GPU with `--compile` (1c) and with
+`--cuda-graphs` (1g, 4g, autog), a new study each, no warm start, seed 0; it stops it with
+SIGTERM (as Ctrl-C would) and counts the trials it trained (complete or pruned by the pruner)
+per hour. Needs Ray (`bash ../shared/gpu/prepare --ray`) for all but K = 1.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@
 # Each step's output goes to $OUT/NAME.log (or ./gpu-session/ without $OUT), with its exit status.
 #   1 tests    pytest -m gpu: the whole path on CUDA, sharing, OOM, the step as a CUDA graph,
 #              exact resume (issue 15 items 1 and 3)
-#   2 images   images/s eager, compiled and as a CUDA graph, per model and batch (issue 15 item 1)
+#   2 images   images/s eager, as a CUDA graph and compiled, per model and batch (issue 15 item 1)
 #   3 sharing  trials per hour with 1, 2, 4 trials per GPU, the default rule, and with CUDA
 #              graphs (autog; issue 15 item 2)
 #   4 gain     the default search against the zoo's best at 20 epochs, 24 trials (issue 13)

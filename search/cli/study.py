@@ -147,8 +147,7 @@ def run(
         space=space, study=study, trials=trials, budget=budget, storage=storage, pruner=pruner,
         epochs=epochs, train_subset=train_subset, val_size=val_size, data_dir=data_dir,
         device=device, precision=precision, compile=compile, cuda_graphs=cuda_graphs, seed=seed,
-        workers=workers,
-        gpus_per_trial=gpus_per_trial, trials_per_gpu=trials_per_gpu,
+        workers=workers, gpus_per_trial=gpus_per_trial, trials_per_gpu=trials_per_gpu,
         cpus_per_trial=cpus_per_trial, ray_address=ray_address,
         checkpoint_dir=checkpoint_dir, heartbeat_s=heartbeat, warm_start=warm_start,
     )  # fmt: skip
