@@ -62,13 +62,16 @@ def epoch_seconds(model: ModelConfig, batch: int, device: torch.device, mode: st
     return [10_000 / rate for rate in rates]
 
 
-def compare(model: ModelConfig, batch: int, device: torch.device) -> str:
-    """A row: images/s per mode, then per mode but eager its set-up seconds and a 30-epoch
-    trial's time against eager's. A mode that fails says why below the row and shows "failed"
-    in it, and the others are still measured: a GPU call is too rare to lose to one mode."""
+def compare(
+    model: ModelConfig, batch: int, device: torch.device, modes: tuple[str, ...] = MODES
+) -> str:
+    """A row: images/s per mode in `modes` (eager first), then per mode but eager its set-up
+    seconds and a 30-epoch trial's time against eager's. A mode that fails says why below the
+    row and shows "failed" in it, and the others are still measured: a GPU call is too rare to
+    lose to one mode."""
     seconds: dict[str, list | None] = {}
     errors = []
-    for mode in MODES:
+    for mode in modes:
         try:
             seconds[mode] = epoch_seconds(model, batch, device, mode)
         except (RuntimeError, UserError) as error:  # a CUDA or capture error, or a refusal
@@ -79,7 +82,7 @@ def compare(model: ModelConfig, batch: int, device: torch.device) -> str:
     row = f"{batch:>6}" + "".join(
         f"{10_000 / s[1]:>10,.0f}" if s else f"{'failed':>10}" for s in seconds.values()
     )
-    for mode in MODES[1:]:
+    for mode in modes[1:]:
         if seconds[mode] is None or eager is None:
             row += f"{'-':>10}{'-':>8}"
             continue
@@ -123,6 +126,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=3.0, help="per sharing setting")
     parser.add_argument("--epochs", type=int, default=None, help="default: the GPU fidelity")
+    parser.add_argument(
+        "--modes", nargs="+", choices=MODES[1:], default=MODES[1:],
+        help="part 1's modes beside eager, which is always measured",
+    )  # fmt: skip
     parser.add_argument("--skip-trials", action="store_true", help="part 1 only")
     parser.add_argument("--skip-images", action="store_true", help="part 2 only")
     parser.add_argument(
@@ -134,16 +141,17 @@ def main() -> None:
     if not torch.cuda.is_available():
         sys.exit("gpu_fill: no CUDA device here; run it on a GPU machine")
     device = torch.device("cuda")
+    modes = ("eager", *(mode for mode in MODES[1:] if mode in args.modes))
     print(f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     if not args.skip_images:
         print("images/s per mode; per mode but eager: set-up s, a 30-epoch trial's time / eager's")
         for name, model in MODELS.items():
             print(f"{name} ({count_params(model):,} parameters)")
-            head = "".join(f"{mode:>10}" for mode in MODES)
-            head += "".join(f"{mode[:5] + ' s':>10}{'ratio':>8}" for mode in MODES[1:])
+            head = "".join(f"{mode:>10}" for mode in modes)
+            head += "".join(f"{mode[:5] + ' s':>10}{'ratio':>8}" for mode in modes[1:])
             print(f"{'batch':>6}{head}")
             for batch in BATCHES:
-                print(compare(model, batch, device), flush=True)
+                print(compare(model, batch, device, modes), flush=True)
     if args.skip_trials:
         return
     print(f"\ntrials per GPU   trained in {args.minutes:g} min   trials per hour")

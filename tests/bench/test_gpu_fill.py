@@ -29,8 +29,8 @@ def test_a_mode_that_fails_is_marked_in_its_row_and_the_others_are_still_measure
 ):
     """On a CPU the graph step is refused (ConfigError): the row says so; eager is measured."""
     monkeypatch.setenv("SEARCH_DATA_DIR", str(cifar_dir))
-    monkeypatch.setattr(gpu_fill, "MODES", ("eager", "graphs"))  # compiling on a CPU: minutes
-    row, why = gpu_fill.compare(TINY, 512, torch.device("cpu")).split("\n")
+    modes = ("eager", "graphs")  # compiling on a CPU: minutes
+    row, why = gpu_fill.compare(TINY, 512, torch.device("cpu"), modes).split("\n")
     batch, eager, graphs, *rest = row.replace(",", "").split()
     assert (batch, graphs, rest) == ("512", "failed", ["-", "-"]) and float(eager) > 0
     assert why.strip() == "graphs failed: --cuda-graphs on cpu; allowed: a CUDA device"
