@@ -2,7 +2,7 @@
 graph, compiled), and trials per hour with 1, 2 and 4 trials sharing the GPU (Ray's fractional
 GPUs). One command on a GPU machine (issue 15), or two to stay within a 10-minute call:
 
-    source .gpu/setup.sh && python3 bench/gpu_fill.py --skip-trials          # about 5 minutes
+    source .gpu/setup.sh && python3 bench/gpu_fill.py --skip-trials  # 2 min on an H200
     source .gpu/setup.sh && python3 bench/gpu_fill.py --skip-images --minutes 2
 
 Part 1 trains [3,4,3] x (64,128,256) and a 20,000-parameter model with `trainers.train.fit`, as
@@ -14,10 +14,11 @@ the set-up seconds (the first epoch's excess over the eager one's: compiling, or
 capturing) and what they make of a 30-epoch trial on 45,000 images: its time against eager's,
 which must stay under 1 for the mode to pay. Part 2 runs `search run` for --minutes with 1, 2,
 then 4 trials sharing each GPU (`--trials-per-gpu K`), with the default (each trial's share by
-its model and batch, search.executors.sharing), 1 per GPU with `--compile` (1c) and with
-`--cuda-graphs` (1g, 4g, autog), a new study each, no warm start, seed 0; it stops it with
-SIGTERM (as Ctrl-C would) and counts the trials it trained (complete or pruned by the pruner)
-per hour. Needs Ray (`bash ../shared/gpu/prepare --ray`) for all but K = 1.
+its model and batch, search.executors.sharing), each with the default step (a CUDA graph),
+and 1 per GPU with `--compile` (1c) and eager (`--no-cuda-graphs`: 1e, 4e), a new study each,
+no warm start, seed 0; it stops it with SIGTERM (as Ctrl-C would) and counts the trials it
+trained (complete or pruned by the pruner) per hour. Needs Ray (`bash ../shared/gpu/prepare
+--ray`) for all but K = 1.
 """
 
 from __future__ import annotations
@@ -96,8 +97,8 @@ def trials_per_hour(
     setting: str, minutes: float, epochs: int | None, where: Path
 ) -> tuple[int, float]:
     """Trials trained by `search run` with `setting` (k trials per GPU, "auto" for the default's
-    shares; a "c" after it: compiled, a "g": CUDA graphs) in `minutes`, per hour."""
-    k = setting.removesuffix("c").removesuffix("g")
+    shares; a "c" after it: compiled, an "e": eager) in `minutes`, per hour."""
+    k = setting.removesuffix("c").removesuffix("e")
     storage, name = f"sqlite:///{where / 'fill.db'}", f"fill{setting}"
     command = [sys.executable, "-m", "search", "run", "--study", name, "--trials",
                "100000", "--no-warm-start", "--seed", "0", "--storage", storage]  # fmt: skip
@@ -105,8 +106,8 @@ def trials_per_hour(
         command += ["--trials-per-gpu", k]
     if setting.endswith("c"):
         command.append("--compile")
-    if setting.endswith("g"):
-        command.append("--cuda-graphs")
+    if setting.endswith("e"):
+        command.append("--no-cuda-graphs")
     if epochs is not None:
         command += ["--epochs", str(epochs)]
     start = time.monotonic()
@@ -133,9 +134,9 @@ def main() -> None:
     parser.add_argument("--skip-trials", action="store_true", help="part 1 only")
     parser.add_argument("--skip-images", action="store_true", help="part 2 only")
     parser.add_argument(
-        "--settings", nargs="+", default=[*SHARING, "1c", "1g", "4g", "autog"],
+        "--settings", nargs="+", default=[*SHARING, "1c", "1e", "4e"],
         help="part 2's trials per GPU: 1, 2, 4 ..., auto (the default's rule); after it, c: "
-        "compiled, g: CUDA graphs (1c, 4g, autog)",
+        "compiled, e: eager (1c, 4e)",
     )  # fmt: skip
     args = parser.parse_args()
     if not torch.cuda.is_available():

@@ -40,7 +40,8 @@ class RunOptions:
     device: str | None = None
     precision: str = "auto"
     compile: bool = False  # torch.compile each trial's model (CUDA graphs on CUDA)
-    cuda_graphs: bool = False  # each trial's training step captured whole as a CUDA graph
+    cuda_graphs: bool | None = None  # each trial's step captured as a CUDA graph; None: where
+    # it can be (on CUDA, neither compiled nor fp16)
     seed: int | None = None  # sampler seed
     workers: int | None = None  # trials at once; more than 1 runs them on Ray
     gpus_per_trial: float | None = None

@@ -26,7 +26,7 @@ from errors import ConfigError
 from trainers.config import NUM_CLASSES
 from trainers.state import TrainState
 
-__all__ = ["WARMUP_STEPS", "GraphStep", "Step", "check_graphs", "eager_step"]
+__all__ = ["WARMUP_STEPS", "GraphStep", "Step", "check_graphs", "eager_step", "use_graphs"]
 
 WARMUP_STEPS = 3  # eager steps before the capture: cuDNN picks its kernels, the optimizer its state
 
@@ -42,6 +42,20 @@ def check_graphs(device: torch.device, dtype: torch.dtype | None, compile: bool)
     if dtype == torch.float16:  # GradScaler reads its found-inf flag on the host every step
         raise ConfigError("--cuda-graphs with fp16, whose loss scaler waits on the GPU every "
                           "step; allowed: --precision bf16 or fp32")  # fmt: skip
+
+
+def use_graphs(
+    asked: bool | None, device: torch.device, dtype: torch.dtype | None, compile: bool
+) -> bool:
+    """Whether each step replays a CUDA graph: as `asked` (a ConfigError where it cannot), or,
+    not asked (None), wherever it can: on CUDA, neither compiled nor fp16. On an H200 the graph
+    step made every 30-epoch trial measured faster end to end than eager, 1.05x at [3,4,3] x
+    (64,128,256) and batch 512 to 6.6x at 20,000 parameters and batch 64 (BENCHMARKS.md)."""
+    if asked is None:
+        return device.type == "cuda" and not compile and dtype != torch.float16
+    if asked:
+        check_graphs(device, dtype, compile)
+    return asked
 
 
 def eager_step(

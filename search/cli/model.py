@@ -109,21 +109,20 @@ def train(
     device: Device = None,
     precision: Precision = "auto",
     compile: Compile = False,
-    cuda_graphs: CudaGraphs = False,
+    cuda_graphs: CudaGraphs = None,
 ) -> None:
     """Retrain a config on the full training split and report its test accuracy."""
     from trainers import autocast_dtype, resolve_device
     from trainers.data import find_cifar10, load_cifar10
     from trainers.memory import check_fits
     from trainers.retrain import prepare_out, retrain
-    from trainers.step import check_graphs
+    from trainers.step import use_graphs
 
     config = _train_config(file, epochs, train_subset, merge_val, ema)
     resolved = resolve_device(device)
     dtype = autocast_dtype(resolved, precision)
     check_fits(config, resolved, dtype)  # before it loads data
-    if cuda_graphs:
-        check_graphs(resolved, dtype, compile)
+    graphs = use_graphs(cuda_graphs, resolved, dtype, compile)
     out = out or Path("runs") / file.stem
     prepare_out(out, config, resume)
     folder = find_cifar10(data_dir)
@@ -154,7 +153,7 @@ def train(
             result = retrain(config, out, report, data_dir=folder, device=device,
                              precision=precision, resume=resume, tta=tta,
                              progress=progress, batches_done=batches, compile=compile,
-                             graphs=cuda_graphs)  # fmt: skip
+                             graphs=graphs)  # fmt: skip
     except KeyboardInterrupt:
         log(f"interrupted; go on with: search train {file} --out {out} --resume")
         raise

@@ -42,11 +42,12 @@ Compile = Annotated[
     ),
 ]
 CudaGraphs = Annotated[
-    bool,
+    bool | None,
     typer.Option(
-        "--cuda-graphs",
+        "--cuda-graphs/--no-cuda-graphs",
         help="On CUDA, capture each training step whole (forward, backward, optimizer) as one "
         "CUDA graph after 3 eager steps, and replay it: one launch per step instead of "
-        "hundreds; bf16 or fp32 only. [default: eager]",
+        "hundreds; bf16 or fp32 only. [default: on CUDA unless --compile or fp16]",
+        show_default=False,
     ),
 ]

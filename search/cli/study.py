@@ -70,7 +70,7 @@ def run(
     device: Device = None,
     precision: Precision = "auto",
     compile: Compile = False,
-    cuda_graphs: CudaGraphs = False,
+    cuda_graphs: CudaGraphs = None,
     seed: Annotated[
         int | None,
         typer.Option(

@@ -16,7 +16,7 @@ from trainers.checkpoint import check
 from trainers.config import NUM_CLASSES
 from trainers.data import load_cifar10, split
 from trainers.state import TrainState
-from trainers.step import WARMUP_STEPS, GraphStep, check_graphs, eager_step
+from trainers.step import WARMUP_STEPS, GraphStep, check_graphs, eager_step, use_graphs
 from trainers.train import fit
 
 PLAIN = TrainConfig(  # no random draws inside the model: eager and graph draw alike
@@ -80,6 +80,19 @@ def test_where_the_step_cannot_be_captured_a_config_error_says_why(data):
             fit(PLAIN, data, graphs=True)
 
 
+def test_graphs_are_the_default_wherever_the_step_can_be_captured_and_as_asked_elsewhere():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert use_graphs(None, cuda, torch.bfloat16, compile=False)
+    assert use_graphs(None, cuda, None, compile=False)  # fp32
+    assert not use_graphs(None, cuda, torch.float16, compile=False)  # fp16: eager, no error
+    assert not use_graphs(None, cuda, torch.bfloat16, compile=True)  # --compile: its own graphs
+    assert not use_graphs(None, cpu, None, compile=False)
+    assert not use_graphs(False, cuda, torch.bfloat16, compile=False)  # --no-cuda-graphs
+    assert use_graphs(True, cuda, torch.bfloat16, compile=False)
+    with pytest.raises(ConfigError, match="--cuda-graphs on cpu; allowed: a CUDA device"):
+        use_graphs(True, cpu, None, compile=False)  # asked for: refused, saying why
+
+
 @pytest.fixture(scope="module")
 def cuda_data(fake_cifar):
     return split(load_cifar10(fake_cifar, torch.device("cuda")), SMALL)
@@ -127,7 +140,11 @@ def test_the_graph_step_trains_as_the_eager_one(cuda_data):
 @pytest.mark.gpu
 @pytest.mark.parametrize("precision", [None, torch.bfloat16], ids=["fp32", "bf16"])
 def test_every_knob_learns_real_cifar10_with_the_graph_step_as_eagerly(cifar_dir, precision):
-    config = dataclasses.replace(EVERY_KNOB, data=DataConfig(val_size=1000, train_subset=5000))
+    """At EVERY_KNOB's lr and 3 epochs neither step passes 0.2 (eager on a CPU: 0.192; the graph
+    step on an H200: 0.161): 6 epochs at lr 5e-3 reach 0.27 eagerly on a CPU."""
+    optim = dataclasses.replace(EVERY_KNOB.optim, lr=5e-3)
+    data_config = DataConfig(val_size=1000, train_subset=5000)
+    config = dataclasses.replace(EVERY_KNOB, optim=optim, data=data_config, epochs=6)
     data = split(load_cifar10(cifar_dir, torch.device("cuda")), config.data)
     _, eager = fit(config, data, dtype=precision)
     _, graphed = fit(config, data, dtype=precision, graphs=True)
