@@ -12,18 +12,20 @@
 #   2 images    images/s eager and as a CUDA graph, per model and batch (issue 15 item 1)
 #   3 sharing   trials per hour with 1, 2, 4 trials per GPU, at 3 epochs for 1.5 minutes each:
 #               the default 30 epochs would finish too few trials in a lease (issue 15 item 2)
-#   4 gain      the default search against the zoo's best at 20 epochs, 24 trials (issue 13)
-#   5 compiled  images/s eager and under torch.compile (issue 15 item 1; measured 2026-11-29)
+#   4 knobs     each training knob's images/s on the GPU, the step a CUDA graph: the data path
+#               then shows in full (a sampled 3.7M model with TrivialAugment ran 1.9-3.0k)
+#   5 gain      the default search against the zoo's best at 20 epochs, 24 trials (issue 13)
+#   6 compiled  images/s eager and under torch.compile (issue 15 item 1; measured 2026-11-29)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 budget=${1:-540}
 [[ "$budget" =~ ^[0-9]+$ ]] || { echo "gpu_session: SECONDS must be a number, got '$budget'"; exit 2; }
 shift || true
-steps=${*:-tests images sharing gain compiled}
+steps=${*:-tests images sharing knobs gain compiled}
 for name in $steps; do
-  [[ " tests images sharing compiled gain " == *" $name "* ]] || {
-    echo "gpu_session: unknown step '$name'; allowed: tests images sharing compiled gain"
+  [[ " tests images sharing knobs gain compiled " == *" $name "* ]] || {
+    echo "gpu_session: unknown step '$name'; allowed: tests images sharing knobs gain compiled"
     exit 2
   }
 done
@@ -52,6 +54,7 @@ step tests 270 python3 -m pytest -m gpu -v --durations=0 -p no:cacheprovider \
   tests/search/test_cuda.py tests/trainers/test_step.py tests/bench/test_gpu_fill.py
 step images 150 python3 bench/gpu_fill.py --skip-trials --modes graphs
 step sharing 360 python3 bench/gpu_fill.py --skip-images --minutes 1.5 --epochs 3 --settings 1 2 4
+step knobs 120 python3 bench/knob_cost.py --device cuda --images 10000 --rounds 2 --epochs 3
 db=sqlite:////tmp/gain.db  # SIGTERM at 440 s stops the run as Ctrl-C would; status says how far
 step gain 500 bash -c "timeout 440 python3 -m search run --study gain --trials 24 --epochs 20 \
   --storage $db; rc=\$?; python3 -m search status --study gain --storage $db --best 12; exit \$rc"

@@ -8,8 +8,11 @@ reports it (evaluation excluded). The machine is shared and noisy, so the config
 round after round, and each figure is the median of its rounds' epochs after the first; ratios
 are to the default config measured in the same rounds. One torch thread by default: on cores
 that other processes share, two threads waiting on each other made single epochs 20x slower.
+On CUDA (`--device cuda`) each step is a CUDA graph, as trials train there by default, so what a
+knob costs the data path around it shows in full.
 
     python bench/knob_cost.py [--images 512] [--rounds 4] [--epochs 3] [--threads 1]
+    python3 bench/knob_cost.py --device cuda --images 10000 --rounds 2  # a GPU machine
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from trainers import ModelConfig, OptimConfig, TrainConfig, autocast_dtype
 from trainers.config import DataConfig
 from trainers.data import load_cifar10, split
 from trainers.resnet import count_params
+from trainers.step import use_graphs
 from trainers.train import fit
 
 MODEL = ModelConfig(32, (1, 1, 1), (32, 64, 128))  # bench/trainer_throughput.py's small model
@@ -70,23 +74,26 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    cpu = torch.device("cpu")
-    dtype = autocast_dtype(cpu, "auto")
+    device = torch.device(args.device)
+    dtype = autocast_dtype(device, "auto")
+    graphs = use_graphs(None, device, dtype, compile=False)
     table = knobs()
     configs = {name: config_of(change, args.images, args.epochs)
                for name, (_, change) in table.items()}  # fmt: skip
-    data = split(load_cifar10(device=cpu), configs["default"].data)
+    data = split(load_cifar10(device=device), configs["default"].data)
     print(f"{args.images:,} CIFAR-10 images, batch {BATCH}, {count_params(MODEL):,} params, "
-          f"{torch.get_num_threads()} threads, autocast {dtype}, {args.rounds} rounds x "
-          f"{args.epochs} epochs", flush=True)  # fmt: skip
+          f"{device}, {torch.get_num_threads()} threads, autocast {dtype}, CUDA graphs {graphs}, "
+          f"{args.rounds} rounds x {args.epochs} epochs", flush=True)  # fmt: skip
     rates: dict[str, list[float]] = {name: [] for name in table}
     start = time.perf_counter()
     for _ in range(args.rounds):
         for name, config in configs.items():
             run: list[float] = []
-            fit(config, data, lambda e, v, run=run, **m: run.append(m["images_per_s"]), dtype)
+            fit(config, data, lambda e, v, run=run, **m: run.append(m["images_per_s"]), dtype,
+                graphs=graphs)  # fmt: skip
             rates[name].extend(run[1:])  # the first epoch warms up
     base = statistics.median(rates["default"])
     print("\n| knob | change | img/s (median) | ratio to default |\n|---|---|---:|---:|")
