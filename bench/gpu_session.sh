@@ -52,7 +52,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu
 python3 -c "import torch; print('torch', torch.__version__)" >> "$out/gpu.txt" 2>&1
 step tests 270 python3 -m pytest -m gpu -v --durations=0 -p no:cacheprovider \
   tests/search/test_cuda.py tests/trainers/test_step.py tests/trainers/test_checkpoint.py \
-  tests/trainers/test_compile.py tests/bench/test_gpu_fill.py  # all 23 (pytest -m gpu --co)
+  tests/trainers/test_compile.py tests/bench/test_gpu_fill.py  # every gpu test: see --co
 step images 150 python3 bench/gpu_fill.py --skip-trials --modes graphs
 step sharing 360 python3 bench/gpu_fill.py --skip-images --minutes 1.5 --epochs 3 --settings 1 2 4
 step knobs 120 python3 bench/knob_cost.py --device cuda --images 10000 --rounds 2 --epochs 3

@@ -30,7 +30,7 @@ from spaces import Space, get_space, probe
 from storage import Storage, open_storage
 from trainers import Metrics, autocast_dtype, count_params, describe_device, resolve_device
 from trainers.data import find_cifar10, load_cifar10
-from trainers.step import use_graphs
+from trainers.step import check_graphs
 from trainers.train import train
 
 if TYPE_CHECKING:
@@ -54,8 +54,8 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
     """Run the study until it holds `options.trials` trained trials, creating it if need be.
 
     Trials train with `train_fn(config, report, data_dir=, device=, precision=, checkpoint=)`,
-    and `compile=True` with `options.compile`, `graphs=True` where
-    `options.cuda_graphs` asks for or allows CUDA graphs (`trainers.step.use_graphs`).
+    and `compile=True` with `options.compile`, `graphs=` with `options.cuda_graphs` when given
+    (without it, `train` uses CUDA graphs wherever they can be: `trainers.step.use_graphs`).
     """
     options.check()
     space = get_space(options.space)
@@ -69,8 +69,9 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
     with contextlib.ExitStack() as stack:
         resources = _ray_resources(options, stack) if options.uses_ray else None
         device = resources.device if resources else resolve_device(options.device)
-        dtype = autocast_dtype(device, options.precision)  # checked before the study opens:
-        graphs = use_graphs(options.cuda_graphs, device, dtype, options.compile)
+        if options.cuda_graphs:  # refused before the study opens; by default each trial
+            # decides where it trains (`train`): the driver never touches CUDA for it
+            check_graphs(device, autocast_dtype(device, options.precision), options.compile)
         fidelity = default_fidelity(device, options.epochs, options.train_subset, options.val_size)
         data_dir = find_cifar10(options.data_dir)  # a missing copy is downloaded (or fails) here
         storage = open_storage(options.storage, heartbeat_s=options.heartbeat_s)
@@ -84,8 +85,8 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
         kwargs = {"data_dir": data_dir, "precision": options.precision}
         if options.compile:  # a user's own train_fn need not know the flag until it is used
             kwargs["compile"] = True
-        if graphs:
-            kwargs["graphs"] = True
+        if options.cuda_graphs is not None:
+            kwargs["graphs"] = options.cuda_graphs
         if resources is None:  # trains here: read the data once, show each epoch as reported
             with step(f"loading CIFAR-10 onto {device}") as loading:
                 load_cifar10(data_dir, device, loading)  # kept: the trials here reuse it

@@ -28,7 +28,7 @@ from trainers.device import autocast_dtype, describe_device, resolve_device
 from trainers.memory import check_fits
 from trainers.resnet import count_params
 from trainers.state import TrainState
-from trainers.step import GraphStep, Step, check_graphs, eager_step
+from trainers.step import GraphStep, Step, check_graphs, eager_step, use_graphs
 
 __all__ = ["BatchProgress", "Metrics", "Report", "evaluate", "fit", "prepare", "train"]
 
@@ -211,16 +211,18 @@ def train(
     precision: str = "auto",
     checkpoint: Path | None = None,
     compile: bool = False,
-    graphs: bool = False,
+    graphs: bool | None = None,
 ) -> Metrics:
     """Train `config` on CIFAR-10's training split and return its validation metrics.
 
     With `checkpoint`, save every epoch there and resume from it if it exists (see `fit`);
     with `compile`, the model's forward is compiled (see `TrainState.create`); with `graphs`,
-    each step on CUDA replays a CUDA graph (see `fit`).
+    each step on CUDA replays a CUDA graph (see `fit`); None: wherever the device it trains on
+    allows (`use_graphs`), decided here, where the trial runs, not in a search's driver.
     """
     start = time.perf_counter()
     data, dtype = prepare(data_dir, device, precision)
+    graphs = use_graphs(graphs, data.train_images.device, dtype, compile)
     data = split(data, config.data)
     _, metrics = fit(config, data, report, dtype, checkpoint, compile=compile, graphs=graphs)
     return dataclasses.replace(metrics, wall_s=time.perf_counter() - start)

@@ -106,3 +106,20 @@ def test_compile_reaches_the_trainer_only_when_asked(tmp_path, compile):
     run(f"sqlite:///{tmp_path}/s.db", trials=2, train_fn=train_fn, compile=compile,
         warm_start=False)  # fmt: skip
     assert heard and set(heard) == {compile}
+
+
+@pytest.mark.parametrize("cuda_graphs", [None, False])
+def test_cuda_graphs_reach_the_trainer_as_asked_and_are_its_to_decide_by_default(
+    tmp_path, cuda_graphs
+):
+    """Not asked, the driver passes nothing: each trial decides where it trains (`train`), so a
+    driver without a GPU, or one Ray trials share, never touches CUDA for it."""
+    heard = []
+
+    def train_fn(config, report=None, **kwargs):
+        heard.append(kwargs.get("graphs", "unset"))
+        return standin_train(config, report, **kwargs)
+
+    run(f"sqlite:///{tmp_path}/s.db", trials=2, train_fn=train_fn, cuda_graphs=cuda_graphs,
+        warm_start=False)  # fmt: skip
+    assert heard and set(heard) == {"unset" if cuda_graphs is None else False}

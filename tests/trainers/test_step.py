@@ -4,6 +4,7 @@ cannot be captured, a clear ConfigError."""
 
 import dataclasses
 import functools
+import importlib
 
 import pytest
 import torch
@@ -17,7 +18,7 @@ from trainers.config import NUM_CLASSES
 from trainers.data import load_cifar10, split
 from trainers.state import TrainState
 from trainers.step import WARMUP_STEPS, GraphStep, check_graphs, eager_step, use_graphs
-from trainers.train import fit
+from trainers.train import fit, train
 
 PLAIN = TrainConfig(  # no random draws inside the model: eager and graph draw alike
     model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)),
@@ -91,6 +92,22 @@ def test_graphs_are_the_default_wherever_the_step_can_be_captured_and_as_asked_e
     assert use_graphs(True, cuda, torch.bfloat16, compile=False)
     with pytest.raises(ConfigError, match="--cuda-graphs on cpu; allowed: a CUDA device"):
         use_graphs(True, cpu, None, compile=False)  # asked for: refused, saying why
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
+def test_a_trial_replays_a_cuda_graph_by_default_on_cuda_only(fake_cifar, monkeypatch, device):
+    made = []
+
+    def graph_step(*args):
+        made.append(args)
+        return GraphStep(*args)
+
+    module = importlib.import_module("trainers.train")  # `trainers.train` is the function
+    monkeypatch.setattr(module, "GraphStep", graph_step)
+    train(PLAIN, data_dir=fake_cifar, device=device)
+    assert len(made) == (device == "cuda")
+    train(PLAIN, data_dir=fake_cifar, device=device, graphs=False)
+    assert len(made) == (device == "cuda")
 
 
 @pytest.fixture(scope="module")
