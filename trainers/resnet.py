@@ -30,6 +30,7 @@ __all__ = [
     "ACTIVATIONS",
     "BasicBlock",
     "BlockPlan",
+    "Conv1x1",
     "PadShortcut",
     "PreActBlock",
     "ResNet",
@@ -47,6 +48,23 @@ ACTIVATIONS: dict[str, type[nn.ReLU | nn.SiLU | nn.ELU]] = {
 
 def _conv3x3(c_in: int, c_out: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
+
+
+class Conv1x1(nn.Conv2d):
+    """A 1x1 convolution (the projection shortcut's). Strided on the CPU, it is computed as the
+    stride-1 one on every stride-th pixel, the same function of the same weights: oneDNN's own
+    strided 1x1 backward pass on channels_last input with fewer input channels than its SIMD
+    block (8 with AVX2) hangs with 2 threads or writes wrong weight gradients (oneDNN issue
+    #6035; a trial of widths (4, 8) hung here on an AVX2 CPU)."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
+        super().__init__(c_in, c_out, 1, stride=stride, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type != "cpu" or self.stride == (1, 1):
+            return super().forward(x)
+        step_h, step_w = self.stride
+        return F.conv2d(x[:, :, ::step_h, ::step_w], self.weight)
 
 
 def _drop_path(branch: torch.Tensor, p: float, training: bool) -> torch.Tensor:
@@ -100,9 +118,7 @@ class BasicBlock(nn.Module):
         self.se = SqueezeExcite(c_out, plan.se) if plan.se else nn.Identity()
         self.shortcut: nn.Module = nn.Identity()
         if plan.projects:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(c_in, c_out, 1, stride=plan.stride, bias=False), nn.BatchNorm2d(c_out)
-            )
+            self.shortcut = nn.Sequential(Conv1x1(c_in, c_out, plan.stride), nn.BatchNorm2d(c_out))
         elif plan.reshapes:
             self.shortcut = PadShortcut(plan)
 
@@ -131,7 +147,7 @@ class PreActBlock(nn.Module):
         self.se = SqueezeExcite(c_out, plan.se) if plan.se else nn.Identity()
         self.shortcut: nn.Module | None = None  # None: the input itself
         if plan.projects:
-            self.shortcut = nn.Conv2d(c_in, c_out, 1, stride=plan.stride, bias=False)
+            self.shortcut = Conv1x1(c_in, c_out, plan.stride)
         elif plan.reshapes:
             self.shortcut = PadShortcut(plan)
         self.project = plan.projects
