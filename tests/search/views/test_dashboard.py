@@ -112,14 +112,15 @@ def test_the_api_lists_the_study_while_a_run_writes_it(tmp_path, fake_cifar, das
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="THE DASHBOARD WAS NOT TESTED IN A "
                     "BROWSER: no chromium or chromedriver on PATH; `bash scripts/setup.sh` as root "
                     "installs Debian's chromium and chromium-driver")  # fmt: skip
-def test_the_study_page_renders_in_headless_chromium(tmp_path, fake_cifar, dashboard, spawn):
+def test_the_study_page_renders_in_headless_chromium(tmp_path, cifar_dir, dashboard, spawn):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
 
     # a budget that half the tiny models exceed; this seed's sampler draws some of them, and the
-    # pruner stops a trial (checked below, so a change in either says why this test failed)
-    args = run_args(fake_cifar, 5, "--budget", "15000", "--seed", "0")
+    # pruner stops a trial (checked below, so a change in either says why this test failed).
+    # Real images: on random pixels every tiny model guesses one class, all tie, none is pruned
+    args = run_args(cifar_dir, 5, "--budget", "15000", "--seed", "0")
     run = spawn(*args, cwd=tmp_path)
     _, err = run.communicate(timeout=300)
     assert run.returncode == 0, err
