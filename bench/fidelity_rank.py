@@ -39,6 +39,7 @@ from trainers.train import train
 # name -> (epochs, training images, validation images); "reference" is the longer run.
 CANDIDATES = {
     "2ep x 1k, val 1k": (2, 1_000, 1_000),
+    "1ep x 2k, val 1k": (1, 2_000, 1_000),
     "1ep x 4k, val 1k": (1, 4_000, 1_000),
     "2ep x 2k, val 1k": (2, 2_000, 1_000),
     "4ep x 1k, val 1k": (4, 1_000, 1_000),

@@ -18,6 +18,7 @@ MAX_BUDGET = 10**10  # 40 GB of fp32 weights, before gradients: beyond any one G
 MAX_TRIALS = 1_000_000
 MAX_WORKERS = 10_000
 MAX_TRIALS_PER_GPU = 64
+MAX_TIMEOUT_S = 366 * 24 * 3600  # a year
 MAX_HEARTBEAT_S = 3600  # an hour; the grace before a silent trial is failed is 3 beats
 MAX_STUDY_NAME = 512  # characters Optuna stores of a study name
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # a study name usable as a directory
@@ -30,6 +31,8 @@ class RunOptions:
     space: str = "resnet_budget"  # registered name, or path of a .py file defining one
     study: str | None = None  # default: the space's name
     trials: int = 20  # trained trials (COMPLETE, or PRUNED by the pruner) the study should hold
+    timeout_s: int | None = None  # seconds from the start after which no trial starts (the
+    # running ones finish); None: no time limit
     budget: int = DEFAULT_BUDGET  # trainable parameters a model may have
     storage: str | None = None  # SQLAlchemy URL; default $SEARCH_STORAGE, else ./search.db
     pruner: str = "sha"
@@ -83,6 +86,8 @@ class RunOptions:
                 f"--study must be 1 to {MAX_STUDY_NAME} characters, got {len(self.study)}"
             )
         _in_range("--trials", self.trials, 1, MAX_TRIALS)
+        if self.timeout_s is not None:
+            _in_range("--timeout", self.timeout_s, 1, MAX_TIMEOUT_S, " seconds")
         check_budget(self.budget)
         if self.seed is not None:
             _in_range("--seed", self.seed, 0, MAX_SEED)

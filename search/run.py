@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,6 +59,7 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
     (without it, `train` uses CUDA graphs wherever they can be: `trainers.step.use_graphs`).
     """
     options.check()
+    started = time.monotonic()  # --timeout counts from here, set-up included
     space = get_space(options.space)
     smallest = smallest_model(space, options.budget)
     if smallest > options.budget:
@@ -75,7 +77,7 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
         fidelity = default_fidelity(device, options.epochs, options.train_subset, options.val_size)
         data_dir = find_cifar10(options.data_dir)  # a missing copy is downloaded (or fails) here
         storage = open_storage(options.storage, heartbeat_s=options.heartbeat_s)
-        study, plan = _open(options, space, fidelity, storage)
+        study, plan = _open(options, space, fidelity, storage, started)
         where = resources.describe() if resources else describe_device(device)
         log(f"fidelity: {fidelity.describe()}; trials on {where}")
         if caveat := fidelity.caveat():
@@ -104,7 +106,7 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
 
 
 def _open(
-    options: RunOptions, space: Space, fidelity: Fidelity, storage: Storage
+    options: RunOptions, space: Space, fidelity: Fidelity, storage: Storage, started: float
 ) -> tuple[optuna.Study, Plan]:
     """The study, created or resumed, and the plan of its run; says which and how far it got."""
     name = options.study_name
@@ -117,9 +119,15 @@ def _open(
     log(f"pruner {describe_pruner(options.pruner, fidelity.epochs)}")
     done = trained_count(study.get_trials(deepcopy=False))
     verb = "nothing to run" if done >= options.trials else f"running until {options.trials}"
+    timeout, deadline = options.timeout_s, None
+    if timeout is not None and done < options.trials:
+        verb += f" or for {timeout:,} s (no trial starts after; the running ones finish)"
+        deadline = started + timeout
     log(f"{done} trained trials so far; {verb}")
     log(f"checkpoints: {checkpoints}")
-    plan = Plan(space, fidelity, options.budget, options.trials, checkpoints, options.heartbeat_s)
+    plan = Plan(
+        space, fidelity, options.budget, options.trials, checkpoints, options.heartbeat_s, deadline
+    )
     return study, plan
 
 

@@ -56,6 +56,7 @@ class Plan:
     target: int  # trained trials the whole study should hold
     checkpoints: Path  # directory of the study's trial checkpoints
     heartbeat_s: int = 10  # seconds between heartbeats of running trials
+    deadline: float | None = None  # time.monotonic() after which no trial starts; None: never
 
 
 def checkpoint_path(directory: Path, trial: FrozenTrial) -> Path:
@@ -85,6 +86,7 @@ class _Loop:
         self.untrained_in_a_row = 0
         self.last_reason = ""
         self.waiting_said = False
+        self.time_up_said = False
 
     def ask(self) -> optuna.Trial:
         """A queued trial (a published design, a retry) if the study holds one, in hand; else
@@ -184,10 +186,22 @@ class _Loop:
         ahead = sum(t.state == TrialState.RUNNING and t.number < trial.number for t in trials)
         return trained_count(trials) + ahead >= self.plan.target
 
+    def time_up(self) -> bool:
+        """Whether the deadline has passed (said once): no trial starts after it."""
+        if self.plan.deadline is None or time.monotonic() < self.plan.deadline:
+            return False
+        if not self.time_up_said:
+            running = len(self.executor.running())
+            log("time is up: no more trials start" + f"; {running} running finish" * (running > 0))
+            self.time_up_said = True
+        return True
+
     def launch(self, trained: int) -> None:
-        """Start trials while this executor has room and the study needs them."""
+        """Start trials while this executor has room, the study needs them and there is time."""
         busy = len(self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
         while self.executor.has_room() and trained + busy < self.plan.target:
+            if self.time_up():
+                return
             if self.untrained_in_a_row >= MAX_UNTRAINED_IN_A_ROW:
                 raise _GaveUp
             try:
@@ -220,7 +234,8 @@ class _Loop:
             check()  # an interrupt that came inside a storage read
             self.fail_dead()
             trained = trained_count(self.study.get_trials(deepcopy=False))
-            if trained >= self.plan.target and not self.executor.running():
+            done = trained >= self.plan.target or self.time_up()
+            if done and not self.executor.running():
                 return
             self.launch(trained)
             if self.executor.running():
@@ -246,7 +261,8 @@ class _Loop:
 def run_trials(
     study: optuna.Study, plan: Plan, executor: Executor, progress: TrialProgress
 ) -> None:
-    """Run until the study holds `plan.target` trained trials, never more.
+    """Run until the study holds `plan.target` trained trials, never more, or until
+    `plan.deadline`, after which no trial starts and the running ones finish.
 
     A trial is started only while trained + running (in any process) < target. An interrupt
     (Ctrl-C, SIGTERM; see search.interrupts) stops the running trials, marks them FAIL and

@@ -38,6 +38,14 @@ def run(
     ),
     study: Annotated[str | None, typer.Option(help="Study name. [default: the space name]")] = None,
     trials: Annotated[int, typer.Option(help="Trained trials (complete or pruned) to reach.")] = 20,
+    timeout: Annotated[
+        int | None,
+        typer.Option(
+            help="Seconds after which no trial starts; the running ones finish, and a later "
+            "run resumes the study. [default: none, until --trials]",
+            show_default=False,
+        ),
+    ] = None,
     budget: Annotated[int, typer.Option(help="Most trainable parameters a model may have.")] = (
         DEFAULT_BUDGET
     ),
@@ -140,14 +148,16 @@ def run(
         ),
     ] = True,
 ) -> None:
-    """Start or resume a study and run it until it holds --trials trained trials."""
+    """Start or resume a study and run it until it holds --trials trained trials (or until
+    --timeout)."""
     from search.run import run_search  # torch, and Ray when it is asked for
 
     options = RunOptions(
-        space=space, study=study, trials=trials, budget=budget, storage=storage, pruner=pruner,
-        epochs=epochs, train_subset=train_subset, val_size=val_size, data_dir=data_dir,
-        device=device, precision=precision, compile=compile, cuda_graphs=cuda_graphs, seed=seed,
-        workers=workers, gpus_per_trial=gpus_per_trial, trials_per_gpu=trials_per_gpu,
+        space=space, study=study, trials=trials, timeout_s=timeout, budget=budget,
+        storage=storage, pruner=pruner, epochs=epochs, train_subset=train_subset,
+        val_size=val_size, data_dir=data_dir, device=device, precision=precision,
+        compile=compile, cuda_graphs=cuda_graphs, seed=seed, workers=workers,
+        gpus_per_trial=gpus_per_trial, trials_per_gpu=trials_per_gpu,
         cpus_per_trial=cpus_per_trial, ray_address=ray_address,
         checkpoint_dir=checkpoint_dir, heartbeat_s=heartbeat, warm_start=warm_start,
     )  # fmt: skip
@@ -157,6 +167,7 @@ def run(
 def _print_summary(result: optuna.Study) -> None:
     """The best ten trials, the best one's config, and the gain over the published designs."""
     import yaml
+    from optuna.trial import TrialState
 
     from search.trial import CONFIG, N_PARAMS
     from search.views.export import best_trial
@@ -164,6 +175,10 @@ def _print_summary(result: optuna.Study) -> None:
     from search.views.table import trials_table
 
     stdout.print(trials_table(result, best=10))
+    if not result.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):  # --timeout, say
+        stdout.print(f"no trial has completed yet: `search run --study {result.study_name}` "
+                     "goes on from here")  # fmt: skip
+        return
     trial = best_trial(result)
     images = val_size_of(result)
     noise = ""

@@ -6,7 +6,7 @@ import pytest
 
 from errors import UserError
 from search import RunOptions, is_budget_rejected, is_trained, run_search
-from tests.search.standins import standin_train
+from tests.search.standins import Timed, standin_train
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +41,25 @@ def test_budget_rejections_do_not_count_towards_trials(tmp_path):
     trials = study.get_trials()
     assert sum(is_trained(t) for t in trials) == 8
     assert any(is_budget_rejected(t) for t in trials)
+
+
+def test_a_timed_run_stops_starting_trials_and_the_next_run_goes_on(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    log = io.StringIO()
+    with redirect_stderr(log):
+        study = run_search(
+            RunOptions(study="s", trials=50, storage=url, seed=0, epochs=3, train_subset=1000,
+                       timeout_s=4, warm_start=False),
+            Timed(0.2),
+        )  # fmt: skip
+    said = " ".join(log.getvalue().split())
+    assert "running until 50 or for 4 s (no trial starts after; the running ones finish)" in said
+    assert "time is up: no more trials start" in said
+    trained = sum(is_trained(t) for t in study.get_trials())
+    assert 1 <= trained < 50
+    assert sum(is_trained(t) for t in run(url, trials=trained + 2, seed=1).get_trials()) == (
+        trained + 2
+    )
 
 
 FIXED_WIDTH_SPACE = str(Path(__file__).parents[1] / "data" / "fixed_width_space.py")

@@ -1,6 +1,8 @@
 """One trial's life, through the driver loop in this process, on every storage backend."""
 
+import datetime
 import tempfile
+import time
 from pathlib import Path
 
 import optuna
@@ -17,6 +19,7 @@ from storage import open_storage
 from tests.search.standins import (
     BadInputOnEveryWorker,
     Recorder,
+    Timed,
     diverging_train,
     standin_train,
 )
@@ -82,6 +85,22 @@ def test_the_last_epoch_never_prunes():
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(1.0))
     run(study, 3, standin_train, fidelity=Fidelity(epochs=1, train_subset=1000, val_size=5000))
     assert [t.state for t in study.trials if is_trained(t)] == [TrialState.COMPLETE] * 3
+
+
+def test_no_trial_starts_after_the_deadline_and_the_running_ones_finish(storage_url):
+    study = optuna.create_study(storage=open_storage(storage_url).backend, direction="maximize")
+    executor = LocalExecutor(Timed(0.1), {"device": "cpu"})  # 0.3 s a trial
+    checkpoints = Path(tempfile.mkdtemp())
+    deadline, wall_deadline = time.monotonic() + 1.0, datetime.datetime.now().timestamp() + 1.0
+    plan = Plan(SPACE, FIDELITY, 5_000_000, 1_000, checkpoints, deadline=deadline)
+    run_trials(study, plan, executor, TrialProgress())
+    overrun = time.monotonic() - deadline
+    trained = [t for t in study.get_trials() if is_trained(t)]
+    assert 1 <= len(trained) <= 4 and all(t.state == TrialState.COMPLETE for t in trained)
+    assert TrialState.RUNNING not in {t.state for t in study.get_trials()}
+    last = max(t.datetime_start.timestamp() for t in trained)
+    assert last <= wall_deadline + 0.05  # started before the deadline: not one after it
+    assert 0 <= overrun < 0.3 + 1.0  # the one running finished; no new one started
 
 
 def test_diverged_trials_fail_with_their_reason_until_the_run_gives_up(monkeypatch):

@@ -54,6 +54,8 @@ BAD_INPUTS = [
     (["run", "--storage", "sqlite:////proc/x.db"], "cannot open or create the SQLite file"),
     (["run", "--checkpoint-dir", "binary.pt"], "cannot be created (Not a directory); allowed"),
     (["run", "--heartbeat", "0"], "--heartbeat must be 1 to 3,600 seconds, got 0"),
+    (["run", "--timeout", "0"], "--timeout must be 1 to 31,622,400 seconds, got 0"),
+    (["run", "--timeout", "10m"], "Invalid value for '--timeout'"),
     (["run", "--workers", "0"], "--workers must be 1 to 10,000, got 0"),
     (["run", "--trials-per-gpu", "0"], "--trials-per-gpu must be 1 to 64, got 0"),
     (["run", "--trials-per-gpu", "2", "--gpus-per-trial", "0.5"], "give one of them"),

@@ -151,3 +151,33 @@ def test_a_run_trains_the_published_design_first_and_states_its_gain(cli, fake_c
     assert "ResNet-20" in status and "vs best published design ResNet-20" in status
     cold = cli(*args[:2], "cold", *args[3:], "--no-warm-start")
     assert cold.code == 0 and "warm start" not in cold.err and "published" not in cold.out
+
+
+def test_a_timed_run_stops_starting_trials_and_says_the_best(cli, fake_cifar):
+    args = ["--space", TINY_SPACE, "--study", "t", "--data-dir", fake_cifar, *QUICK]
+    result = cli("run", *args, "--trials", "1000", "--timeout", "1")
+    assert result.code == 0, result.err
+    assert "running until 1000 or for 1 s" in " ".join(result.err.split())
+    assert "time is up: no more trials start" in result.err and "best: trial " in result.out
+
+
+SLOW_SPACE = """
+import time
+from trainers import ModelConfig, TrainConfig
+
+def space(trial):
+    time.sleep(0.01)  # 200 probes before the study opens: 2 s
+    width = trial.suggest_categorical("width", [8, 16])
+    model = ModelConfig(stem_width=width, depths=(1, 1), widths=(width, 2 * width))
+    return TrainConfig(model=model)
+"""
+
+
+def test_a_run_out_of_time_before_any_trial_says_how_to_go_on(cli, tmp_path, fake_cifar):
+    (tmp_path / "slow_space.py").write_text(SLOW_SPACE)
+    args = ["--space", str(tmp_path / "slow_space.py"), "--study", "t", "--data-dir", fake_cifar]
+    result = cli("run", *args, *QUICK, "--timeout", "1")
+    assert result.code == 0, result.err
+    assert "time is up: no more trials start" in result.err
+    assert "no trial has completed yet: `search run --study t` goes on from here" in result.out
+    assert cli("run", *args, *QUICK, "--trials", "1").code == 0
