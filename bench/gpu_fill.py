@@ -3,7 +3,7 @@ graph, compiled), and trials per hour with 1, 2 and 4 trials sharing the GPU (Ra
 GPUs). One command on a GPU machine (issue 15), or two to stay within a 10-minute call:
 
     source .gpu/setup.sh && python3 bench/gpu_fill.py --skip-trials  # 2 min on an H200
-    source .gpu/setup.sh && python3 bench/gpu_fill.py --skip-images --minutes 2
+    source .gpu/setup.sh && python3 bench/gpu_fill.py --skip-images --settings 1 2 4
 
 Part 1 trains [3,4,3] x (64,128,256) and a 20,000-parameter model with `trainers.train.fit`, as
 a trial trains (the autocast the device gets), at batches 64, 128 and 512: 2 epochs on 10,000
@@ -12,30 +12,34 @@ with `compile` (torch.compile of the forward, CUDA graphs); a mode that fails is
 its error, and the others are still measured. It prints the second epoch's images/s for each,
 the set-up seconds (the first epoch's excess over the eager one's: compiling, or warming up and
 capturing) and what they make of a 30-epoch trial on 45,000 images: its time against eager's,
-which must stay under 1 for the mode to pay. Part 2 runs `search run` for --minutes with 1, 2,
-then 4 trials sharing each GPU (`--trials-per-gpu K`), with the default (each trial's share by
-its model and batch, search.executors.sharing), each with the default step (a CUDA graph),
-and 1 per GPU with `--compile` (1c) and eager (`--no-cuda-graphs`: 1e, 4e), a new study each,
-no warm start, seed 0; it stops it with SIGTERM (as Ctrl-C would) and counts the trials it
-trained (complete or pruned by the pruner) per hour. Needs Ray (`bash ../shared/gpu/prepare
---ray`) for all but K = 1.
+which must stay under 1 for the mode to pay. Part 2 runs `search run` of --trials trials (8)
+with 1, 2, then 4 trials sharing each GPU (`--trials-per-gpu K`), with the default (each
+trial's share by its model and batch, search.executors.sharing), each with the default step (a
+CUDA graph), and 1 per GPU with `--compile` (1c) and eager (`--no-cuda-graphs`: 1e, 4e): a new
+study each, no warm start, no pruner, seed 0, so every setting trains the same configs (TPE's
+random start-up draws). A trial is --epochs (1) on --train-subset images (20,000): the default
+GPU fidelity (30 epochs on 45,000) would finish too few trials in a lease. It prints each
+setting's makespan (first start to last end) and trials per hour, and those as trials of the
+default fidelity per hour (scaled by images trained: a trial's set-up, a larger share of a short
+trial, makes that figure a lower bound). Needs Ray (`bash ../shared/gpu/prepare --ray`) for all
+but K = 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
+import math
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import optuna
 import torch
 
 from errors import UserError
-from search.trial import trained_count
+from search.fidelity import GPU_EPOCHS
+from search.trial import is_trained
 from trainers import ModelConfig, OptimConfig, TrainConfig, autocast_dtype, count_params
 from trainers.config import DataConfig
 from trainers.data import load_cifar10, split
@@ -93,40 +97,40 @@ def compare(
     return row + "".join(errors)
 
 
-def trials_per_hour(
-    setting: str, minutes: float, epochs: int | None, where: Path
-) -> tuple[int, float]:
-    """Trials trained by `search run` with `setting` (k trials per GPU, "auto" for the default's
-    shares; a "c" after it: compiled, an "e": eager) in `minutes`, per hour."""
+def trials_per_hour(setting: str, args: argparse.Namespace, where: Path) -> tuple[int, float]:
+    """`search run` of `args.trials` trials with `setting` (k trials per GPU, "auto" for the
+    default's shares; a "c" after it: compiled, an "e": eager), every setting the same seeded
+    configs (TPE's random start-up, no pruner): trials trained and the makespan in seconds,
+    from the first trial's start to the last one's end."""
     k = setting.removesuffix("c").removesuffix("e")
     storage, name = f"sqlite:///{where / 'fill.db'}", f"fill{setting}"
     command = [sys.executable, "-m", "search", "run", "--study", name, "--trials",
-               "100000", "--no-warm-start", "--seed", "0", "--storage", storage]  # fmt: skip
+               str(args.trials), "--no-warm-start", "--seed", "0", "--pruner", "none",
+               "--epochs", str(args.epochs), "--train-subset", str(args.train_subset),
+               "--storage", storage, "--timeout", str(args.timeout)]  # fmt: skip
     if k != "auto":
         command += ["--trials-per-gpu", k]
     if setting.endswith("c"):
         command.append("--compile")
     if setting.endswith("e"):
         command.append("--no-cuda-graphs")
-    if epochs is not None:
-        command += ["--epochs", str(epochs)]
-    start = time.monotonic()
-    run = subprocess.Popen(command, cwd=where, stdout=subprocess.DEVNULL)
-    try:
-        run.wait(timeout=minutes * 60)
-    except subprocess.TimeoutExpired:
-        run.send_signal(signal.SIGTERM)  # as Ctrl-C: trials in flight are not counted
-        run.wait(timeout=300)
-    hours = (time.monotonic() - start) / 3600
+    subprocess.run(command, cwd=where, stdout=subprocess.DEVNULL, check=False)
     trials = optuna.load_study(study_name=name, storage=storage).get_trials()
-    trained = trained_count(trials)
-    return trained, trained / hours
+    trained = [t for t in trials if is_trained(t)]
+    if not trained:
+        return 0, math.nan
+    first = min(t.datetime_start for t in trained)
+    last = max(t.datetime_complete for t in trained)
+    return len(trained), (last - first).total_seconds()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=3.0, help="per sharing setting")
-    parser.add_argument("--epochs", type=int, default=None, help="default: the GPU fidelity")
+    parser.add_argument("--trials", type=int, default=8, help="part 2: trials per setting")
+    parser.add_argument("--epochs", type=int, default=1, help="part 2: epochs per trial")
+    parser.add_argument("--train-subset", type=int, default=20_000,
+                        help="part 2: training images per epoch, 0 = all 45,000")  # fmt: skip
+    parser.add_argument("--timeout", type=int, default=240, help="part 2: seconds per setting")
     parser.add_argument(
         "--modes", nargs="+", choices=MODES[1:], default=MODES[1:],
         help="part 1's modes beside eager, which is always measured",
@@ -155,11 +159,17 @@ def main() -> None:
                 print(compare(model, batch, device, modes), flush=True)
     if args.skip_trials:
         return
-    print(f"\ntrials per GPU   trained in {args.minutes:g} min   trials per hour")
+    images = args.epochs * (args.train_subset or 45_000)
+    scale = images / (GPU_EPOCHS * 45_000)  # trials of this size per trial at the default
+    print(f"\n{args.trials} seeded trials of {args.epochs} epoch(s) on {images:,} images each")
+    print(f"{'trials per GPU':>14} {'trained':>8} {'makespan s':>11} {'trials/h':>9} "
+          f"{'as default-fidelity trials/h':>29}")  # fmt: skip
     with tempfile.TemporaryDirectory() as where:
         for setting in args.settings:
-            trained, per_hour = trials_per_hour(setting, args.minutes, args.epochs, Path(where))
-            print(f"{setting:>14}   {trained:>18}   {per_hour:>15.1f}", flush=True)
+            trained, seconds = trials_per_hour(setting, args, Path(where))
+            per_hour = 3600 * trained / seconds if trained else math.nan
+            print(f"{setting:>14} {trained:>8} {seconds:>11.1f} {per_hour:>9.1f} "
+                  f"{per_hour * scale:>29.2f}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@
 #   1 tests     the gpu tests: the whole path on CUDA, sharing, OOM, the step as a CUDA graph,
 #               exact resume (issue 15 items 1 and 3)
 #   2 images    images/s eager and as a CUDA graph, per model and batch (issue 15 item 1)
-#   3 sharing   trials per hour with 1, 2, 4 trials per GPU, at 3 epochs for 1.5 minutes each:
-#               the default 30 epochs would finish too few trials in a lease (issue 15 item 2)
+#   3 sharing   trials per hour with 1, 2, 4 trials per GPU: the makespan of the same 8 seeded
+#               trials of 1 epoch on 20,000 images each (the default 30 epochs would finish
+#               too few trials in a lease), scaled to the default fidelity (issue 15 item 2)
 #   4 knobs     each training knob's images/s on the GPU, the step a CUDA graph: the data path
 #               then shows in full (a sampled 3.7M model with TrivialAugment ran 1.9-3.0k)
 #   5 gain      the default search against the zoo's best at 20 epochs, 24 trials (issue 13)
@@ -54,10 +55,11 @@ step tests 270 python3 -m pytest -m gpu -v --durations=0 -p no:cacheprovider \
   tests/search/test_cuda.py tests/trainers/test_step.py tests/trainers/test_checkpoint.py \
   tests/trainers/test_compile.py tests/bench/test_gpu_fill.py  # every gpu test: see --co
 step images 150 python3 bench/gpu_fill.py --skip-trials --modes graphs
-step sharing 360 python3 bench/gpu_fill.py --skip-images --minutes 1.5 --epochs 3 --settings 1 2 4
+step sharing 360 python3 bench/gpu_fill.py --skip-images --timeout 100 --settings 1 2 4
 step knobs 120 python3 bench/knob_cost.py --device cuda --images 10000 --rounds 2 --epochs 3
-db=sqlite:////tmp/gain.db  # SIGTERM at 440 s stops the run as Ctrl-C would; status says how far
-step gain 500 bash -c "timeout 440 python3 -m search run --study gain --trials 24 --epochs 20 \
+db=sqlite:////tmp/gain.db  # no trial starts after 360 s, SIGTERM (as Ctrl-C) at 470 s; status
+step gain 500 bash -c "timeout 470 python3 -m search run --study gain --trials 24 --epochs 20 \
+  --timeout 360 \
   --storage $db; rc=\$?; python3 -m search status --study gain --storage $db --best 12; exit \$rc"
 step compiled 200 python3 bench/gpu_fill.py --skip-trials --modes compiled
 exit 0

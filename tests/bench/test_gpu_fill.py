@@ -2,6 +2,8 @@
 without CUDA), so that the GPU benchmark cannot rot between the sessions that have a GPU; and
 on any device, a mode that fails costs its own cells, not the table."""
 
+import argparse
+
 import gpu_fill
 import pytest
 import torch
@@ -34,3 +36,13 @@ def test_a_mode_that_fails_is_marked_in_its_row_and_the_others_are_still_measure
     batch, eager, graphs, *rest = row.replace(",", "").split()
     assert (batch, graphs, rest) == ("512", "failed", ["-", "-"]) and float(eager) > 0
     assert why.strip() == "graphs failed: --cuda-graphs on cpu; allowed: a CUDA device"
+
+
+@pytest.mark.slow
+def test_part_two_trains_the_trials_and_times_their_makespan(cifar_dir, monkeypatch, tmp_path):
+    """The default sharing ("auto") runs here on a CPU, where no trial holds a GPU: the same
+    `search run` the GPU settings run, so their accounting cannot rot."""
+    monkeypatch.setenv("SEARCH_DATA_DIR", str(cifar_dir))
+    args = argparse.Namespace(trials=2, epochs=1, train_subset=256, timeout=300)
+    trained, seconds = gpu_fill.trials_per_hour("auto", args, tmp_path)
+    assert trained == 2 and 0 < seconds < 300
