@@ -115,6 +115,18 @@ def test_four_workers_on_the_sqlite_default_lose_nothing(tmp_path, monkeypatch):
     assert len({t.user_attrs["pid"] for t in trials if is_trained(t)}) >= 2
 
 
+def test_at_the_timeout_no_trial_starts_and_the_running_ones_finish(two_gpus, tmp_path):
+    started = time.time()
+    study = search(f"sqlite:///{tmp_path}/s.db", 100, standins.Timed(seconds_per_epoch=0.5),
+                   workers=2, gpus_per_trial=1, pruner="none", timeout_s=8)  # fmt: skip
+    ended = time.time()
+    trained = [t for t in study.trials if is_trained(t)]
+    assert 2 <= len(trained) < 100
+    assert {t.state.name for t in study.trials} <= {"COMPLETE", "PRUNED"}  # none RUNNING
+    assert max(t.datetime_start.timestamp() for t in trained) <= started + 8
+    assert ended - started < 8 + 1.5 + 5  # the last trials (1.5 s each) finished, no more
+
+
 def test_a_trial_is_pruned_by_another_workers_results(two_gpus, tmp_path):
     study = search(f"sqlite:///{tmp_path}/s.db", 14, standins.Timed(seconds_per_epoch=0.2),
                    workers=2, gpus_per_trial=1, pruner="sha")  # fmt: skip
