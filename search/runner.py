@@ -192,7 +192,8 @@ class _Loop:
             return False
         if not self.time_up_said:
             running = len(self.executor.running())
-            log("time is up: no more trials start" + f"; {running} running finish" * (running > 0))
+            finish = f"; the {running} running finish" * (running > 0)
+            log(f"time is up: no more trials start{finish} (the same command goes on later)")
             self.time_up_said = True
         return True
 

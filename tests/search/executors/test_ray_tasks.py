@@ -122,7 +122,8 @@ def test_at_the_timeout_no_trial_starts_and_the_running_ones_finish(two_gpus, tm
     ended = time.time()
     trained = [t for t in study.trials if is_trained(t)]
     assert 2 <= len(trained) < 100
-    assert {t.state.name for t in study.trials} <= {"COMPLETE", "PRUNED"}  # none RUNNING
+    states = {t.state.name for t in study.trials}  # WAITING: zoo designs left for the next run
+    assert states <= {"COMPLETE", "PRUNED", "WAITING"}  # none RUNNING, none FAIL
     assert max(t.datetime_start.timestamp() for t in trained) <= started + 8
     assert ended - started < 8 + 1.5 + 5  # the last trials (1.5 s each) finished, no more
 
