@@ -52,7 +52,8 @@ def smallest_model(space: Space, budget: int, probes: int = PROBES) -> int:
 
 
 def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) -> optuna.Study:
-    """Run the study until it holds `options.trials` trained trials, creating it if need be.
+    """Run the study until it holds `options.trials` trained trials, creating it if need be, or
+    until `options.timeout_s` from now, after which no trial starts and the running ones finish.
 
     Trials train with `train_fn(config, report, data_dir=, device=, precision=, checkpoint=)`,
     and `compile=True` with `options.compile`, `graphs=` with `options.cuda_graphs` when given
