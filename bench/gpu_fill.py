@@ -97,7 +97,7 @@ def compare(
     return row + "".join(errors)
 
 
-def trials_per_hour(setting: str, args: argparse.Namespace, where: Path) -> tuple[int, float]:
+def makespan(setting: str, args: argparse.Namespace, where: Path) -> tuple[int, float]:
     """`search run` of `args.trials` trials with `setting` (k trials per GPU, "auto" for the
     default's shares; a "c" after it: compiled, an "e": eager), every setting the same seeded
     configs (TPE's random start-up, no pruner): trials trained and the makespan in seconds,
@@ -166,7 +166,7 @@ def main() -> None:
           f"{'as default-fidelity trials/h':>29}")  # fmt: skip
     with tempfile.TemporaryDirectory() as where:
         for setting in args.settings:
-            trained, seconds = trials_per_hour(setting, args, Path(where))
+            trained, seconds = makespan(setting, args, Path(where))
             per_hour = 3600 * trained / seconds if trained else math.nan
             print(f"{setting:>14} {trained:>8} {seconds:>11.1f} {per_hour:>9.1f} "
                   f"{per_hour * scale:>29.2f}", flush=True)  # fmt: skip

@@ -44,5 +44,5 @@ def test_part_two_trains_the_trials_and_times_their_makespan(cifar_dir, monkeypa
     `search run` the GPU settings run, so their accounting cannot rot."""
     monkeypatch.setenv("SEARCH_DATA_DIR", str(cifar_dir))
     args = argparse.Namespace(trials=2, epochs=1, train_subset=256, timeout=300)
-    trained, seconds = gpu_fill.trials_per_hour("auto", args, tmp_path)
+    trained, seconds = gpu_fill.makespan("auto", args, tmp_path)
     assert trained == 2 and 0 < seconds < 300
