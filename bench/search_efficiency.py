@@ -16,14 +16,17 @@ best is what a person gets by picking the right textbook design. It runs for the
 only: the sampler's seed does not reach a design's training (seeded by its config), so each
 seed would train the same models to the same accuracies on a CPU.
 
-All sample `resnet_budget` at the CPU fidelity `search run` defaults to (search/fidelity.py)
-and train with `trainers.train`, one trial at a time. A method's clock starts when its first
-trial starts; best-so-far counts only trials that trained all their epochs (COMPLETE; for Ray
-Tune, those that reported their last epoch), so a pruned or ASHA-stopped trial's partial score
-never counts. The goals: the default's final best at least every peer's, and it reaches random
-search's final best in at most a third of the budget, on the mean over seeds.
+All sample `resnet_budget` under 1,000,000 parameters (`--budget`; `search run`'s own default
+is 5,000,000, where the zoo holds 11 designs instead of 3) at the CPU fidelity `search run`
+defaults to (search/fidelity.py) and train with `trainers.train`, one trial at a time. A
+method's clock starts when its first trial starts; best-so-far counts only trials that trained
+all their epochs (COMPLETE; for Ray Tune, those that reported their last epoch), so a pruned or
+ASHA-stopped trial's partial score never counts. The goals: the default's final best at least
+every peer's, and it reaches random search's final best in at most a third of the budget, on
+the mean over seeds.
 
-    python bench/search_efficiency.py [--minutes 5] [--seeds 0 1 2] [--out bench/results]
+    python bench/search_efficiency.py [--minutes 5] [--seeds 0 1 2] [--budget 1000000]
+                                      [--out bench/results]
     python bench/search_efficiency.py --methods raytune --seeds 0   # one method
     python bench/search_efficiency.py --combine all.json seed0-again.json --out bench/results
 
@@ -56,10 +59,10 @@ from search.trial import ZOO
 METHODS = ("default", "random", "tpe", "raytune", "zoo")
 STARTUP_S = {"raytune": 120}  # before its first trial: Ray starts (others: 30 s, see run_one)
 FIDELITY = {"epochs": CPU_EPOCHS, "train_subset": CPU_TRAIN_SUBSET, "val_size": CPU_VAL_SIZE}
-BUDGET = 1_000_000  # parameters: small models train several times per minute on 2 cores
+BUDGET = 1_000_000  # parameters, unless --budget: small models train several times a minute
 
 
-def run_baseline(method: str, seed: int, storage: str) -> None:
+def run_baseline(method: str, seed: int, storage: str, budget: int) -> None:
     """Plain Optuna as a user would write it: sample, skip over-budget, train, return."""
     from search.fidelity import Fidelity
     from spaces import call_space, get_space
@@ -69,8 +72,8 @@ def run_baseline(method: str, seed: int, storage: str) -> None:
     space, fidelity = get_space("resnet_budget"), Fidelity(**FIDELITY)
 
     def objective(trial: optuna.Trial) -> float:
-        config = fidelity.apply(call_space(space, trial, BUDGET))
-        if count_params(config.model) > BUDGET:
+        config = fidelity.apply(call_space(space, trial, budget))
+        if count_params(config.model) > budget:
             raise optuna.TrialPruned("over budget")
         return train(config, device="cpu").val_accuracy
 
@@ -86,11 +89,11 @@ def run_baseline(method: str, seed: int, storage: str) -> None:
     study.optimize(objective)  # until the parent's SIGTERM
 
 
-def command(method: str, seed: int, storage: str, budget_s: float) -> list[str]:
+def command(method: str, seed: int, storage: str, budget_s: float, budget: int) -> list[str]:
     if method == "raytune":
         return [
             sys.executable, ray_tune_peer.__file__, storage, "--seed", str(seed),
-            "--seconds", str(budget_s), "--budget", str(BUDGET),
+            "--seconds", str(budget_s), "--budget", str(budget),
             *(f"--{key.replace('_', '-')}={value}" for key, value in FIDELITY.items()),
         ]  # fmt: skip
     if method in ("default", "zoo"):
@@ -98,15 +101,15 @@ def command(method: str, seed: int, storage: str, budget_s: float) -> list[str]:
 
         trials = ["--trials", "100000"]  # until stopped
         if method == "zoo":  # the warm start's designs, each to its last epoch, and no others
-            trials = ["--trials", str(len(designs_within(BUDGET)[0])), "--pruner", "none"]
+            trials = ["--trials", str(len(designs_within(budget)[0])), "--pruner", "none"]
         return [
             sys.executable, "-m", "search", "run", "--space", "resnet_budget", "--study", method,
-            "--storage", storage, "--budget", str(BUDGET), *trials, "--seed", str(seed),
+            "--storage", storage, "--budget", str(budget), *trials, "--seed", str(seed),
             "--device", "cpu", "--epochs", str(FIDELITY["epochs"]),
             "--train-subset", str(FIDELITY["train_subset"]),
             "--val-size", str(FIDELITY["val_size"]),
         ]  # fmt: skip
-    return [sys.executable, __file__, "--baseline", method, str(seed), storage]
+    return [sys.executable, __file__, "--baseline", method, str(seed), storage, str(budget)]
 
 
 def best_so_far(storage: str, method: str, budget_s: float) -> list[tuple[float, float]]:
@@ -131,9 +134,9 @@ def reach(points: list[tuple[float, float]], target: float) -> float:
     return next((at for at, value in points if value >= target), float("inf"))
 
 
-def run_one(method: str, seed: int, storage: str, budget_s: float) -> None:
-    child = subprocess.Popen(command(method, seed, storage, budget_s), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)  # fmt: skip
+def run_one(method: str, seed: int, storage: str, budget_s: float, budget: int) -> None:
+    argv = command(method, seed, storage, budget_s, budget)
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     started, startup_s = time.monotonic(), STARTUP_S.get(method, 30)
     limit = float("inf") if method == "zoo" else budget_s + startup_s  # the zoo: to the end
     while child.poll() is None and time.monotonic() - started < limit:
@@ -147,16 +150,19 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument(
+        "--budget", type=int, default=BUDGET, help="parameters (default: %(default)s)"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--combine", type=Path, nargs="+", metavar="JSON",
                         help="summarize saved runs instead; a later file's seeds replace "
                         "an earlier one's (to rerun one seed)")  # fmt: skip
-    parser.add_argument("--baseline", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline:
-        method, seed, storage = args.baseline
+        method, seed, storage, budget = args.baseline
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        return run_baseline(method, int(seed), storage)
+        return run_baseline(method, int(seed), storage, int(budget))
     if args.combine:
         return combine(args.combine, args.out)
     budget_s = 60 * args.minutes
@@ -166,17 +172,19 @@ def main() -> None:
         for seed in args.seeds:
             for method in args.methods:
                 if method != "zoo" or seed == args.seeds[0]:  # the zoo trains alike each seed
-                    curves[method][seed] = measure(method, seed, Path(tmp), budget_s)
-    summarize(curves, budget_s, args.out)
+                    curves[method][seed] = measure(method, seed, Path(tmp), budget_s, args.budget)
+    summarize(curves, budget_s, args.out, args.budget)
 
 
-def measure(method: str, seed: int, tmp: Path, budget_s: float) -> list[tuple[float, float]]:
+def measure(
+    method: str, seed: int, tmp: Path, budget_s: float, budget: int
+) -> list[tuple[float, float]]:
     """Run one method for one seed; its best-so-far curve, with a line on how it went."""
     if method == "raytune":
         storage = str(tmp / f"{method}-{seed}.jsonl")
     else:
         storage = f"sqlite:///{tmp / f'{method}-{seed}.db'}"
-    run_one(method, seed, storage, budget_s)
+    run_one(method, seed, storage, budget_s, budget)
     curve = best_so_far(storage, method, budget_s)
     if method == "raytune":
         states = ray_tune_peer.counts(Path(storage))
@@ -193,16 +201,17 @@ def measure(method: str, seed: int, tmp: Path, budget_s: float) -> list[tuple[fl
 
 def combine(files: list[Path], out: Path) -> None:
     curves: dict[str, dict[int, list]] = {}
-    budgets = set()
+    budgets = set()  # (seconds, parameters): runs combine only if both are alike
     for file in files:
         saved = json.loads(file.read_text())
-        budgets.add(saved["budget_s"])
+        budgets.add((saved["budget_s"], saved.get("budget", BUDGET)))
         for method, runs in saved["curves"].items():
             curves.setdefault(method, {}).update({int(k): points for k, points in runs.items()})
     if len(budgets) != 1:
-        raise SystemExit(f"runs of different budgets: {sorted(budgets)} s")
+        raise SystemExit(f"runs of different budgets (seconds, parameters): {sorted(budgets)}")
     out.mkdir(parents=True, exist_ok=True)
-    summarize({m: dict(sorted(runs.items())) for m, runs in curves.items()}, budgets.pop(), out)
+    budget_s, budget = budgets.pop()
+    summarize({m: dict(sorted(r.items())) for m, r in curves.items()}, budget_s, out, budget)
 
 
 def value_at(points: list, t: float) -> float | None:
@@ -226,7 +235,7 @@ def mean_curve(runs: dict[int, list], grid: list[float]) -> list[tuple[float, fl
     return found
 
 
-def summarize(curves: dict[str, dict[int, list]], budget_s: float, out: Path) -> None:
+def summarize(curves: dict[str, dict[int, list]], budget_s: float, out: Path, budget: int) -> None:
     finals = {m: {s: (p[-1][1] if p else 0.0) for s, p in r.items()} for m, r in curves.items()}
     fractions = []
     for seed, target in finals.get("random", {}).items():
@@ -245,12 +254,14 @@ def summarize(curves: dict[str, dict[int, list]], budget_s: float, out: Path) ->
         print(f"the default's mean curve reaches random's mean final best {target:.4f} after "
               f"{on_mean / budget_s:.0%} of the budget (goal: at most 33%)")  # fmt: skip
     (out / "search_efficiency.json").write_text(json.dumps(
-        {"budget_s": budget_s, "fidelity": FIDELITY, "budget": BUDGET, "curves": curves,
+        {"budget_s": budget_s, "fidelity": FIDELITY, "budget": budget, "curves": curves,
          "fractions": fractions}, indent=1))  # fmt: skip
-    plot(curves, budget_s, grid, out / "search_efficiency.png")
+    plot(curves, budget_s, grid, out / "search_efficiency.png", budget)
 
 
-def plot(curves: dict[str, dict[int, list]], budget_s: float, grid: list, path: Path) -> None:
+def plot(
+    curves: dict[str, dict[int, list]], budget_s: float, grid: list, path: Path, budget: int
+) -> None:
     colors = {"default": "C0", "random": "C1", "tpe": "C2", "raytune": "C3", "zoo": "0.3"}
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
     for method, runs in curves.items():
@@ -274,7 +285,7 @@ def plot(curves: dict[str, dict[int, list]], budget_s: float, grid: list, path: 
     ax.set_xlabel("wall-clock time since the first trial started (minutes)")
     ax.set_ylabel("best validation accuracy so far (fraction)")
     epochs, images = FIDELITY["epochs"], FIDELITY["train_subset"]
-    ax.set_title(f"resnet_budget under {BUDGET:,} parameters, {epochs} epochs on {images:,} "
+    ax.set_title(f"resnet_budget under {budget:,} parameters, {epochs} epochs on {images:,} "
                  "images; bands: standard error over seeds", fontsize=10)  # fmt: skip
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
