@@ -1,5 +1,7 @@
 """What the search gained: its best sampled model against the best published design it tried
-first (the warm start's zoo), in validation accuracy and parameters."""
+first (the warm start's zoo), in validation accuracy and parameters; and which designs the
+pruner stopped before they could compete (a pruned trial's partial score is never a final one,
+so the comparison is against fewer designs than were tried)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search.trial import N_PARAMS, ZOO
+from search.trial import N_PARAMS, ZOO, is_budget_rejected
 
 __all__ = ["Gain", "gain", "standard_error", "val_size_of"]
 
@@ -40,6 +42,7 @@ class Gain:
     found: FrozenTrial | None
     published: FrozenTrial | None
     val_size: int | None = None  # validation images behind each accuracy, when known
+    stopped: tuple[str, ...] = ()  # designs the fidelity pruner stopped: not compared
 
     @property
     def points(self) -> float | None:
@@ -60,7 +63,14 @@ class Gain:
 
     def line(self) -> str:
         """E.g. "best found 0.912 (3.10M, trial 17) vs best published design WRN-16-4 0.897
-        (2.75M, trial 4): +1.5 points"."""
+        (2.75M, trial 4): +1.5 points", then the designs the pruner stopped, if any."""
+        stopped = ""
+        if self.stopped:
+            stopped = (f"; stopped early by the pruner, so not compared: "
+                       f"{', '.join(self.stopped)}")  # fmt: skip
+        return self._compared() + stopped
+
+    def _compared(self) -> str:
         found = self.found
         said = [f"best found {found.value:.3f} ({_millions(found)}, trial {found.number})"
                 if found else "no sampled design has completed yet"]  # fmt: skip
@@ -90,7 +100,8 @@ class Gain:
             return {**({"design": trial.user_attrs[ZOO]} if ZOO in trial.user_attrs else {}), **out}
 
         return {"found": one(self.found), "published": one(self.published),
-                "points": self.points, "points_se": self.points_se}  # fmt: skip
+                "points": self.points, "points_se": self.points_se,
+                "stopped_designs": list(self.stopped)}  # fmt: skip
 
 
 def gain(trials: Iterable[FrozenTrial], val_size: int | None = None) -> Gain | None:
@@ -100,8 +111,11 @@ def gain(trials: Iterable[FrozenTrial], val_size: int | None = None) -> Gain | N
     if not any(ZOO in t.user_attrs for t in trials):
         return None
     done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    stopped = [t for t in trials if ZOO in t.user_attrs and t.state == TrialState.PRUNED
+               and not is_budget_rejected(t)]  # fmt: skip
     return Gain(
         found=_best([t for t in done if ZOO not in t.user_attrs]),
         published=_best([t for t in done if ZOO in t.user_attrs]),
         val_size=val_size,
+        stopped=tuple(t.user_attrs[ZOO] for t in stopped),
     )

@@ -7,7 +7,7 @@ import yaml
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from search.trial import N_PARAMS, ZOO
+from search.trial import BUDGET, N_PARAMS, ZOO
 from search.views.gain import gain
 from trainers import TrainConfig
 
@@ -61,6 +61,22 @@ def test_a_loss_is_said_as_a_loss_and_missing_sides_are_named():
     assert queued.line().endswith("; no published design has completed yet")
 
 
+def test_designs_the_pruner_stopped_are_named_as_not_compared():
+    pruned = trial(None, 2_748_890, "WRN-16-4", TrialState.PRUNED)
+    pruned.intermediate_values = {1: 0.2}  # a partial score: never the design's final one
+    rejected = trial(None, 9_000_000, "ResNet-3x5-64", TrialState.PRUNED)
+    rejected.set_constraint(BUDGET, 1.0)  # over budget, never trained: the pruner stopped nothing
+    study = numbered([trial(0.85, 269_722, "ResNet-20"), pruned, rejected, trial(0.86, 3e6)])
+    said = gain(study.trials)
+    assert said.stopped == ("WRN-16-4",)
+    assert said.line() == ("best found 0.860 (3.00M, trial 3) vs best published design "
+                           "ResNet-20 0.850 (0.27M, trial 0): +1.0 points; stopped early by the "
+                           "pruner, so not compared: WRN-16-4")  # fmt: skip
+    assert said.as_dict()["stopped_designs"] == ["WRN-16-4"]
+    assert gain(numbered([trial(0.85, 269_722, "ResNet-20")]).trials).as_dict()[
+        "stopped_designs"] == []  # fmt: skip
+
+
 def test_a_study_without_designs_has_no_gain():
     assert gain(numbered([trial(0.9, 1_000_000)]).trials) is None
 
@@ -81,3 +97,4 @@ def test_status_export_and_report_state_the_gain(cli, tmp_path):
     assert export.code == 0 and line in document["gain"]["line"]
     assert document["gain"]["points"] == pytest.approx(1.5)
     assert document["gain"]["published"]["design"] == "WRN-16-4" and "zoo" not in document
+    assert document["gain"]["stopped_designs"] == []
