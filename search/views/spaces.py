@@ -14,7 +14,7 @@ from optuna.distributions import (
 from rich.table import Table
 
 from search.views.model import describe_model
-from spaces import ZOO, Space, designs_within, probe, registered
+from spaces import Space, designs_within, probe, registered
 from spaces.resnet_budget import MIN_FRACTION
 
 __all__ = ["describe_spaces", "sampled_distributions", "zoo_table"]
@@ -68,16 +68,17 @@ def _recipe(config: dict) -> str:
 
 
 def zoo_table(budget: int) -> Table:
-    """The zoo: each design's exact count, model, recipe and whether a study at `budget` tries
-    it."""
+    """The zoo: each design's exact count, model, recipe and whether (in what order) a study at
+    `budget` tries it."""
     table = Table(title=f"published designs, tried first at budget {budget:,}",
                   title_justify="left")  # fmt: skip
     for name in ("design", "params", "tried", "model", "recipe", "source"):
         table.add_column(name, justify="right" if name == "params" else "left")
-    fit, _ = designs_within(budget)
-    for design in ZOO:
+    fit, others = designs_within(budget)
+    for design in fit + others:  # in the order a study tries them
         n = design.n_params
-        tried = "yes" if design in fit else "over budget" if n > budget else f"< {MIN_FRACTION:.0%}"
+        tried = (f"{fit.index(design) + 1} of {len(fit)}" if design in fit
+                 else "over budget" if n > budget else f"< {MIN_FRACTION:.0%}")  # fmt: skip
         config = design.config().to_dict()
         table.add_row(design.name, f"{n:,}", tried, describe_model(config), _recipe(config),
                       design.source)  # fmt: skip

@@ -58,6 +58,8 @@ def reference(block, stem, widths, depth, preact):
 
 
 REFERENCES = {
+    "WRN-16-2": lambda: reference(PreActBlockRef, 16, (32, 64, 128), 2, True),
+    "WRN-40-1": lambda: reference(PreActBlockRef, 16, (16, 32, 64), 6, True),
     "WRN-16-4": lambda: reference(PreActBlockRef, 16, (64, 128, 256), 2, True),
     "WRN-28-2": lambda: reference(PreActBlockRef, 16, (32, 64, 128), 4, True),
     "ResNet-18/2": lambda: reference(PostActBlock, 32, (32, 64, 128, 256), 2, False),
@@ -104,10 +106,14 @@ def names(designs):
     return [d.name for d in designs]
 
 
-def test_designs_within_1m_and_5m():
-    assert names(designs_within(1_000_000)[0]) == ["ResNet-20", "ResNet-32", "ResNet-56"]
-    at_5m = names(designs_within(5_000_000)[0])
-    assert "ResNet-110" in at_5m and "WRN-16-4" in at_5m and "PreAct-62" in at_5m
+def test_designs_within_1m_and_5m_fewest_blocks_first():
+    at_1m = ["WRN-16-2", "ResNet-20", "ResNet-32", "WRN-40-1", "ResNet-56"]
+    assert names(designs_within(1_000_000)[0]) == at_1m
+    assert [DESIGNS[n].blocks for n in at_1m] == [6, 9, 15, 18, 27]
+    at_5m = designs_within(5_000_000)[0]
+    assert names(at_5m)[:3] == ["WRN-16-2", "WRN-16-4", "ResNet-3x2-64"]  # ties: zoo's order
+    assert names(at_5m)[-1] == "ResNet-110" and "PreAct-62" in names(at_5m)
+    assert [d.blocks for d in at_5m] == sorted(d.blocks for d in at_5m)
     assert "ResNet-3x4-64" not in at_5m  # 5.9M
     assert "ResNet-20" not in names(designs_within(10_000_000)[0])  # under 5% of it
 

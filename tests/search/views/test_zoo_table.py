@@ -1,4 +1,5 @@
-"""`search zoo`: every design with its exact count, its recipe and whether a study tries it."""
+"""`search zoo`: every design with its exact count, its recipe and whether (in what order) a study
+tries it."""
 
 import io
 
@@ -18,7 +19,8 @@ def rows(budget):
 def test_each_design_is_listed_with_its_count_and_whether_it_fits():
     table = rows(1_000_000)
     assert set(table) == {d.name for d in ZOO}
-    assert "269,722" in table["ResNet-20"] and " yes " in table["ResNet-20"]
+    assert "269,722" in table["ResNet-20"] and " 2 of 5 " in table["ResNet-20"]
+    assert list(table)[:2] == ["WRN-16-2", "ResNet-20"]  # in the order a study tries them
     assert "1,727,962" in table["ResNet-110"] and "over budget" in table["ResNet-110"]
     assert "2,748,890" in table["WRN-16-4"] and "step x0.2 at 0.3/0.6/0.8" in table["WRN-16-4"]
     assert "randaugment" in table["PreAct-62"] and "mixup 0.5" in table["PreAct-62"]
