@@ -17,7 +17,7 @@ only: the sampler's seed does not reach a design's training (seeded by its confi
 seed would train the same models to the same accuracies on a CPU.
 
 All sample `resnet_budget` under 1,000,000 parameters (`--budget`; `search run`'s own default
-is 5,000,000, where the zoo holds 11 designs instead of 3) at the CPU fidelity `search run`
+is 5,000,000, where the zoo holds 13 designs instead of 5) at the CPU fidelity `search run`
 defaults to (search/fidelity.py) and train with `trainers.train`, one trial at a time. A
 method's clock starts when its first trial starts; best-so-far counts only trials that trained
 all their epochs (COMPLETE; for Ray Tune, those that reported their last epoch), so a pruned or
