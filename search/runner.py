@@ -243,8 +243,8 @@ class _Loop:
                 for trial, outcome in self.executor.wait(POLL_S):
                     self.tell(trial, outcome)
                 self.show_running()
-            elif trained < self.plan.target:
-                self.wait_for_others()
+            elif trained < self.plan.target and not self.time_up():  # the deadline can pass
+                self.wait_for_others()  # inside launch: then nothing is left to wait for
 
     def fail_in_hand(self, why: str, again: bool = False) -> None:
         """Tell the trials that have ended, stop the others and tell them FAIL (queued again

@@ -103,6 +103,35 @@ def test_no_trial_starts_after_the_deadline_and_the_running_ones_finish(storage_
     assert 0 <= overrun < 0.3 + 1.0  # the one running finished; no new one started
 
 
+class _DeadlineInLaunch:
+    """`search.runner`'s clock: before the deadline at the loop's first look, after it from
+    then on (it passes inside `launch`); `sleep` only records."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline, self.looks, self.slept = deadline, 0, []
+
+    def monotonic(self) -> float:
+        self.looks += 1
+        return self.deadline - 1.0 if self.looks == 1 else self.deadline + 1.0
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+def test_a_deadline_that_passes_inside_launch_ends_the_run_without_waiting(monkeypatch, capsys):
+    import search.runner
+
+    clock = _DeadlineInLaunch(deadline=1000.0)
+    monkeypatch.setattr(search.runner, "time", clock)
+    study, recorder = optuna.create_study(direction="maximize"), Recorder()
+    plan = Plan(SPACE, FIDELITY, 5_000_000, 3, Path(tempfile.mkdtemp()), deadline=1000.0)
+    run_trials(study, plan, LocalExecutor(recorder, {"device": "cpu"}), TrialProgress())
+    assert clock.looks >= 2 and not study.trials and not recorder.configs
+    assert clock.slept == []  # no heartbeat's wait for others: none run anywhere
+    err = capsys.readouterr().err
+    assert "time is up" in err and "waiting for trials" not in err
+
+
 def test_diverged_trials_fail_with_their_reason_until_the_run_gives_up(monkeypatch):
     import search.runner
 
