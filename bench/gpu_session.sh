@@ -1,35 +1,40 @@
 #!/usr/bin/env bash
 # The GPU figures and tests the open issues ask for, in order of worth, in one device call: it
 # starts no step unless the step's SECONDS are left of the call's (default 540: a 10-minute
-# call), and a step may use what is left. Sized for a 15-minute lease (a start of about 1 minute):
-# on an H200 the tests took 137 s, so tests and sharing fit the first call, the zoo run the
-# second. On the offline GPU machine, after `bash ../shared/gpu/prepare --ray` here
-# (../shared/gpu/README.md), carrying [".gpu"]:
-#   source .gpu/setup.sh && bash bench/gpu_session.sh 540               # tests, sharing, knobs
-#   source .gpu/setup.sh && bash bench/gpu_session.sh 320 gain           # the next call, at once
+# call), and a step may use what is left. Sized for a 15-minute lease, whose start (about a
+# minute) and transfers count: on an H200 the tests took 137 s, so tests and sharing fill the
+# first call and the second gets what the lease has left (status's budget_left_s less about
+# 45 s), enough for the accuracy step; the zoo run needs a lease of its own. On the offline GPU
+# machine, after `bash ../shared/gpu/prepare --ray` here (../shared/gpu/README.md), carrying
+# [".gpu"]:
+#   source .gpu/setup.sh && bash bench/gpu_session.sh 540                # tests, sharing
+#   source .gpu/setup.sh && bash bench/gpu_session.sh LEFT accuracy knobs gain   # at once
 # Each step's output goes to $OUT/NAME.log (or ./gpu-session/ without $OUT), with its exit status.
 #   1 tests     the gpu tests: the whole path on CUDA, sharing, OOM, the step as a CUDA graph,
 #               exact resume (issue 15 items 1 and 3)
 #   2 sharing   trials per hour with 1, 2, 4 trials per GPU: the makespan of the same 8 seeded
 #               trials of 1 epoch on 20,000 images each (the default 30 epochs would finish
 #               too few trials in a lease), scaled to the default fidelity (issue 15 item 2)
-#   3 knobs     each training knob's images/s on the GPU, the step a CUDA graph: the data path
+#   3 accuracy  WRN-16-2 with its recipe, 10 epochs on all 45,000 images, 3 seeds, eager and as
+#               a CUDA graph: the graph step's accuracy within noise of eager's? (issue 15 item 1)
+#   4 knobs     each training knob's images/s on the GPU, the step a CUDA graph: the data path
 #               then shows in full (a sampled 3.7M model with TrivialAugment ran 1.9-3.0k)
-#   4 gain      the default search against the zoo's best at 20 epochs, 24 trials, for the time
+#   5 gain      the default search against the zoo's best at 20 epochs, 24 trials, for the time
 #               left (issue 13); its study comes back as gain.db
-#   5 images    images/s eager and as a CUDA graph, per model and batch (issue 15 item 1;
+#   6 images    images/s eager and as a CUDA graph, per model and batch (issue 15 item 1;
 #               measured 2026-11-29: every goal met)
-#   6 compiled  images/s eager and under torch.compile (issue 15 item 1; measured 2026-11-29)
+#   7 compiled  images/s eager and under torch.compile (issue 15 item 1; measured 2026-11-29)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 budget=${1:-540}
 [[ "$budget" =~ ^[0-9]+$ ]] || { echo "gpu_session: SECONDS must be a number, got '$budget'"; exit 2; }
 shift || true
-steps=${*:-tests sharing knobs gain images compiled}
+steps=${*:-tests sharing accuracy knobs gain images compiled}
 for name in $steps; do
-  [[ " tests images sharing knobs gain compiled " == *" $name "* ]] || {
-    echo "gpu_session: unknown step '$name'; allowed: tests images sharing knobs gain compiled"
+  [[ " tests sharing accuracy knobs gain images compiled " == *" $name "* ]] || {
+    echo "gpu_session: unknown step '$name'; allowed: tests sharing accuracy knobs gain" \
+      "images compiled"
     exit 2
   }
 done
@@ -58,6 +63,7 @@ step tests 270 python3 -m pytest -m gpu -v --durations=0 -p no:cacheprovider \
   tests/search/test_cuda.py tests/trainers/test_step.py tests/trainers/test_checkpoint.py \
   tests/trainers/test_compile.py tests/bench/test_gpu_fill.py  # every gpu test: see --co
 step sharing 360 python3 bench/gpu_fill.py --skip-images --timeout 100 --settings 1 2 4
+step accuracy 150 python3 bench/graph_accuracy.py --epochs 10 --seeds 0 1 2
 step knobs 120 python3 bench/knob_cost.py --device cuda --images 10000 --rounds 2 --epochs 3
 # the zoo run: no trial starts after what is left less 150 s, SIGTERM (as Ctrl-C) 30 s before
 # the end; then its status, and its study to $out/gain.db, which a later call can carry and resume
