@@ -3,12 +3,12 @@
 # starts no step unless the step's SECONDS are left of the call's (default 540: a 10-minute
 # call), and a step may use what is left. Sized for a 15-minute lease, whose start (about a
 # minute) and transfers count: on an H200 the tests took 137 s, so tests and sharing fill the
-# first call and the second gets what the lease has left (status's budget_left_s less about
-# 45 s), enough for the accuracy step; the zoo run needs a lease of its own. On the offline GPU
-# machine, after `bash ../shared/gpu/prepare --ray` here (../shared/gpu/README.md), carrying
-# [".gpu"]:
-#   source .gpu/setup.sh && bash bench/gpu_session.sh 540                # tests, sharing
-#   source .gpu/setup.sh && bash bench/gpu_session.sh LEFT accuracy knobs gain   # at once
+# first call, and the same command again, at once (the machine still warm), runs with what the
+# lease has left (status's budget_left_s less about 45 s) the steps the first did not: the
+# accuracy step fits there; the zoo run needs a lease of its own. On the offline GPU machine,
+# after `bash ../shared/gpu/prepare --ray` here (../shared/gpu/README.md), carrying [".gpu"]:
+#   source .gpu/setup.sh && bash bench/gpu_session.sh 540        # tests, sharing
+#   source .gpu/setup.sh && bash bench/gpu_session.sh LEFT       # at once: the steps left
 # Each step's output goes to $OUT/NAME.log (or ./gpu-session/ without $OUT), with its exit status.
 #   1 tests     the gpu tests: the whole path on CUDA, sharing, OOM, the step as a CUDA graph,
 #               exact resume (issue 15 items 1 and 3)
@@ -39,17 +39,23 @@ for name in $steps; do
   }
 done
 out=${OUT:-gpu-session}
-mkdir -p "$out"
-step() {  # step NAME SECONDS COMMAND...: run it if asked and at least SECONDS are left; it may
-  local name=$1 need=$2 left  # use all that is left (STEP_LEFT), less 10 s to clean up
-  shift 2
+ran=/tmp/gpu-session-ran  # the steps this machine has run, kept while it stays warm
+mkdir -p "$out" "$ran"
+step() {  # step NAME SECONDS COMMAND...: run it if asked, not run before on this machine, and
+  local name=$1 need=$2 left  # at least SECONDS are left; it may use all that is left
+  shift 2  # (STEP_LEFT), less 10 s to clean up
   [[ " $steps " == *" $name "* ]] || return 0
+  if [ -e "$ran/$name" ]; then
+    echo "$name: run by an earlier call on this machine" | tee -a "$out/summary.txt"
+    return
+  fi
   left=$((budget - ($(date +%s) - start)))
   if [ "$left" -lt "$need" ]; then
     echo "$name: skipped, $left s left of $budget" | tee -a "$out/summary.txt"
     return
   fi
-  STEP_LEFT=$((left - 10)) timeout -k 5 $((left - 10)) "$@" > "$out/$name.log" 2>&1
+  touch "$ran/$name"  # run once: a second run of a step that failed or ran out would fare no
+  STEP_LEFT=$((left - 10)) timeout -k 5 $((left - 10)) "$@" > "$out/$name.log" 2>&1  # better
   echo "$name: exit $? after $(($(date +%s) - start)) s" | tee -a "$out/summary.txt"
   for program in raylet gcs_server; do pkill -9 -x "$program"; done  # nothing a killed step
   pkill -9 -f "^ray::" || true  # started keeps the GPU (-x, ^: never this command line)
