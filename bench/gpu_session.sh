@@ -39,7 +39,7 @@ for name in $steps; do
   }
 done
 out=${OUT:-gpu-session}
-ran=/tmp/gpu-session-ran  # the steps this machine has run, kept while it stays warm
+ran=${GPU_SESSION_RAN:-/tmp/gpu-session-ran}  # the steps this machine has run (kept while warm)
 mkdir -p "$out" "$ran"
 step() {  # step NAME SECONDS COMMAND...: run it if asked, not run before on this machine, and
   local name=$1 need=$2 left  # at least SECONDS are left; it may use all that is left

@@ -1,4 +1,5 @@
-"""bench/gpu_session.sh runs every test marked `gpu`: a GPU call is too rare to miss one."""
+"""bench/gpu_session.sh runs every test marked `gpu`, and each step once per machine while its
+time allows: a GPU call is too rare to miss a test or lose time to a rerun."""
 
 import re
 import subprocess
@@ -18,3 +19,31 @@ def test_the_gpu_session_names_every_file_that_holds_a_gpu_test():
                              text=True, check=True).stdout  # fmt: skip
     holding = {line.split("::")[0] for line in listing.splitlines() if "::" in line}
     assert len(holding) >= 5 and holding <= named, holding - named
+
+
+def test_each_step_runs_once_per_machine_and_only_with_its_time_left(tmp_path):
+    """The script's control flow, its steps' programs replaced by a `python3` that only says
+    what it was asked: a GPU call is too rare to find there that the second one reruns a step
+    or starts one it has no time for."""
+    bin_dir, out = tmp_path / "bin", tmp_path / "out"
+    bin_dir.mkdir()
+    (bin_dir / "python3").write_text('#!/bin/sh\necho "python3 $*"\n')
+    (bin_dir / "python3").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "OUT": str(out),
+           "GPU_SESSION_RAN": str(tmp_path / "ran")}  # fmt: skip
+
+    def session(*args: str) -> None:
+        subprocess.run(["bash", str(ROOT / "bench" / "gpu_session.sh"), *args], env=env,
+                       check=True, capture_output=True, timeout=60)  # fmt: skip
+
+    session("100", "accuracy", "knobs")  # accuracy needs 150 s, knobs 120: neither starts
+    session("200", "accuracy", "knobs")  # both run (each at once, here)
+    session("200", "accuracy", "knobs")  # both ran on this machine already
+    summary = (out / "summary.txt").read_text().splitlines()
+    assert summary[:2] == ["accuracy: skipped, 100 s left of 100",
+                           "knobs: skipped, 100 s left of 100"]  # fmt: skip
+    assert summary[2].startswith("accuracy: exit 0 after ")
+    assert summary[3].startswith("knobs: exit 0 after ")
+    assert summary[4:] == ["accuracy: run by an earlier call on this machine",
+                           "knobs: run by an earlier call on this machine"]  # fmt: skip
+    assert (out / "accuracy.log").read_text().startswith("python3 bench/graph_accuracy.py")
