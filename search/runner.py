@@ -211,7 +211,10 @@ class _Loop:
                 return
 
     def wait_for_others(self) -> None:
-        """All places are held by trials of other drivers (alive, or dead but not yet stale)."""
+        """All places are held by trials of other drivers (alive, or dead but not yet stale),
+        unless the study has all its trials now (counted again: launch may have ended one)."""
+        if trained_count(self.study.get_trials(deepcopy=False)) >= self.plan.target:
+            return
         if not self.waiting_said:
             grace = GRACE_BEATS * self.plan.heartbeat_s
             log(f"waiting for trials running in other processes (a dead one's are failed and "
@@ -243,8 +246,8 @@ class _Loop:
                 for trial, outcome in self.executor.wait(POLL_S):
                     self.tell(trial, outcome)
                 self.show_running()
-            elif trained < self.plan.target and not self.time_up():  # the deadline can pass
-                self.wait_for_others()  # inside launch: then nothing is left to wait for
+            elif not self.time_up():  # the deadline can pass inside launch: nothing to wait for
+                self.wait_for_others()
 
     def fail_in_hand(self, why: str, again: bool = False) -> None:
         """Tell the trials that have ended, stop the others and tell them FAIL (queued again
