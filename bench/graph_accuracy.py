@@ -29,9 +29,10 @@ import sys
 import torch
 
 from search.fidelity import VAL_SIZE
+from search.views.gain import standard_error
 from spaces import ZOO
 from trainers import autocast_dtype, resolve_device
-from trainers.config import TrainConfig
+from trainers.config import TRAIN_IMAGES, TrainConfig
 from trainers.data import Split, load_cifar10, split
 from trainers.train import fit
 
@@ -46,8 +47,9 @@ def trained(config: TrainConfig, data: Split, mode: str) -> tuple[float, float]:
 
 
 def mean_se(values: list[float]) -> tuple[float, float]:
-    """Mean and its standard error (NaN for one value)."""
-    se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else math.nan
+    """Mean and its standard error (0 for one value), as search_efficiency.py's, whose import
+    would bring Ray and Ray Tune to a GPU call that needs neither."""
+    se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
     return statistics.fmean(values), se
 
 
@@ -57,12 +59,10 @@ def verdict(accuracy: dict[str, list[float]], val_size: int) -> str:
              for mode in accuracy for m, se in [mean_se(accuracy[mode])]]  # fmt: skip
     if len(accuracy) < 2:
         return "\n".join(lines)
-    paired = [g - e for e, g in zip(accuracy["eager"], accuracy["graphs"], strict=False)]
+    paired = [g - e for e, g in zip(accuracy["eager"], accuracy["graphs"], strict=True)]
     diff, se = mean_se(paired)
-    mean = statistics.fmean(accuracy["eager"])
-    binomial = math.sqrt(mean * (1 - mean) / val_size)  # one accuracy's, on val_size images
-    noise = max(se if not math.isnan(se) else 0.0, binomial)
-    within = "within" if abs(diff) <= 2 * noise else "NOT within"
+    binomial = standard_error(statistics.fmean(accuracy["eager"]), val_size)  # one accuracy's
+    within = "within" if abs(diff) <= 2 * max(se, binomial) else "NOT within"
     lines.append(f"graphs - eager: {100 * diff:+.2f} points (standard error {100 * se:.2f} over "
                  f"the seeds; one accuracy's binomial standard error {100 * binomial:.2f}): "
                  f"{within} noise (2 standard errors)")  # fmt: skip
@@ -90,7 +90,7 @@ def main() -> None:
     data = dataclasses.replace(base.data, train_subset=args.train_subset, val_size=args.val_size)
     epochs = f"{args.epochs} epoch{'s' * (args.epochs != 1)}"
     print(f"{design.name} ({design.n_params:,} parameters, its recipe), {epochs} on "
-          f"{args.train_subset or 50_000 - args.val_size:,} images, validated on "
+          f"{args.train_subset or TRAIN_IMAGES - args.val_size:,} images, validated on "
           f"{args.val_size:,}; {device}, torch {torch.__version__}")  # fmt: skip
     print(f"{'seed':>5}" + "".join(f"{mode + ' acc':>13}{'s':>7}" for mode in args.modes))
     accuracy: dict[str, list[float]] = {mode: [] for mode in args.modes}
