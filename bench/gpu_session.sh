@@ -17,24 +17,25 @@
 #               too few trials in a lease), scaled to the default fidelity (issue 15 item 2)
 #   3 accuracy  WRN-16-2 with its recipe, 10 epochs on all 45,000 images, 3 seeds, eager and as
 #               a CUDA graph: the graph step's accuracy within noise of eager's? (issue 15 item 1)
-#   4 knobs     each training knob's images/s on the GPU, the step a CUDA graph: the data path
+#   4 augment   ms and kernel launches to augment one batch, per policy and mix, on the GPU
+#   5 knobs     each training knob's images/s on the GPU, the step a CUDA graph: the data path
 #               then shows in full (a sampled 3.7M model with TrivialAugment ran 1.9-3.0k)
-#   5 gain      the default search against the zoo's best at 20 epochs, 24 trials, for the time
+#   6 gain      the default search against the zoo's best at 20 epochs, 24 trials, for the time
 #               left (issue 13); its study comes back as gain.db
-#   6 images    images/s eager and as a CUDA graph, per model and batch (issue 15 item 1;
+#   7 images    images/s eager and as a CUDA graph, per model and batch (issue 15 item 1;
 #               measured 2026-11-29: every goal met)
-#   7 compiled  images/s eager and under torch.compile (issue 15 item 1; measured 2026-11-29)
+#   8 compiled  images/s eager and under torch.compile (issue 15 item 1; measured 2026-11-29)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 budget=${1:-540}
 [[ "$budget" =~ ^[0-9]+$ ]] || { echo "gpu_session: SECONDS must be a number, got '$budget'"; exit 2; }
 shift || true
-steps=${*:-tests sharing accuracy knobs gain images compiled}
+steps=${*:-tests sharing accuracy augment knobs gain images compiled}
 for name in $steps; do
-  [[ " tests sharing accuracy knobs gain images compiled " == *" $name "* ]] || {
-    echo "gpu_session: unknown step '$name'; allowed: tests sharing accuracy knobs gain" \
-      "images compiled"
+  [[ " tests sharing accuracy augment knobs gain images compiled " == *" $name "* ]] || {
+    echo "gpu_session: unknown step '$name'; allowed: tests sharing accuracy augment knobs" \
+      "gain images compiled"
     exit 2
   }
 done
@@ -67,9 +68,11 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu
 python3 -c "import torch; print('torch', torch.__version__)" >> "$out/gpu.txt" 2>&1
 step tests 270 python3 -m pytest -m gpu -v --durations=0 -p no:cacheprovider \
   tests/search/test_cuda.py tests/trainers/test_step.py tests/trainers/test_checkpoint.py \
-  tests/trainers/test_compile.py tests/bench/test_gpu_fill.py  # every gpu test: see --co
+  tests/trainers/test_compile.py tests/trainers/test_policies.py tests/bench/test_gpu_fill.py \
+  # every gpu test: see --co
 step sharing 360 python3 bench/gpu_fill.py --skip-images --timeout 100 --settings 1 2 4
 step accuracy 150 python3 bench/graph_accuracy.py --epochs 10 --seeds 0 1 2
+step augment 40 python3 bench/policy_cost.py --device cuda
 step knobs 120 python3 bench/knob_cost.py --device cuda --images 10000 --rounds 2 --epochs 3
 # the zoo run: no trial starts after what is left less 150 s, SIGTERM (as Ctrl-C) 30 s before
 # the end; then its status, and its study to $out/gain.db, which a later call can carry and resume
