@@ -134,7 +134,7 @@ def _blur(device: torch.device) -> torch.Tensor:
     """PIL's SMOOTH kernel, the degenerate of sharpness, as a depthwise 3-channel filter."""
     a, b = 1.0 / 13.0, 5.0 / 13.0
     kernel = torch.tensor([[a, a, a], [a, b, a], [a, a, a]])
-    return kernel.to(device).expand(3, 1, 3, 3)
+    return kernel.to(device).expand(3, 1, 3, 3).contiguous()
 
 
 def _geometric(images: torch.Tensor, p: torch.Tensor) -> torch.Tensor:

@@ -172,7 +172,7 @@ def test_on_cuda_each_op_is_the_cpus_and_augmenting_never_waits_for_the_gpu():
         ops, magnitudes = every_op(wide)
         images = natural_batch(len(ops), seed=1)
         on_gpu = apply(images.cuda(), ops, magnitudes).cpu()
-        assert (on_gpu == apply(images, ops, magnitudes)).float().mean() > 0.999
+        assert (on_gpu == apply(images, ops, magnitudes)).float().mean() > 0.99
     images, labels = natural_batch(256).cuda(), torch.arange(256, device="cuda") % 10
     for augment in (AugmentConfig(policy="trivialaugment", cutmix_prob=0.5, mixup_prob=0.5),
                     AugmentConfig(policy="randaugment", cutmix_prob=1.0),
