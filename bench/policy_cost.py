@@ -29,7 +29,7 @@ from trainers import AugmentConfig, Policy, resolve_device
 from trainers.augment_ops import NAMES
 from trainers.data import Batches
 
-SETTINGS = {  # name -> the augmentation; "torchvision ..." rows are the policy alone
+SETTINGS = {  # name -> the augmentation of a whole batch, as Batches.augmented applies it
     "crop + flip (default)": AugmentConfig(),
     "+ TrivialAugment": AugmentConfig(policy="trivialaugment"),
     "+ RandAugment 2 x 9": AugmentConfig(policy="randaugment"),

@@ -91,7 +91,7 @@ def _parameters(ops: torch.Tensor, m: torch.Tensor, height: int, width: int) -> 
     colour = on("Brightness", "Color", "Contrast", "Sharpness")  # kinds 0 to 3
     factor = np.where(colour, 1.0 + m, 0.0)
     bits = np.where(on("Posterize"), m, 0.0).astype(np.int64).clip(0, 8)
-    columns = [
+    columns = [  # 1 - factor in float64, as torchvision rounds it (not derived on the device)
         theta.reshape(-1, 6), factor, 1.0 - factor, np.where(colour, ops - OP["Brightness"], 0),
         (255 << (8 - bits)) & 255, np.where(on("Solarize"), 255.0 * m, 0.0), np.zeros(len(ops)),
     ]  # fmt: skip
