@@ -1,7 +1,7 @@
 """A search with and without the warm start: best validation accuracy so far against trials.
 
-Each (seed, arm) is a fresh `search run` of `resnet_budget` at the CPU fidelity (2 epochs on
-1,000 images, validated on 1,000) and a 1M budget, where the zoo's WRN-16-2, ResNet-20, -32,
+Each (seed, arm) is a fresh `search run` of `resnet_budget` at a CPU fidelity of 2 epochs on
+1,000 images, validated on 1,000, and a 1M budget, where the zoo's WRN-16-2, ResNet-20, -32,
 WRN-40-1 and ResNet-56 fit (tried in that order), in its own SQLite file; `warm` enqueues the
 published designs first, `cold` is `--no-warm-start`.
 Best-so-far counts COMPLETE trials, in the order they were numbered; pruned trials count as

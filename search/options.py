@@ -100,6 +100,14 @@ class RunOptions:
             if self.device == "cpu":
                 raise UserError("--trials-per-gpu with --device cpu: trials on the CPU hold no GPU")
         _in_range("--heartbeat", self.heartbeat_s, 1, MAX_HEARTBEAT_S, " seconds")
+        from search.fidelity import Fidelity  # the ranges of those given; defaults fit them
+
+        given = (self.epochs, self.train_subset, self.val_size)
+        Fidelity(*(v if v is not None else low for v, low in zip(given, (1, 0, 1), strict=True)))
+        if self.gpus_per_trial is not None and not self.gpus_per_trial >= 0:  # NaN too; the
+            raise UserError(f"--gpus-per-trial {self.gpus_per_trial:g}; allowed: 0 or more")
+        if self.cpus_per_trial is not None and not self.cpus_per_trial > 0:  # most: Ray's
+            raise UserError(f"--cpus-per-trial {self.cpus_per_trial:g}; allowed: more than 0")
         check_pruner(self.pruner)
         from trainers.device import check_precision  # torch, which a run loads anyway
 

@@ -17,7 +17,6 @@ __all__ = [
     "MIN_RANK_CORRELATION",
     "PRUNERS",
     "RANK_CORRELATION",
-    "RANK_CORRELATION_SOURCE",
     "REDUCTION_FACTOR",
     "check_pruner",
     "describe_pruner",
@@ -30,10 +29,8 @@ __all__ = [
 # after epoch 20, for epoch k: 1 ... 15 of 20.
 RANK_CORRELATION: dict[int, float] = {1: 0.72, 3: 0.81, 10: 0.88, 15: 0.97}
 RANK_CORRELATION_EPOCHS = 20  # the epochs of the measured runs
-RANK_CORRELATION_SOURCE = (
-    "issue 14: learning curves of 15 varied configs trained 20 epochs on all training images on "
-    "one H100, measured by the issue's author (not re-measured here)"
-)
+# (issue 14: learning curves of 15 varied configs trained 20 epochs on all training images on
+# one H100, measured by the issue's author, not re-measured here)
 MIN_RANK_CORRELATION = 0.8  # no pruning where the ranking agrees less with the final one
 # Each rung keeps the best third. At a first rung of 15% of training the next is at 45%, between
 # the measured 0.81 (15%) and 0.88 (50%), and there is no third before 135%: every rung is where

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import optuna
+import torch
 
 from errors import UserError
 from search import interrupts
@@ -27,7 +28,7 @@ from search.pruning import describe_pruner
 from search.runner import Plan, run_trials
 from search.study import Search, create_or_resume
 from search.trial import frozen, trained_count
-from spaces import Space, get_space, probe
+from spaces import Space, get_space, probe, space_key
 from storage import Storage, open_storage
 from trainers import Metrics, autocast_dtype, count_params, describe_device, resolve_device
 from trainers.data import find_cifar10, load_cifar10
@@ -74,9 +75,14 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
         device = resources.device if resources else resolve_device(options.device)
         if options.cuda_graphs:  # refused before the study opens; by default each trial
             # decides where it trains (`train`): the driver never touches CUDA for it
-            check_graphs(device, autocast_dtype(device, options.precision), options.compile)
+            blind = device.type == "cuda" and not torch.cuda.is_available()  # a Ray head
+            auto = blind and options.precision == "auto"  # without GPUs: the trials check it
+            check_graphs(device, None if auto else autocast_dtype(device, options.precision),
+                         options.compile)  # fmt: skip
         fidelity = default_fidelity(device, options.epochs, options.train_subset, options.val_size)
         data_dir = find_cifar10(options.data_dir)  # a missing copy is downloaded (or fails) here
+        if options.checkpoint_dir is not None:  # refused before a new storage is made
+            _writable(options.checkpoint_dir / checkpoint_dirname(options.study_name))
         storage = open_storage(options.storage, heartbeat_s=options.heartbeat_s)
         study, plan = _open(options, space, fidelity, storage, started)
         where = resources.describe() if resources else describe_device(device)
@@ -100,6 +106,8 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
             executor: Executor = LocalExecutor(train_fn, {**kwargs, "device": device}, on_epoch)
         else:
             kwargs["device"] = options.device  # each worker resolves the devices Ray gives it
+            given = options.data_dir and Path(options.data_dir).expanduser().absolute()
+            kwargs["data_dir"] = given or None  # none given: each node's own cache
             executor = _ray_executor(resources, storage, study, train_fn, kwargs, stack)
         stack.enter_context(interrupts.raising())
         run_trials(study, plan, executor, stack.enter_context(progress))
@@ -113,7 +121,7 @@ def _open(
     name = options.study_name
     root = options.checkpoint_dir or storage.checkpoint_root
     checkpoints = _writable(root / checkpoint_dirname(name))
-    search = Search(options.space, options.budget, fidelity, options.pruner)
+    search = Search(space_key(options.space), options.budget, fidelity, options.pruner)
     study = create_or_resume(storage, name, search, options.seed, options.warm_start)
     log(f"study {name!r} in {storage.description}")
     log(f"space {options.space!r}, budget {options.budget:,} parameters")

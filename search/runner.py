@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import warnings
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import optuna
@@ -29,6 +29,7 @@ from search.sampling import sample
 from search.training import Outcome, fault_reason
 from search.trial import (
     FAIL_REASON,
+    as_sampled,
     frozen,
     is_trained,
     reason,
@@ -38,7 +39,7 @@ from search.trial import (
     trial_id,
 )
 from spaces import Space
-from storage import GRACE_BEATS, retry
+from storage import GRACE_BEATS, MAX_RETRIES, can_retry, retry
 
 __all__ = ["MAX_UNTRAINED_IN_A_ROW", "POLL_S", "Plan", "checkpoint_path", "run_trials"]
 
@@ -130,18 +131,23 @@ class _Loop:
         self.last_reason = reason(record)
 
     def _told(self, trial: optuna.Trial, outcome: Outcome) -> FrozenTrial:
-        self._record(trial, outcome)
+        again = outcome.retry and can_retry(frozen(trial))
+        if outcome.retry:  # the record says what happens next
+            then = "queued to resume from its checkpoint" if again else "not queued again"
+            end = "" if again else f": its original was retried {MAX_RETRIES} times"
+            outcome = replace(outcome, reason=f"{outcome.reason}; {then}{end}")
+        told = self._record(trial, outcome)
         self.beats.discard(trial_id(trial))
         del self.in_hand[trial.number]
         record = frozen(trial)
-        if not (outcome.retry and retry(self.study, record)):
+        if told and not (again and retry(self.study, as_sampled(record))):
             checkpoint_path(self.plan.checkpoints, record).unlink(missing_ok=True)
         return record
 
-    def _record(self, trial: optuna.Trial, outcome: Outcome) -> None:
-        """Tell the outcome, unless another driver told the trial first: on SQLite two drivers
-        can pop the same queued trial (a zoo design, a retry), as it has no row locks; the first
-        to finish keeps its result and the other leaves it as told."""
+    def _record(self, trial: optuna.Trial, outcome: Outcome) -> bool:
+        """Tell the outcome, unless another driver told the trial first (False): on SQLite two
+        drivers can pop the same queued trial (a zoo design, a retry), as it has no row locks;
+        the first to finish keeps its result, its checkpoint and its retry."""
         try:
             if outcome.state == TrialState.COMPLETE:
                 self.study.tell(trial, outcome.value)
@@ -151,6 +157,8 @@ class _Loop:
                 self.study.tell(trial, state=outcome.state)
         except optuna.exceptions.UpdateFinishedTrialError:
             log(f"trial {trial.number} was also run by another driver, which told it first")
+            return False
+        return True
 
     def start(self, trial: optuna.Trial) -> bool:
         """Sample the trial and hand it to the executor; False if it ended here instead (over
@@ -284,7 +292,7 @@ def run_trials(
                 "space whose configs fit it and train"
             ) from None
         except KeyboardInterrupt:
-            loop.fail_in_hand("interrupted; queued to resume from its checkpoint", again=True)
+            loop.fail_in_hand("interrupted", again=True)
             raise
         except SearchError as err:  # bad input a trial found: nothing more can train
             loop.fail_in_hand(f"stopped: {err}")

@@ -15,6 +15,7 @@ from search.fidelity import Fidelity
 from search.pruning import describe_pruner, make_pruner
 from search.sampling import make_sampler
 from search.warm_start import warm_start
+from spaces import space_key
 from storage import Storage, mask_argv
 from trainers.config import MAX_SEED
 
@@ -43,7 +44,20 @@ def load_study(storage: Storage, name: str) -> optuna.Study:
     if name not in names:
         known = ", ".join(sorted(names)) or "none yet"
         raise UserError(f"no study {name!r} in {storage.description}; studies there: {known}")
-    return optuna.load_study(study_name=name, storage=storage.backend)
+    study = optuna.load_study(study_name=name, storage=storage.backend)
+    _check_objectives(study)
+    if "space" not in study.user_attrs:
+        raise UserError(f"study {name!r} was not made by `search run` (it records no space); "
+                        "allowed: a study `search run` made")  # fmt: skip
+    return study
+
+
+def _check_objectives(study: optuna.Study) -> None:
+    if len(study.directions) != 1:
+        raise UserError(
+            f"study {study.study_name!r} has {len(study.directions)} objectives; allowed: a "
+            "study of one, validation accuracy, as `search run` makes"
+        )
 
 
 def study_note(search: Search, command: str) -> str:
@@ -98,10 +112,16 @@ def create_or_resume(
         created = _create(storage, name, search, warm)
     pruner = make_pruner(search.pruner, search.fidelity.epochs)
     study = optuna.load_study(study_name=name, storage=storage.backend, pruner=pruner)
+    _check_objectives(study)
     if study.direction != optuna.study.StudyDirection.MAXIMIZE:
         raise UserError(f"study {name!r} minimizes; allowed: a study that maximizes accuracy")
     for key, value in search.attrs().items():
         stored = study.user_attrs.get(key)
+        if key == "space" and isinstance(stored, str):  # a path stored as it was typed
+            stored = space_key(stored)
+        if stored is None and study.get_trials(deepcopy=False):  # another program's
+            raise UserError(f"study {name!r} was not made by `search run` (it records no "
+                            f"{key}); allowed: a new --study name")  # fmt: skip
         if stored is None:  # its creator, started at the same moment, has not written it yet
             study.set_user_attr(key, value)
         elif stored != value:

@@ -5,6 +5,7 @@ status, report, export) goes through this module.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Iterable
 
@@ -31,6 +32,7 @@ __all__ = [
     "VAL_LOSS",
     "WALL_S",
     "ZOO",
+    "as_sampled",
     "frozen",
     "is_budget_rejected",
     "is_trained",
@@ -59,6 +61,7 @@ NODE, HOST, PID, GPU_IDS = "node", "host", "pid", "gpu_ids"  # where a Ray task 
 GPUS = "gpus"  # the GPUs (a fraction where trials share one) a Ray task held
 ZOO = "zoo"  # the published design (spaces.ZOO) a warm-start trial is, by name
 METRICS = (VAL_LOSS, IMAGES_PER_S, WALL_S, PRECISION)  # from trainers.Metrics, when COMPLETE
+SAMPLED = (CONFIG, N_PARAMS, ZOO)  # what a trial is, set before it trains: what a retry inherits
 
 BUDGET = "budget"  # name of the constraint n_params - budget, feasible when <= 0
 
@@ -79,6 +82,14 @@ def trained_count(trials: Iterable[FrozenTrial]) -> int:
     return sum(is_trained(t) for t in trials)
 
 
+def as_sampled(trial: FrozenTrial) -> FrozenTrial:
+    """The trial with only the user attributes it had when sampled (SAMPLED): what a retry of
+    it inherits, not how its own run went (its reason, speed, device, resumed epoch)."""
+    sampled = copy.copy(trial)
+    sampled.user_attrs = {k: v for k, v in trial.user_attrs.items() if k in SAMPLED}
+    return sampled
+
+
 def retried_from(trial: FrozenTrial) -> int | None:
     """The number of the failed trial this one runs again, if it is a retry."""
     with warnings.catch_warnings():  # experimental since Optuna 2.8
@@ -89,11 +100,10 @@ def retried_from(trial: FrozenTrial) -> int | None:
 def reason(trial: FrozenTrial) -> str:
     """Why the trial is as it is, in a few words: why it was pruned or failed, or that it is
     a retry; "" for a plain trial."""
-    said = trial.user_attrs.get(PRUNED_REASON) or trial.user_attrs.get(FAIL_REASON)
-    if said:
+    if said := trial.user_attrs.get(PRUNED_REASON):
         return said
-    if trial.state == TrialState.FAIL:  # failed by a driver that found its heartbeat stale
-        return "no heartbeat: its process died"
+    if trial.state == TrialState.FAIL:  # no reason: failed by a driver that found it stale
+        return trial.user_attrs.get(FAIL_REASON) or "no heartbeat: its process died"
     retried = retried_from(trial)
     if retried is None:
         return ""

@@ -8,6 +8,7 @@ from spaces.registry import (
     probe,
     register,
     registered,
+    space_key,
     takes_budget,
 )
 from spaces.resnet_budget import resnet_budget  # registers itself as "resnet_budget"
@@ -24,5 +25,6 @@ __all__ = [
     "register",
     "registered",
     "resnet_budget",
+    "space_key",
     "takes_budget",
 ]

@@ -21,7 +21,16 @@ from trainers import TrainConfig
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["Space", "call_space", "get_space", "probe", "register", "registered", "takes_budget"]
+__all__ = [
+    "Space",
+    "call_space",
+    "get_space",
+    "probe",
+    "register",
+    "registered",
+    "space_key",
+    "takes_budget",
+]
 
 Space: TypeAlias = Callable[..., TrainConfig]  # space(trial) or space(trial, budget=...)
 _SPACES: dict[str, Space] = {}
@@ -124,9 +133,21 @@ def _load_file(path: Path) -> Space:
     )
 
 
+def _is_path(name_or_path: str) -> bool:
+    return name_or_path.endswith(".py") or "/" in name_or_path
+
+
+def space_key(name_or_path: str) -> str:
+    """What a study records of its space: the registered name, or the file's absolute path (so
+    that another spelling of the same file, or a run started elsewhere, finds it the same)."""
+    if _is_path(name_or_path):
+        return str(Path(name_or_path).expanduser().resolve())
+    return name_or_path
+
+
 def get_space(name_or_path: str) -> Space:
     """The space registered under `name_or_path`, or the one defined in that Python file."""
-    if name_or_path.endswith(".py") or "/" in name_or_path:
+    if _is_path(name_or_path):
         return _load_file(Path(name_or_path).expanduser())
     spaces = registered()
     if name_or_path not in spaces:

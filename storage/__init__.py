@@ -11,8 +11,10 @@ __all__ = [
     "DEFAULT_URL",
     "ENV_VAR",
     "GRACE_BEATS",
+    "MAX_RETRIES",
     "RETRY",
     "Storage",
+    "can_retry",
     "mask",
     "mask_argv",
     "open_storage",
@@ -22,7 +24,9 @@ __all__ = [
 
 _MODULES = {  # name -> the module that defines it
     "GRACE_BEATS": "storage.study_storage",
+    "MAX_RETRIES": "storage.study_storage",
     "RETRY": "storage.study_storage",
+    "can_retry": "storage.study_storage",
     "Storage": "storage.study_storage",
     "open_storage": "storage.study_storage",
     "retry": "storage.study_storage",

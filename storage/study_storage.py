@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from errors import UserError
 from storage.url import ENV_VAR, mask, resolve_url, sqlite_file
 
-__all__ = ["GRACE_BEATS", "RETRY", "Storage", "open_storage", "retry"]
+__all__ = ["GRACE_BEATS", "MAX_RETRIES", "RETRY", "Storage", "can_retry", "open_storage", "retry"]
 
 SQLITE_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before giving up
 PROXY_TIMEOUT_S = 30  # how long a worker waits for the driver's gRPC storage proxy
@@ -32,10 +32,16 @@ with warnings.catch_warnings():
     RETRY = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
 
 
+def can_retry(failed: optuna.trial.FrozenTrial) -> bool:
+    """Whether `retry` would queue the trial again: its original was retried fewer than
+    `MAX_RETRIES` times (Optuna's `retry_history`)."""
+    return len(failed.system_attrs.get("retry_history", [])) < MAX_RETRIES
+
+
 def retry(study: optuna.Study, failed: optuna.trial.FrozenTrial) -> bool:
-    """Queue a failed trial again (`RETRY`, as for a stale heartbeat); False, and nothing
-    queued, once its original has been retried `MAX_RETRIES` times."""
-    if len(failed.system_attrs.get("retry_history", [])) >= MAX_RETRIES:
+    """Queue a failed trial again (`RETRY`, as for a stale heartbeat), with its params and its
+    user and system attributes; False, and nothing queued, unless `can_retry`."""
+    if not can_retry(failed):
         return False
     RETRY(study, failed)
     return True
@@ -75,19 +81,45 @@ class Storage:
         return Path("checkpoints").resolve()
 
 
-def _prepare_sqlite(url: sqlalchemy.URL, must_exist: bool) -> None:
-    """Check the file can be opened and switch it to WAL (a setting the file keeps)."""
+WRITTEN_BY_RUN = (
+    f"the storage `search run` wrote (--storage, ${ENV_VAR}, or ./search.db in the directory "
+    "it ran in)"
+)
+
+
+def _check_sqlite_file(url: sqlalchemy.URL, must_exist: bool) -> None:
+    path = sqlite_file(url)
+    shown = mask(url.render_as_string(hide_password=False))
+    if path is not None and must_exist and not path.is_file():
+        raise UserError(f"storage {shown}: no such file; allowed: {WRITTEN_BY_RUN}")
+    if path is not None and not path.parent.is_dir():
+        raise UserError(f"storage {shown}: directory {path.parent} does not exist; allowed: a "
+                        "file in an existing directory")  # fmt: skip
+
+
+def _check_holds_studies(url: str, engine_kwargs: dict) -> None:
+    """UserError unless the database has Optuna's tables: opening it as a storage would
+    create them, and a command that only reads must write nothing to a database it was wrongly
+    pointed at."""
+    engine = sqlalchemy.create_engine(url, **engine_kwargs)
+    try:
+        with engine.connect() as connection:
+            found = sqlalchemy.inspect(connection).has_table("studies")
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
+        raise UserError(f"storage {mask(url)} is unreachable: {_reason(err)}") from None
+    finally:
+        engine.dispose()
+    if not found:
+        raise UserError(f"storage {mask(url)} holds no studies (no Optuna tables); allowed: "
+                        f"{WRITTEN_BY_RUN}")  # fmt: skip
+
+
+def _set_wal(url: sqlalchemy.URL) -> None:
+    """Switch a SQLite file to WAL (a setting the file keeps), creating it if need be."""
     path = sqlite_file(url)
     if path is None:
         return
     shown = mask(url.render_as_string(hide_password=False))
-    if must_exist and not path.is_file():
-        raise UserError(
-            f"storage {shown}: no such file; allowed: the storage `search run` wrote "
-            f"(--storage, ${ENV_VAR}, or ./search.db in the directory it ran in)"
-        )
-    if not path.parent.is_dir():
-        raise UserError(f"storage {shown}: directory {path.parent} does not exist")
     try:
         with sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
@@ -114,7 +146,7 @@ def open_storage(
         return Storage(url, _open_proxy(url))
     try:
         parsed = make_url(url)
-    except sqlalchemy.exc.ArgumentError:
+    except (sqlalchemy.exc.ArgumentError, ValueError):  # ValueError: a port that is no number
         raise UserError(
             f"storage {mask(url)!r} is not a database URL; allowed: sqlite:///FILE, "
             "postgresql://USER@HOST/DB, or any SQLAlchemy URL"
@@ -122,8 +154,12 @@ def open_storage(
     sqlite, file = parsed.get_backend_name() == "sqlite", sqlite_file(parsed)
     engine_kwargs: dict = {"pool_pre_ping": True}
     if sqlite:
-        _prepare_sqlite(parsed, must_exist)
+        _check_sqlite_file(parsed, must_exist)
         engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
+    if must_exist:
+        _check_holds_studies(url, engine_kwargs)
+    if sqlite:
+        _set_wal(parsed)
     beats: dict = {}
     if heartbeat_s is not None and not (sqlite and file is None):  # in memory: this process only
         beats = {

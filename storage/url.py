@@ -38,8 +38,8 @@ def mask(url: str) -> str:
 
     try:
         parsed = sqlalchemy.engine.make_url(url)
-    except sqlalchemy.exc.ArgumentError:  # not a URL: keep what follows the user-info
-        tail = url.split("@")[-1]
+    except (sqlalchemy.exc.ArgumentError, ValueError):  # not a URL (or its port no number):
+        tail = url.split("@")[-1]  # keep what follows the user-info
         return re.sub(r"([?&][^=&]*=)[^&]*", _masked_pair, tail)
     shown = parsed.set(query={}).render_as_string(hide_password=True)
     pairs = [

@@ -50,6 +50,7 @@ def study_dir(tmp_path_factory):
     study = optuna.create_study(
         study_name="s", storage=f"sqlite:///{where / 'search.db'}", direction="maximize"
     )
+    study.set_user_attr("space", "resnet_budget")
     trial = optuna.trial.create_trial(
         value=0.5, user_attrs={"config": config.to_dict(), "n_params": 5_000}
     )
@@ -62,6 +63,7 @@ def study_dir(tmp_path_factory):
 def test_help_and_params_load_no_heavy_library_and_no_optuna(study_dir):
     assert loaded(study_dir, "--help") == []
     assert loaded(study_dir, "params", "model.yaml") == []
+    assert loaded(study_dir, "params", "model.yaml", "--json") == []
 
 
 def test_spaces_loads_optuna_but_no_torch(study_dir):

@@ -68,11 +68,21 @@ def load_file(path: Path, kind: str, keys: set[str], allowed: str = "") -> dict[
     try:
         document = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
-        reason = str(err).strip().splitlines()[0]
-        raise UserError(f"{path} is truncated or not a {kind} ({reason}){suffix}") from None
+        raise UserError(f"{path} is truncated or not a {kind} ({_why(err)}){suffix}") from None
     if not isinstance(document, dict) or not keys <= document.keys():
         raise UserError(f"{path} is not a {kind} of this program{suffix}")
     return document
+
+
+def _why(err: Exception) -> str:
+    """torch.load's reason in a few words, without its advice to load the file unsafely."""
+    text = str(err).strip()
+    if not text.startswith("Weights only load failed"):
+        return text.splitlines()[0]
+    detail = text.partition("WeightsUnpickler error: ")[2].strip()
+    return "it holds more than tensors and plain data" + (
+        f": {detail.splitlines()[0]}" * bool(detail)
+    )
 
 
 def _read(path: Path) -> dict[str, Any]:

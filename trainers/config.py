@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -239,6 +240,24 @@ class TrainConfig:
         return _convert(cls, data, "")
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (where it would keep the
+    last silently, and a config would train with a value its reader did not see)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue  # refused below, by the safe loader
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def load_config(path: str | Path) -> TrainConfig:
     """Read a config from YAML or JSON: a bare config, or an export holding one under `config`."""
     path = Path(path)
@@ -249,7 +268,7 @@ def load_config(path: str | Path) -> TrainConfig:
     except UnicodeDecodeError:
         raise UserError(f"cannot read config {path}: not a text file (YAML or JSON)") from None
     try:
-        data = yaml.safe_load(text)  # JSON is YAML too
+        data = yaml.load(text, _UniqueKeys)  # JSON is YAML too
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

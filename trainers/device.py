@@ -25,7 +25,8 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
         return torch.device("cuda", parsed.index or 0)
     if parsed.type == "cpu" and not parsed.index:  # one CPU device: "cpu" (or "cpu:0")
         return torch.device("cpu")
-    raise UserError(f"unknown device {device!r}; allowed: {allowed}")
+    known = parsed.type == "cuda"  # a device this machine lacks
+    raise UserError(f"{'no' if known else 'unknown'} device {device!r}; allowed: {allowed}")
 
 
 def check_precision(precision: str) -> None:

@@ -84,7 +84,10 @@ def load_run(path: str | Path, device: torch.device) -> Trained:
     keys = {field.name for field in fields(_ModelFile)}
     document = load_file(file, "model file", keys, ALLOWED_RUN)
     saved = _ModelFile(**{key: document[key] for key in keys})
-    config = TrainConfig.from_dict(saved.config)
+    try:
+        config = TrainConfig.from_dict(saved.config)
+    except UserError as err:  # a config no `search train` wrote
+        raise type(err)(f"{file}: {err}") from None
     model = build_model(config.model, device)
     n_params = count_params(config.model)
     if n_params != saved.n_params:
@@ -92,9 +95,9 @@ def load_run(path: str | Path, device: torch.device) -> Trained:
                         f"{saved.n_params:,} it was saved with")  # fmt: skip
     try:
         model.load_state_dict(saved.state_dict)
-    except RuntimeError as err:
+    except (RuntimeError, TypeError) as err:  # TypeError: weights that are not a mapping
         first = str(err).splitlines()[1].strip() if "\n" in str(err) else str(err)
-        raise UserError(f"{file}: the weights do not fit its config ({first})") from None
+        raise UserError(f"{file}: the weights do not fit its config ({first[:200]})") from None
     return Trained(config, model.to(memory_format=torch.channels_last).eval(), n_params)
 
 

@@ -125,12 +125,13 @@ def _read_folder(folder: Path) -> tuple[list[str], torch.Tensor]:
     images = []
     for file in files:
         try:
-            with Image.open(file) as image:
+            with Image.open(file) as image:  # reads the header: the size, before any pixel
+                if image.size != (SIDE, SIDE):
+                    width, height = image.size
+                    raise UserError(f"--input {file}: {width}x{height} pixels; allowed: 32x32 "
+                                    "images")  # fmt: skip
                 pixels = np.array(image.convert("RGB"))  # a writable copy
-        except (OSError, UnidentifiedImageError) as err:
+        except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as err:
             raise UserError(f"--input {file}: not a readable image ({err})") from None
-        if pixels.shape[:2] != (SIDE, SIDE):
-            height, width = pixels.shape[:2]
-            raise UserError(f"--input {file}: {width}x{height} pixels; allowed: 32x32 images")
         images.append(torch.from_numpy(pixels).permute(2, 0, 1))
     return [file.stem for file in files], torch.stack(images)

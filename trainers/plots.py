@@ -37,7 +37,8 @@ def save_curves(history: Sequence[dict[str, float]], path: Path, title: str) -> 
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
             ax.legend()
-        loss.set_title("Loss (training: with label smoothing, CutMix)", fontsize=11)
+        loss.set_title("Loss (training: as optimised, any label smoothing and mixing in)",
+                       fontsize=11)  # fmt: skip
         accuracy.set_title("Accuracy", fontsize=11)
         fig.suptitle(title)
         fig.savefig(path, bbox_inches="tight")

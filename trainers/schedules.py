@@ -13,7 +13,8 @@ from trainers.config import ScheduleConfig
 
 __all__ = ["lr_factor", "make_scheduler"]
 
-ONECYCLE_START = 1 / 25  # one-cycle starts at peak / 25 and ends at peak / 1e4 (as torch's)
+ONECYCLE_START = 1 / 25  # one-cycle starts at peak / 25 (as torch's) and ends at peak / 1e4
+# (torch's OneCycleLR ends at its start / 1e4, that is peak / 2.5e5)
 ONECYCLE_END = 1e-4
 
 

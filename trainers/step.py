@@ -10,7 +10,8 @@ them and the graph replayed with one launch.
 
 What the graph cannot hold stays around it in Python: the LR schedule (each group's LR is a
 device tensor the optimizer reads, refilled from the schedule before every step), the weights'
-moving average and the data path, whose crop, flip and mix draw their sizes on the host.
+moving average and the data path (crops and flips drawn on the device; the mix and its box
+or weight on the host).
 """
 
 from __future__ import annotations

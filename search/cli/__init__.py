@@ -13,6 +13,7 @@ command runs in its body: `search --help` loads no Optuna, torch or Ray (tests/t
 from __future__ import annotations
 
 import sys
+import traceback
 import warnings
 from typing import Annotated
 
@@ -67,8 +68,8 @@ def main() -> None:
         err.show()  # `search` alone, or a group without its command: the help
         sys.exit(err.exit_code)
     except (click.ClickException, UserError) as err:
-        if _debug:
-            raise
+        if _debug:  # the traceback, then the line and the exit code as without --debug
+            traceback.print_exc()
         print(f"error: {_one_line(err)}", file=sys.stderr)
         sys.exit(2)
     except (KeyboardInterrupt, typer.Abort):
@@ -79,9 +80,10 @@ def main() -> None:
 
 
 def _one_line(err: click.ClickException | UserError) -> str:
-    """The error as one line; a usage error points at the command's help."""
+    """The error as one line (a message may quote a user's own exception, newlines and all);
+    a usage error points at the command's help."""
     if isinstance(err, UserError):
-        return str(err)
+        return " ".join(str(err).split())
     message = " ".join(err.format_message().split())
     command = err.ctx.command_path if isinstance(err, click.UsageError) and err.ctx else "search"
     return f"{message} (see `{command} --help`)"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shlex
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -43,11 +45,9 @@ def params(
 
     config = load_config(file)
     n = count_params(config.model)
-    if as_json:
-        from search.trial import N_PARAMS
-
+    if as_json:  # "n_params" as a trial records it, spelt out: search.trial loads Optuna
         model = config.to_dict()["model"]
-        document = {N_PARAMS: n, "parts": param_counts(config.model), "model": model}
+        document = {"n_params": n, "parts": param_counts(config.model), "model": model}
         stdout.print_json(json.dumps(document))
     else:
         stdout.print(f"{n:,} trainable parameters ({describe_model(config.to_dict())})")
@@ -123,6 +123,7 @@ def train(
     dtype = autocast_dtype(resolved, precision)
     check_fits(config, resolved, dtype)  # before it loads data
     graphs = use_graphs(cuda_graphs, resolved, dtype, compile)
+    again = [*sys.argv[1:], *([] if out else ["--out", str(Path("runs") / file.stem)])]
     out = out or Path("runs") / file.stem
     prepare_out(out, config, resume)
     folder = find_cifar10(data_dir)
@@ -141,11 +142,12 @@ def train(
     def report(epoch: int, value: float, /, **metrics: float) -> None:
         nonlocal last
         val = "" if math.isnan(value) else f"  val acc {value:.4f}"
-        now = time.monotonic()
+        now, speed = time.monotonic(), metrics.get("images_per_s")  # None: a resumed epoch
         left = timedelta(seconds=round((now - last) * (config.epochs - epoch)))  # at its pace
         last = now
+        pace = "  (from the checkpoint)" if speed is None else f"  {speed:,.0f} img/s  {left} left"
         log(f"epoch {epoch}/{config.epochs}  train loss {metrics.get('train_loss', math.nan):.4f}"
-            f"{val}  {metrics.get('images_per_s', 0):,.0f} img/s  {left} left")  # fmt: skip
+            f"{val}{pace}")  # fmt: skip
 
     scoring = "scoring the test set" + (", then with TTA" if tta else "")
     try:
@@ -154,8 +156,12 @@ def train(
                              precision=precision, resume=resume, tta=tta,
                              progress=progress, batches_done=batches, compile=compile,
                              graphs=graphs)  # fmt: skip
-    except KeyboardInterrupt:
-        log(f"interrupted; go on with: search train {file} --out {out} --resume")
+    except KeyboardInterrupt:  # the same command, with --resume: the same config to go on
+        if (out / "checkpoint.pt").is_file():
+            resumed = shlex.join(["search", *(a for a in again if a != "--resume"), "--resume"])
+            log(f"interrupted; go on with: {resumed}")
+        else:
+            log("interrupted before its first epoch was saved: nothing to resume")
         raise
     except DivergedError as err:
         raise ConfigError(f"{file}: training diverged ({err}); allowed: a config that trains, "
@@ -180,15 +186,16 @@ def evaluate(
     precision: Precision = "auto",
 ) -> None:
     """Test accuracy with and without TTA, per-class accuracy, and a confusion matrix."""
-    from search.trial import N_PARAMS
     from trainers import resolve_device
     from trainers.data import CLASSES, load_cifar10
+    from trainers.device import check_precision
     from trainers.evaluation import evaluate_run, load_run, model_file
     from trainers.plots import save_confusion
 
     file = model_file(run)
     out = output_dir(out or file.parent, EVALUATION_FILES, "--out")  # before minutes of scoring
     resolved = resolve_device(device)
+    check_precision(precision)  # before the data loads
     trained = load_run(file, resolved)  # a file that is no model fails here, in one line
     with step(f"loading CIFAR-10 onto {resolved}") as loading:
         load_cifar10(data_dir, resolved, loading)  # kept: the scoring reuses it
@@ -204,7 +211,7 @@ def evaluate(
     stdout.print(table)
     save_confusion(tta.confusion, CLASSES, out / "confusion.png",
                    f"Test set, with TTA: accuracy {tta.accuracy:.4f}")  # fmt: skip
-    document = {N_PARAMS: trained.n_params, "classes": list(CLASSES),
+    document = {"n_params": trained.n_params, "classes": list(CLASSES),
                 **{name: dataclasses.asdict(s) for name, s in scores.items()}}  # fmt: skip
     (out / "evaluation.json").write_text(json.dumps(document, indent=2) + "\n")
     log(f"confusion matrix {out / 'confusion.png'}, figures {out / 'evaluation.json'}")

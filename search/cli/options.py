@@ -9,7 +9,7 @@ import typer
 
 from storage import DEFAULT_URL, ENV_VAR
 
-__all__ = ["Compile", "DataDir", "Device", "Precision", "Storage", "Study"]
+__all__ = ["Compile", "CudaGraphs", "DataDir", "Device", "Precision", "Storage", "Study"]
 
 Storage = Annotated[
     str | None,

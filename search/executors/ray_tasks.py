@@ -34,6 +34,22 @@ from trainers import Metrics, TrainConfig
 __all__ = ["RayExecutor", "ray_session", "storage_for_workers"]
 
 
+RAY_CONNECT_TIMEOUT_S = 10  # for a Ray head to accept a connection (ray.init would wait on)
+
+
+def _check_reachable(address: str) -> None:
+    """UserError unless something accepts connections at `address` ([ray://]HOST:PORT): where
+    nothing listens, `ray.init` retries for minutes, saying only Ray's own warnings."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    allowed = "allowed: HOST:PORT of a running Ray head (`ray start --head` prints it), or auto"
+    if not host or not port.isdigit():
+        raise UserError(f"--ray-address {address}: not HOST:PORT; {allowed}")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), RAY_CONNECT_TIMEOUT_S).close()
+    except OSError as err:
+        raise UserError(f"--ray-address {address}: cannot connect ({err}); {allowed}") from None
+
+
 @contextmanager
 def ray_session(address: str | None) -> Iterator[None]:
     """Ray for the block: the cluster at `address`, else one started here and shut down after.
@@ -43,12 +59,14 @@ def ray_session(address: str | None) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
+    if address not in (None, "auto", "local"):
+        _check_reachable(address)
     try:
         ray.init(
             address=address, include_dashboard=False, logging_level=logging.WARNING,
             log_to_driver=True,
         )  # fmt: skip
-    except ConnectionError as err:
+    except (ConnectionError, ValueError) as err:
         raise UserError(f"--ray-address {address}: {err}") from None
     try:
         yield
@@ -128,6 +146,7 @@ class RayExecutor:
         self.train_fn, self.train_kwargs = train_fn, train_kwargs
         self.tasks: dict[ray.ObjectRef, optuna.Trial] = {}
         self.gpus_held: dict[ray.ObjectRef, float] = {}
+        self.held_back: list[tuple[optuna.Trial, Outcome]] = []  # ended, told by the next wait
 
     def has_room(self) -> bool:
         """Room for another trial: fewer than `workers` running (as many as the nodes hold at
@@ -150,18 +169,26 @@ class RayExecutor:
         self.tasks[ref], self.gpus_held[ref] = trial, gpus
 
     def running(self) -> list[optuna.Trial]:
-        return list(self.tasks.values())
+        return [*self.tasks.values(), *(trial for trial, _ in self.held_back)]
 
     def wait(self, timeout_s: float) -> list[tuple[optuna.Trial, Outcome]]:
-        ready, rest = ray.wait(list(self.tasks), num_returns=1, timeout=timeout_s)
-        if ready and rest:  # others that ended meanwhile
-            ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
-        ended = []
+        ended, self.held_back = self.held_back, []
+        ready = self._ready(0 if ended else timeout_s) if self.tasks else []
         for ref in ready:
-            trial = self.tasks.pop(ref)
-            self.gpus_held.pop(ref)
-            ended.append((trial, self._outcome(ref)))  # bad input raises: the loop fails it
+            trial, _ = self.tasks.pop(ref), self.gpus_held.pop(ref)
+            try:
+                ended.append((trial, self._outcome(ref)))
+            except UserError:  # bad input a worker found: the loop stops the search, and the
+                self.held_back = ended  # trials that ended beside it come from its next wait
+                raise
         return ended
+
+    def _ready(self, timeout_s: float) -> list[ray.ObjectRef]:
+        """The tasks that have ended: the first within `timeout_s`, and any others by then."""
+        ready, rest = ray.wait(list(self.tasks), num_returns=1, timeout=timeout_s)
+        if ready and rest:
+            ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
+        return ready
 
     @staticmethod
     def _outcome(ref: ray.ObjectRef) -> Outcome:
@@ -170,7 +197,7 @@ class RayExecutor:
         except UserError:
             raise  # bad input a worker found (its data directory, say): stop the search
         except (WorkerCrashedError, NodeDiedError, RayActorError) as err:  # died: run it again
-            reason = f"worker died ({type(err).__name__}); retried from its checkpoint"
+            reason = f"worker died ({type(err).__name__})"  # the loop says if it is retried
             return Outcome(optuna.trial.TrialState.FAIL, reason=reason, retry=True)
         except RayError as err:  # the task raised: a fault of the trial a retry would meet again
             cause = getattr(err, "cause", None) or err  # RayTaskError: the task's exception

@@ -122,8 +122,6 @@ def plan_resources(
                         f"for a trial (GPUs, CPUs per node: {nodes}); allowed: fewer")  # fmt: skip
     if gpus_per_trial is None:
         room = slots(nodes, 1 / sharing.MOST_PER_GPU, cpus_per_trial)
-    if workers is not None and workers < 1:
-        raise UserError(f"--workers must be >= 1, got {workers}")
     if workers is None:
         workers = 1 if gpus_per_trial == 0 else room
     return Resources(min(workers, room), gpus_per_trial, cpus_per_trial, gpus)

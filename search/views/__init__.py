@@ -4,3 +4,5 @@ report files, the dashboard server, the table of spaces. They read the storage, 
 Import each from its module (`search.views.table`, `.export`, `.gain`, `.report`, `.dashboard`,
 `.spaces`, `.model`): the package imports none of them, so a command loads only the view it shows.
 """
+
+__all__: list[str] = []  # nothing here: each view is in its module

@@ -42,7 +42,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     """One row per trial: Optuna's columns, the metrics, and the config flattened (config.*)."""
     frame = study.trials_dataframe(attrs=("number", "state", "value", "duration", "params"))
     frame = frame.rename(columns={"value": "val_accuracy", "value_val_accuracy": "val_accuracy"})
-    frame["duration"] = frame["duration"].dt.total_seconds()
+    frame["duration"] = pd.to_timedelta(frame["duration"]).dt.total_seconds()  # None: running
     trials = study.get_trials(deepcopy=False)
     for key in (N_PARAMS, PRUNED_REASON, FAIL_REASON, IMAGES_PER_S, VAL_LOSS, DEVICE):
         frame[key] = [t.user_attrs.get(key) for t in trials]

@@ -154,6 +154,13 @@ def _mark_gain(ax: plt.Axes, trials: list[FrozenTrial], gained: Gain) -> None:
                        label=f"{what}: {trial.value:.3f} (trial {trial.number})")  # fmt: skip
 
 
+OTHERS = {  # the grey curves' legend by state; PRUNED: pruned by the pruner
+    TrialState.COMPLETE: "other complete trials",
+    TrialState.FAIL: "failed (diverged, interrupted, ...)",
+    TrialState.RUNNING: "running",
+}
+
+
 def curves_plot(study: optuna.Study) -> Figure:
     """Validation accuracy per epoch: the best complete trials in colour, the rest grey, a
     pruned trial's curve ending in an x where the pruner stopped it."""
@@ -166,7 +173,7 @@ def curves_plot(study: optuna.Study) -> Figure:
             continue
         steps = sorted(t.intermediate_values)
         stopped = t.state == TrialState.PRUNED
-        label = "pruned by the pruner (x: where)" if stopped else "other complete trials"
+        label = OTHERS.get(t.state, "pruned by the pruner (x: where)")
         ax.plot(steps, [t.intermediate_values[s] for s in steps], c="0.7", lw=1,
                 marker="x" if stopped else "o", ms=6 if stopped else 4, markevery=[-1],
                 label=None if label in labelled else label)  # fmt: skip

@@ -45,6 +45,20 @@ class Recorder:
         return standin_train(config, report, **kwargs)
 
 
+class KwargsLog:
+    """`standin_train` that writes the data directory and CUDA-graph choice it was given to a
+    JSON file per call in `log_dir` (Ray workers are other processes)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+
+    def __call__(self, config: TrainConfig, report=None, **kwargs: object) -> Metrics:
+        heard = {key: kwargs.get(key) for key in ("data_dir", "graphs")}
+        path = self.log_dir / f"{uuid.uuid4().hex}.json"
+        path.write_text(json.dumps({k: v if v is None else str(v) for k, v in heard.items()}))
+        return standin_train(config, report, **kwargs)
+
+
 def diverging_train(config: TrainConfig, report=None, **_: object) -> Metrics:
     raise DivergedError("training loss is nan in epoch 1")
 
@@ -85,13 +99,23 @@ class OutOfMemoryOnce:
         self.flag = flag
 
     def __call__(self, config: TrainConfig, report=None, **kwargs: object) -> Metrics:
-        import torch
-
         try:
             self.flag.touch(exist_ok=False)
         except FileExistsError:
             return standin_train(config, report, **kwargs)
-        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        raise self.error()
+
+    def error(self) -> Exception:
+        import torch
+
+        return torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+class BadInputOnce(OutOfMemoryOnce):
+    """Meets bad input the first time any process calls it, as a worker without the data."""
+
+    def error(self) -> Exception:
+        return UserError("--data-dir /data: no CIFAR-10 on this worker")
 
 
 class BadInputOnEveryWorker:
@@ -120,6 +144,46 @@ class BadInputOnEveryWorker:
 
     def running(self) -> list[optuna.Trial]:
         return list(self.ended)
+
+    def cancel(self) -> None:
+        self.ended.clear()
+
+
+class DyingWorker:
+    """An executor whose worker dies under the first trial it is given and under every retry
+    of it, as a Ray worker killed mid-trial (RayExecutor: FAIL, to retry); the trial's speed is
+    recorded first, as a worker records it each epoch. Every other trial completes. Where
+    `other` is given, another driver tells each dying trial COMPLETE first (SQLite's race)."""
+
+    def __init__(self, other: optuna.Study | None = None) -> None:
+        self.other, self.doomed = other, None
+        self.given: list[optuna.trial.FrozenTrial] = []  # each trial as it was handed over
+        self.ended: list[tuple[optuna.Trial, object]] = []
+
+    def has_room(self) -> bool:
+        return not self.ended
+
+    def submit(self, trial: optuna.Trial, config: TrainConfig, checkpoint: Path) -> None:
+        from search.training import Outcome
+        from search.trial import IMAGES_PER_S, frozen, retried_from
+
+        self.given.append(frozen(trial))
+        self.doomed = trial.number if self.doomed is None else self.doomed
+        if self.doomed not in (trial.number, retried_from(frozen(trial))):
+            self.ended.append((trial, Outcome(optuna.trial.TrialState.COMPLETE, value=0.5)))
+            return
+        trial.set_user_attr(IMAGES_PER_S, 123.0)
+        if self.other is not None:
+            self.other.tell(trial.number, 0.5)
+        died = Outcome(optuna.trial.TrialState.FAIL, reason="worker died (X)", retry=True)
+        self.ended.append((trial, died))
+
+    def wait(self, timeout_s: float) -> list:
+        ended, self.ended = self.ended, []
+        return ended
+
+    def running(self) -> list[optuna.Trial]:
+        return [trial for trial, _ in self.ended]
 
     def cancel(self) -> None:
         self.ended.clear()

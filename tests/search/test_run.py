@@ -142,3 +142,23 @@ def test_cuda_graphs_reach_the_trainer_as_asked_and_are_its_to_decide_by_default
     run(f"sqlite:///{tmp_path}/s.db", trials=2, train_fn=train_fn, cuda_graphs=cuda_graphs,
         warm_start=False)  # fmt: skip
     assert heard and set(heard) == {"unset" if cuda_graphs is None else False}
+
+
+def test_a_space_file_resumes_by_any_path_to_it(tmp_path, monkeypatch):
+    """The study records the file's absolute path; one recorded as typed, relative to where
+    the run started (studies before that), resumes from there by any path too."""
+    from tests.conftest import TINY_SPACE
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    monkeypatch.chdir(TINY_SPACE.parent.parent)
+    relative = f"{TINY_SPACE.parent.name}/{TINY_SPACE.name}"
+    study = run(url, trials=1, space=relative)
+    assert study.user_attrs["space"] == str(TINY_SPACE.resolve())
+    monkeypatch.chdir(TINY_SPACE.parent)
+    assert run(url, trials=2, space=TINY_SPACE.name).user_attrs["space"] == str(TINY_SPACE)
+    study.set_user_attr("space", relative)  # as typed, before
+    monkeypatch.chdir(TINY_SPACE.parent.parent)
+    assert len(run(url, trials=3, space=str(TINY_SPACE)).get_trials()) >= 3
+    (tmp_path / "other.py").write_text(TINY_SPACE.read_text())  # another file
+    with pytest.raises(UserError, match="was created with space"):
+        run(url, trials=4, space=str(tmp_path / "other.py"))

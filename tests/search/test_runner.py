@@ -14,10 +14,12 @@ from search import Fidelity, is_budget_rejected, is_trained
 from search.executors import LocalExecutor
 from search.progress import TrialProgress
 from search.runner import Plan, run_trials
+from search.trial import IMAGES_PER_S, reason, retried_from
 from spaces import get_space
 from storage import open_storage
 from tests.search.standins import (
     BadInputOnEveryWorker,
+    DyingWorker,
     Recorder,
     Timed,
     diverging_train,
@@ -213,3 +215,32 @@ def test_bad_input_met_by_every_worker_fails_every_trial_and_stops_the_run():
     assert [t.state for t in study.trials if not is_budget_rejected(t)] == [TrialState.FAIL] * 2
     for t in study.trials:
         assert t.user_attrs.get("fail_reason", "").startswith("stopped: --data-dir /data")
+
+
+def test_a_trial_whose_worker_dies_is_retried_three_times_and_each_record_says_what_followed():
+    """Each retry inherits the trial's config, not how the dead run went (its speed, its
+    reason), and the last failure says it was not queued again, as it was not."""
+    study = optuna.create_study(direction="maximize")
+    worker = DyingWorker()
+    run_trials(study, Plan(SPACE, FIDELITY, 5_000_000, 1, Path(tempfile.mkdtemp())), worker,
+               TrialProgress())  # fmt: skip
+    doomed = [t for t in study.trials if worker.doomed in (t.number, retried_from(t))]
+    assert [t.state for t in doomed] == [TrialState.FAIL] * 4
+    queued = "worker died (X); queued to resume from its checkpoint"
+    last = "worker died (X); not queued again: its original was retried 3 times"
+    assert [reason(t) for t in doomed] == [queued] * 3 + [last]
+    retries = [t for t in worker.given if retried_from(t) == worker.doomed]
+    assert len(retries) == 3 and all(t.user_attrs["config"] for t in retries)
+    assert not any(IMAGES_PER_S in t.user_attrs or "fail_reason" in t.user_attrs for t in retries)
+    assert [reason(t) for t in retries] == [f"retry of #{worker.doomed}"] * 3
+    assert not any(t.state == TrialState.WAITING for t in study.trials)
+
+
+def test_a_trial_another_driver_completed_first_is_not_queued_again(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = optuna.create_study(storage=url, direction="maximize")
+    other = optuna.load_study(study_name=study.study_name, storage=url)
+    plan = Plan(SPACE, FIDELITY, 5_000_000, 1, tmp_path)
+    run_trials(study, plan, DyingWorker(other), TrialProgress())
+    trained = [t for t in study.trials if not is_budget_rejected(t)]
+    assert [(t.state, t.value) for t in trained] == [(TrialState.COMPLETE, 0.5)]

@@ -66,3 +66,14 @@ def test_a_live_trial_reads_back_as_the_storage_holds_it():
     record = storage_of(study).get_trial(trial_id(trial))
     assert frozen(trial).intermediate_values == record.intermediate_values == {1: 0.25}
     assert frozen(trial).state == TrialState.RUNNING
+
+
+def test_a_retry_copied_whole_says_it_is_a_retry_not_why_its_original_failed():
+    """Optuna's retry of a stale trial copies its user attributes, a reason among them."""
+    study = optuna.create_study(storage=open_storage("sqlite://").backend, direction="maximize")
+    failed = ended(study, TrialState.FAIL, **{FAIL_REASON: "interrupted; queued ..."})
+    RETRY(study, failed)
+    retry = study.ask()
+    assert reason(frozen(retry)) == f"retry of #{failed.number}"
+    study.tell(retry, 0.4)
+    assert reason(study.trials[-1]) == f"retry of #{failed.number}"

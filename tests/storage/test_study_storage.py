@@ -70,6 +70,7 @@ def test_sqlite_files_are_in_wal_mode_with_normal_sync(tmp_path):
         ("postgresql://bob:s3cret@127.0.0.1:1/x", "unreachable: connection failed"),
         ("sqlite:////nonexistent/dir/x.db", "directory /nonexistent/dir does not exist"),
         ("nonsense", "is not a database URL; allowed: sqlite:///FILE"),
+        ("postgresql://bob:s3cret@host:notaport/x", "is not a database URL; allowed: sqlite"),
         ("grpc://nohost", "is not a proxy address; allowed: grpc://HOST:PORT"),
     ],
 )
@@ -100,3 +101,23 @@ def test_a_trial_that_fails_on_every_retry_is_retried_three_times_then_left(stor
         assert study.trials[trial.number].system_attrs["failed_trial"] == 0
     assert queued == [True, True, True, False]
     assert [t.state.name for t in study.trials] == ["FAIL"] * 4
+
+
+def test_a_read_only_open_writes_nothing_to_a_database_without_studies(storage_url):
+    """Status, export, report and the dashboard pointed at another application's database:
+    refused, and the database left as it was (no Optuna tables, a SQLite file not made WAL)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(storage_url)
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text("CREATE TABLE other (x INTEGER)"))
+    with pytest.raises(UserError, match="holds no studies \\(no Optuna tables\\); allowed: the"):
+        open_storage(storage_url, must_exist=True)
+    with engine.connect() as connection:
+        assert sqlalchemy.inspect(connection).get_table_names() == ["other"]
+        if storage_url.startswith("sqlite"):
+            mode = connection.execute(sqlalchemy.text("PRAGMA journal_mode")).scalar()
+            assert mode == "delete"
+    engine.dispose()
+    open_storage(storage_url)  # `search run` makes it a storage, as it did before
+    assert open_storage(storage_url, must_exist=True).backend.get_all_studies() == []

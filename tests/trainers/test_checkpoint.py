@@ -92,3 +92,15 @@ def test_truncated_foreign_and_mismatched_checkpoints_are_refused(data, tmp_path
     torch.save({"something": 1}, path)
     with pytest.raises(UserError, match="not a checkpoint of this program"):
         check(path, CONFIG)
+
+
+def test_a_file_of_other_objects_is_refused_without_torchs_advice_to_load_it_unsafely(tmp_path):
+    import pickle
+
+    from trainers.checkpoint import load_file
+
+    path = tmp_path / "objects.pt"
+    path.write_bytes(pickle.dumps({"weights": object}))
+    with pytest.raises(UserError, match="holds more than tensors and plain data") as err:
+        load_file(path, "model file", {"weights"})
+    assert "weights_only" not in str(err.value) and "\n" not in str(err.value)

@@ -6,6 +6,7 @@ BAD_INPUTS names them.
 
 import os
 import pickle
+import zlib
 
 import numpy as np
 import yaml
@@ -96,6 +97,11 @@ def write_bad_files(where):
     write_configs(where)
     (where / "big").mkdir()
     Image.fromarray(np.zeros((28, 28, 3), np.uint8)).save(where / "big" / "0.png")
+    (where / "bomb").mkdir()  # a PNG header of 20,000 x 20,000 pixels: its size is refused
+    chunks = [b"IHDR" + (20_000).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0]), b"IDAT"]
+    png = b"".join((len(c) - 4).to_bytes(4, "big") + c + zlib.crc32(c).to_bytes(4, "big")
+                   for c in chunks)  # fmt: skip
+    (where / "bomb" / "0.png").write_bytes(b"\x89PNG\r\n\x1a\n" + png)
     (where / "twice").mkdir()  # 1.png and 1.jpg: both id 1
     for name in ("0.png", "1.png", "1.jpg"):
         Image.fromarray(IMAGES[0]).save(where / "twice" / name)

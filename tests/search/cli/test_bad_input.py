@@ -35,13 +35,19 @@ BAD_INPUTS = [
     (["run", "--epochs", "0"], "--epochs must be >= 1, got 0"),
     (["run", "--train-subset", "49500"], "--train-subset must be 0 (all) to 49,000"),
     (["run", "--device", "tpu"], "unknown device 'tpu'; allowed: cpu"),
-    (["run", "--device", "cuda:7"], "unknown device 'cuda:7'; allowed: cpu"),
+    (["run", "--device", "cuda:7"], "no device 'cuda:7'; allowed: cpu"),
     (["run", "--seed", "-1"], "--seed must be 0 to 4,294,967,295, got -1"),
     (["run", "--val-size", "50000"], "--val-size must be 1 to 49,999, got 50000"),
     (["run", "--data-dir", "partial"], "--data-dir partial: no CIFAR-10 there"),
     (["run", "--precision", "fp8"], "unknown precision 'fp8'; allowed: auto"),
     (["status", "--study", "nope"], "no study 'nope' in sqlite:///search.db ("),
     (["export", "--study", "nope"], "no study 'nope'"),
+    (["params", "dup.yaml"], "dup.yaml is not valid YAML or JSON at line 2, column 1: key 'epo"),
+    (["status", "--study", "plain"], "study 'plain' was not made by `search run` (it records no"),
+    (["report", "--study", "multi"], "study 'multi' has 2 objectives; allowed: a study of one"),
+    (["export", "--study", "multi"], "study 'multi' has 2 objectives; allowed"),
+    (["run", "--study", "plain"], "'plain' was not made by `search run` (it records no space); "),
+    (["run", "--study", "multi"], "study 'multi' has 2 objectives; allowed"),
     (["status", "--study", "ok", "--storage", "sqlite:///other.db"], "no such file"),
     (["params", "bad.yaml"], "bad.yaml is not valid YAML or JSON at line"),
     (["params", "unknown.yaml"], "unknown key 'model.widthz'; allowed: stem_width"),
@@ -53,10 +59,17 @@ BAD_INPUTS = [
     (["train", "unknown.yaml", "--epochs", "0"], "--epochs must be >= 1, got 0"),
     (["run", "--storage", "sqlite:////proc/x.db"], "cannot open or create the SQLite file"),
     (["run", "--checkpoint-dir", "binary.pt"], "cannot be created (Not a directory); allowed"),
+    (["run", "--checkpoint-dir", "binary.pt", "--storage", "sqlite:///x.db"], "binary.pt/new"),
     (["run", "--heartbeat", "0"], "--heartbeat must be 1 to 3,600 seconds, got 0"),
     (["run", "--timeout", "0"], "--timeout must be 1 to 31,622,400 seconds, got 0"),
     (["run", "--timeout", "10m"], "Invalid value for '--timeout'"),
     (["run", "--workers", "0"], "--workers must be 1 to 10,000, got 0"),
+    (["run", "--ray-address", "127.0.0.1:1"], "--ray-address 127.0.0.1:1: cannot connect ("),
+    (["run", "--ray-address", "not an address"], "not an address: not HOST:PORT; allowed"),
+    (["run", "--workers", "2", "--epochs", "0"], "--epochs must be >= 1, got 0"),  # before Ray
+    (["run", "--workers", "2", "--train-subset", "-1"], "--train-subset must be 0 (all) to"),
+    (["run", "--workers", "2", "--cpus-per-trial", "-1"], "--cpus-per-trial -1; allowed: more"),
+    (["run", "--workers", "2", "--gpus-per-trial", "nan"], "--gpus-per-trial nan; allowed: 0 or"),
     (["run", "--trials-per-gpu", "0"], "--trials-per-gpu must be 1 to 64, got 0"),
     (["run", "--trials-per-gpu", "2", "--gpus-per-trial", "0.5"], "give one of them"),
     (["run", "--trials-per-gpu", "2", "--device", "cpu"], "trials on the CPU hold no GPU"),
@@ -73,6 +86,7 @@ BAD_INPUTS = [
         ["run", "--space", "raises.py"],
         "raises.py raised ZeroDivisionError when imported",
     ),
+    (["run", "--space", "multiline.py"], "raised ValueError when imported: first line second"),
     (["run", "--space", "backwards.py"], "space 'space' failed for a random trial {}: ValueError"),
     (["run", "--space", "dict.py"], "space 'space' failed for a random trial {'w': 8}: space 'sp"),
     (["run", "--space", "lr.py"], "failed for a random trial {}: optim.lr must be"),
@@ -91,6 +105,7 @@ BAD_INPUTS = [
 
 SPACE_FILES = {  # user space files that fail before the study starts
     "raises.py": "1 / 0\n",
+    "multiline.py": "raise ValueError('first line\\nsecond line')\n",
     "backwards.py": "def space(trial):\n    return trial.suggest_int('depth', 5, 1)\n",
     "dict.py": "def space(trial):\n    return {'width': trial.suggest_int('w', 8, 8)}\n",
     "lr.py": "from trainers import ModelConfig, OptimConfig, TrainConfig\n\n\ndef space(trial):\n"
@@ -139,9 +154,11 @@ def ok_study(tmp_path_factory, fake_cifar):
         check=True,
         capture_output=True,
     )
-    optuna.create_study(
-        storage=f"sqlite:///{where / 'search.db'}", study_name="minimized", direction="minimize"
-    )
+    url = f"sqlite:///{where / 'search.db'}"
+    optuna.create_study(storage=url, study_name="minimized", direction="minimize")
+    plain = optuna.create_study(storage=url, study_name="plain", direction="maximize")
+    plain.add_trial(optuna.trial.create_trial(value=0.5))  # another program's study
+    optuna.create_study(storage=url, study_name="multi", directions=["maximize", "minimize"])
     # The file is in WAL mode and Optuna's pooled connection stays open: until a checkpoint,
     # the new study lies in search.db-wal, which the tests' copy of search.db would lose.
     with sqlite3.connect(where / "search.db") as connection:
@@ -160,6 +177,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     for name, text in SPACE_FILES.items():
         (tmp_path / name).write_text(text)
     (tmp_path / "bad.yaml").write_text("model: [1, 2\n")
+    (tmp_path / "dup.yaml").write_text("epochs: 1\nepochs: 5\n")
     (tmp_path / "unknown.yaml").write_text("model:\n  widthz: 3\n")
     (tmp_path / "wrongtype.yaml").write_text("model:\n  depths: [two, 2]\n  widths: [8, 8]\n")
     (tmp_path / "momentum.yaml").write_text("optim:\n  momentum: 0\n")
@@ -182,8 +200,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert not (tmp_path / "other.db").exists() and not (tmp_path / "x.db").exists()
 
 
-def test_debug_shows_the_traceback(cli):
-    from errors import UserError
-
-    with pytest.raises(UserError):
-        cli("--debug", "run", "--budget", "0")
+def test_debug_shows_the_traceback_and_exits_2_as_without_it(cli):
+    result = cli("--debug", "run", "--budget", "0")
+    assert result.code == 2
+    assert "Traceback" in result.err and "errors.UserError: --budget must be" in result.err
+    assert result.err.rstrip().splitlines()[-1].startswith("error: --budget must be")

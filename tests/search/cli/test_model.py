@@ -3,6 +3,7 @@
 import csv
 import io
 import pickle
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -80,9 +81,13 @@ def test_train_interrupted_resumed_evaluated_and_predicted_on_real_cifar10(
     err = "".join(said) + run.stderr.read()
     run.wait(timeout=120)
     assert run.returncode == 130, f"{time.monotonic() - sent:.1f} s after the signal:\n{err}"
-    assert "--resume" in err and not (tmp_path / "cut" / "model.pt").exists()
-    resumed = search(*args, "--out", "cut", "--resume", cwd=tmp_path)
-    assert "epoch 1/2" in resumed.stderr and "epoch 2/2" in resumed.stderr
+    assert not (tmp_path / "cut" / "model.pt").exists()
+    hint = shlex.split(err.split("interrupted; go on with: ")[1].splitlines()[0])
+    assert hint == ["search", *map(str, args), "--out", "cut", "--resume"]  # the same config
+    resumed = search(*hint[1:], cwd=tmp_path)  # as the hint says
+    replayed = [line for line in resumed.stderr.splitlines() if line.startswith("epoch 1/2")]
+    assert len(replayed) == 1 and replayed[0].endswith("(from the checkpoint)"), replayed
+    assert "epoch 2/2" in resumed.stderr and " 0 img/s" not in resumed.stderr
     assert "for 2 epochs on 8,000 images" in resumed.stderr and " left\n" in resumed.stderr
     assert not checkpoint.exists()  # done: model.pt holds the weights
 
@@ -190,10 +195,12 @@ BAD_INPUTS = [
     (["predict", ".", "--input", "junk.pkl"], "junk.pkl: not a readable pickle"),
     (["predict", ".", "--input", "nothing.pkl"], "nothing.pkl: no such file or folder"),
     (["predict", ".", "--input", "big"], "big/0.png: 28x28 pixels; allowed: 32x32 images"),
+    (["predict", ".", "--input", "bomb"], "bomb/0.png: not a readable image (Image size (400000"),
     (["predict", ".", "--input", "empty"], "empty: no image files there"),
     (["predict", "nowhere", "--input", "ok.pkl"], "nowhere: no model.pt there; allowed"),
     (["predict", "junk.pkl", "--input", "ok.pkl"], "junk.pkl is truncated or not a model file"),
     (["evaluate", "nowhere"], "nowhere: no model.pt there"),
+    (["evaluate", ".", "--precision", "fp8"], "unknown precision 'fp8'; allowed: auto"),
     (["train", "tiny.yaml", "--ema", "1"], "ema must be 0 (off) or a decay in (0, 1), got 1.0"),
     (["train", "tiny.yaml", "--merge-val", "--train-subset", "50001"], "0 (all) to 50,000"),
     # issue 12: ids and data of every wrong kind, and pickles that name code or crash numpy

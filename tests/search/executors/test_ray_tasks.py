@@ -170,6 +170,53 @@ def test_the_driver_stops_when_a_worker_reports_bad_input(two_gpus, tmp_path):
     assert study.trials and "RUNNING" not in {t.state.name for t in study.trials}
 
 
+@pytest.mark.parametrize("given", [False, True])
+def test_workers_find_the_data_themselves_and_cuda_graphs_need_no_gpu_on_the_driver(
+    two_gpus, tmp_path, fake_cifar, monkeypatch, given
+):
+    """Without --data-dir each node reads its own cache (not the driver's path); with one,
+    the same absolute path. A driver without CUDA (Ray's GPUs here are logical) leaves the
+    graph check of the automatic precision to the workers' devices."""
+    (log := tmp_path / "log").mkdir()
+    monkeypatch.chdir(fake_cifar.parent)
+    data_dir = {"data_dir": fake_cifar.name} if given else {}
+    search(f"sqlite:///{tmp_path}/s.db", 2, standins.KwargsLog(log), workers=2,
+           gpus_per_trial=1, cuda_graphs=True, **data_dir)  # fmt: skip
+    heard = [json.loads(p.read_text()) for p in log.iterdir()]
+    want = str(fake_cifar.absolute()) if given else None
+    assert heard and all(h == {"data_dir": want, "graphs": "True"} for h in heard)
+
+
+def test_a_trial_that_ended_beside_one_with_bad_input_is_still_told(two_gpus, tmp_path):
+    """Two tasks end before the driver looks: one met bad input, the other completed; the
+    bad input stops the search, and the completed trial's outcome is not lost with it."""
+    from errors import UserError
+    from search.executors.ray_tasks import RayExecutor
+    from search.executors.resources import Resources
+    from search.fidelity import Fidelity
+    from search.sampling import sample
+    from spaces import get_space
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = optuna.create_study(study_name="s", storage=url, direction="maximize")
+    train_fn = standins.BadInputOnce(tmp_path / "flag")
+    executor = RayExecutor(Resources(2, 1.0, 1.0, gpus=2), url, "s", study.pruner, train_fn,
+                           {"device": "cpu"})  # fmt: skip
+    for _ in range(2):
+        trial = study.ask()
+        config = sample(trial, get_space(str(TINY_SPACE)), Fidelity(1, 500, 500), budget=10**9)
+        executor.submit(trial, config, tmp_path / f"{trial.number}.pt")
+    ray.wait(list(executor.tasks), num_returns=2)  # both have ended
+    told, raised = [], 0
+    while executor.running():
+        try:
+            told += executor.wait(0)
+        except UserError:
+            raised += 1
+    assert raised == 1
+    assert [outcome.state.name for _, outcome in told] == ["COMPLETE"]
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_stopping_the_driver_stops_workers_and_fails_their_trials(
     tmp_path, fake_cifar, signum, spawn
@@ -197,7 +244,8 @@ def test_stopping_the_driver_stops_workers_and_fails_their_trials(
     assert "RUNNING" not in states.values()
     for t in running:
         assert states[t.number] == "FAIL"
-        assert study.trials[t.number].user_attrs["fail_reason"].startswith("interrupted; queued")
+        reason = study.trials[t.number].user_attrs["fail_reason"]
+        assert reason == "interrupted; queued to resume from its checkpoint"
     queued = [t.system_attrs["failed_trial"] for t in study.trials if t.state.name == "WAITING"]
     assert sorted(queued) == sorted(t.number for t in running)  # the next run resumes them
     time.sleep(2)

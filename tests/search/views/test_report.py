@@ -54,3 +54,19 @@ def test_an_empty_study_has_nothing_to_report(tmp_path):
 
     with pytest.raises(UserError, match="has no trials yet"):
         write_report(optuna.create_study(study_name="e"), tmp_path)
+
+
+def test_a_study_with_no_trial_finished_yet_is_reported(study, tmp_path):
+    """As `search report` just after a run starts: one design training, the others queued."""
+    import optuna
+
+    young = optuna.create_study(study_name="young")
+    first = study.trials[0]
+    young.enqueue_trial(first.params, user_attrs=first.user_attrs)
+    young.enqueue_trial(first.params, user_attrs=first.user_attrs)
+    young.ask()
+    written = write_report(young, tmp_path)
+    frame = pd.read_csv(tmp_path / "trials.csv")
+    assert list(frame["state"]) == ["RUNNING", "WAITING"]
+    assert frame["duration"].isna().all() and frame["val_accuracy"].isna().all()
+    assert {p.name for p in written} >= {"trials.csv", "index.html"}

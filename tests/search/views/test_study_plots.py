@@ -124,3 +124,19 @@ def test_importances_say_how_many_trials_they_rest_on(study):
     assert ("rough below 20" in title) == (complete < 20)
     assert fig.axes[0].get_title(loc="left") == ""  # Optuna's own, which overlapped ours
     plt.close(fig)
+
+
+def test_grey_learning_curves_say_how_their_trials_ended():
+    import optuna
+
+    study = optuna.create_study(direction="maximize")
+    for state in (TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING, TrialState.PRUNED):
+        trial = study.ask()
+        trial.report(0.3, 1)
+        if state != TrialState.RUNNING:
+            study.tell(trial, 0.3 if state == TrialState.COMPLETE else None, state=state)
+    fig = curves_plot(study)
+    grey = set(labels(fig.axes[0])) - {"trial 0: 0.3000"}
+    assert grey == {"failed (diverged, interrupted, ...)", "running",
+                    "pruned by the pruner (x: where)"}  # fmt: skip
+    plt.close(fig)
