@@ -145,9 +145,8 @@ class _Loop:
         return record
 
     def _record(self, trial: optuna.Trial, outcome: Outcome) -> bool:
-        """Tell the outcome, unless another driver told the trial first (False): on SQLite two
-        drivers can pop the same queued trial (a zoo design, a retry), as it has no row locks;
-        the first to finish keeps its result, its checkpoint and its retry."""
+        """Tell the outcome; False if another driver told it first (on SQLite, without row locks,
+        two can pop one queued trial), whose result, checkpoint and retry stand."""
         try:
             if outcome.state == TrialState.COMPLETE:
                 self.study.tell(trial, outcome.value)
@@ -155,7 +154,9 @@ class _Loop:
                 if outcome.state == TrialState.FAIL:
                     trial.set_user_attr(FAIL_REASON, outcome.reason)
                 self.study.tell(trial, state=outcome.state)
-        except optuna.exceptions.UpdateFinishedTrialError:
+        except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
+            if frozen(trial).state == TrialState.RUNNING:  # not the race: a fault of this tell
+                raise
             log(f"trial {trial.number} was also run by another driver, which told it first")
             return False
         return True
@@ -258,8 +259,7 @@ class _Loop:
                 self.wait_for_others()
 
     def fail_in_hand(self, why: str, again: bool = False) -> None:
-        """Tell the trials that have ended, stop the others and tell them FAIL (queued again
-        if `again`)."""
+        """Tell the trials that have ended, stop the others, tell them FAIL (retried if `again`)."""
         with held():
             with suppress(SearchError):  # another worker met the same bad input: told below
                 for trial, outcome in self.executor.wait(0) if self.executor.running() else []:

@@ -103,7 +103,9 @@ def probe(
 
 def _load_file(path: Path) -> Space:
     if not path.is_file():
-        raise UserError(f"space file {path} does not exist")
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise UserError(f"space file {path} {what}; allowed: a Python file defining a space, or "
+                        "a registered space's name (`search spaces`)")  # fmt: skip
     before = dict(_SPACES)
     name = f"_search_space_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
@@ -127,8 +129,9 @@ def _load_file(path: Path) -> Space:
         return new[0]
     if callable(candidate):
         return candidate
+    several = f"registers {len(new)} spaces" if len(new) > 1 else "defines no search space"
     raise UserError(
-        f"space file {path} defines no search space; allowed: a function `space(trial)` "
+        f"space file {path} {several}; allowed: a function `space(trial)` "
         "returning a TrainConfig, or one function decorated with @spaces.register(name)"
     )
 

@@ -146,6 +146,12 @@ def open_storage(
         return Storage(url, _open_proxy(url))
     try:
         parsed = make_url(url)
+        parsed.get_dialect()  # a scheme SQLAlchemy does not know (foo://) is said here
+    except sqlalchemy.exc.NoSuchModuleError:
+        raise UserError(
+            f"storage {mask(url)}: SQLAlchemy knows no database {parsed.drivername!r}; allowed: "
+            "sqlite:///FILE, postgresql://USER@HOST/DB, or any SQLAlchemy URL"
+        ) from None
     except (sqlalchemy.exc.ArgumentError, ValueError):  # ValueError: a port that is no number
         raise UserError(
             f"storage {mask(url)!r} is not a database URL; allowed: sqlite:///FILE, "

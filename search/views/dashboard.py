@@ -101,7 +101,9 @@ def serve_dashboard(storage_url: str | None, study: str | None, host: str, port:
     try:
         server = make_server(host, port, app, _ThreadingServer, _QuietHandler)
     except OSError as err:
-        raise UserError(f"cannot serve on {host}:{port}: {err.strerror}") from None
+        raise UserError(f"cannot serve on {host}:{port}: {err.strerror}; allowed: a free --port "
+                        "on an IPv4 address or host name of this machine (127.0.0.1 by "
+                        "default)") from None  # fmt: skip
     if not _is_loopback(host):
         console.print(
             f"[bold red]WARNING: the dashboard listens on {host}, beyond this machine. It has no "

@@ -80,5 +80,6 @@ def write_document(document: dict, path: str | Path) -> Path:
     try:
         path.write_text(text)
     except OSError as err:
-        raise UserError(f"cannot write {path}: {err.strerror}") from None
+        raise UserError(f"-o {path}: cannot write it ({err.strerror}); allowed: a file in an "
+                        "existing directory you can write to") from None  # fmt: skip
     return path

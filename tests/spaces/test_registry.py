@@ -69,5 +69,20 @@ def test_a_file_without_a_space_fails_clearly(tmp_path, source, message):
 
 
 def test_a_missing_file_fails_clearly(tmp_path):
-    with pytest.raises(UserError, match="does not exist"):
+    with pytest.raises(UserError, match="does not exist; allowed: a Python file"):
         get_space(str(tmp_path / "missing.py"))
+    with pytest.raises(UserError, match="is a directory; allowed: a Python file"):
+        get_space(f"{tmp_path}/")
+
+
+def test_a_file_that_registers_two_spaces_says_so(tmp_path, monkeypatch):
+    from spaces import registry
+
+    monkeypatch.setattr(registry, "_SPACES", dict(registry._SPACES))  # registered here only
+    path = tmp_path / "two.py"
+    path.write_text(
+        "from spaces import register\n\n\n@register('two_a')\ndef a(trial):\n"
+        "    return None\n\n\n@register('two_b')\ndef b(trial):\n    return None\n"
+    )
+    with pytest.raises(UserError, match=r"two\.py registers 2 spaces; allowed"):
+        get_space(str(path))

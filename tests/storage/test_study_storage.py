@@ -70,6 +70,7 @@ def test_sqlite_files_are_in_wal_mode_with_normal_sync(tmp_path):
         ("postgresql://bob:s3cret@127.0.0.1:1/x", "unreachable: connection failed"),
         ("sqlite:////nonexistent/dir/x.db", "directory /nonexistent/dir does not exist"),
         ("nonsense", "is not a database URL; allowed: sqlite:///FILE"),
+        ("foo://bob:s3cret@host/x", "SQLAlchemy knows no database 'foo'; allowed: sqlite:///"),
         ("postgresql://bob:s3cret@host:notaport/x", "is not a database URL; allowed: sqlite"),
         ("grpc://nohost", "is not a proxy address; allowed: grpc://HOST:PORT"),
     ],

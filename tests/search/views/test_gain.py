@@ -84,6 +84,7 @@ def test_a_study_without_designs_has_no_gain():
 def test_status_export_and_report_state_the_gain(cli, tmp_path):
     storage = f"sqlite:///{tmp_path}/g.db"
     study = optuna.create_study(study_name="g", storage=storage, direction="maximize")
+    study.set_user_attr("space", "resnet_budget")  # as `search run` records it
     for t in (trial(0.897, 2_748_890, "WRN-16-4"), trial(0.912, 3_100_000)):
         t.user_attrs["config"] = TrainConfig().to_dict()
         study.add_trial(t)

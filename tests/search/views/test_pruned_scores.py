@@ -41,6 +41,7 @@ def _trial(study, epochs_reported, final=None, **attrs):
 def study(tmp_path):
     storage = f"sqlite:///{tmp_path}/p.db"
     study = optuna.create_study(study_name="p", storage=storage, direction="maximize")
+    study.set_user_attr("space", "resnet_budget")  # as `search run` records it
     _trial(study, [0.5, 0.8], 0.8, **{ZOO: "ResNet-20"})
     _trial(study, [0.4, 0.7], 0.7)
     reason = f"pruner: validation accuracy {PARTIAL:.4f} after epoch 1 of 2"
