@@ -66,8 +66,8 @@ class Fidelity:
         if share >= LOW_SHARE:
             return None
         return (
-            f"low fidelity: a trial trains on {seen:,} images in all, {share:.1%} of what it "
-            f"gets on a GPU ({GPU_EPOCHS} epochs on all {TRAIN_IMAGES - VAL_SIZE:,}); its "
+            f"low fidelity: a trial trains on {seen:,} images in all, {100 * share:.2g}% of what "
+            f"it gets on a GPU ({GPU_EPOCHS} epochs on all {TRAIN_IMAGES - VAL_SIZE:,}); its "
             "accuracy is far below a full training's and serves to rank configs, so retrain "
             "the best with `search train`, or run the search where CUDA is"
         )

@@ -32,6 +32,8 @@ def test_the_cpu_default_says_it_is_low_and_what_a_gpu_changes():
     assert said.startswith("low fidelity: ")
     assert "30 epochs on all 45,000" in said and "search train" in said
     assert Fidelity(10, 0, 5_000).caveat() is None  # a third of a GPU trial's images: not low
+    assert "0.3% of what it gets" in said  # 2 epochs on 2,000 of 30 on 45,000
+    assert "0.022% of what" in Fidelity(1, 300, 1_000).caveat()  # small, not "0.0%"
 
 
 @pytest.mark.parametrize(
