@@ -38,9 +38,16 @@ class Search:
         return {"space": self.space, "budget": self.budget, "fidelity": asdict(self.fidelity)}
 
 
-def load_study(storage: Storage, name: str) -> optuna.Study:
-    """An existing study; an unknown name fails with the names that exist."""
+def load_study(storage: Storage, name: str | None) -> optuna.Study:
+    """An existing study (None: the storage's only one); an unknown name fails with the names
+    that exist."""
     names = optuna.get_all_study_names(storage.backend)
+    if name is None and len(names) == 1:
+        name = names[0]
+    elif name is None:
+        known = ", ".join(sorted(names)) or "none yet"
+        raise UserError(f"--study is needed: {storage.description} holds {len(names)} studies "
+                        f"({known}); allowed: --study NAME")  # fmt: skip
     if name not in names:
         known = ", ".join(sorted(names)) or "none yet"
         raise UserError(f"no study {name!r} in {storage.description}; studies there: {known}")

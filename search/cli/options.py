@@ -19,7 +19,12 @@ Storage = Annotated[
         show_default=False,
     ),
 ]
-Study = Annotated[str, typer.Option("--study", help="Study name.")]
+Study = Annotated[
+    str | None,
+    typer.Option(
+        "--study", help="Study name. [default: the storage's only study]", show_default=False
+    ),
+]
 DataDir = Annotated[
     Path | None,
     typer.Option(

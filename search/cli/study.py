@@ -201,7 +201,7 @@ def _print_gain(study: optuna.Study) -> None:
 
 
 def status(
-    study: Study,
+    study: Study = None,
     storage: Storage = None,
     best: Annotated[
         int | None,
@@ -221,7 +221,7 @@ def status(
 
 
 def export(
-    study: Study,
+    study: Study = None,
     storage: Storage = None,
     out: Annotated[Path, typer.Option("-o", "--out", help="YAML, or JSON if it ends in .json.")] = (
         Path("best.yaml")
@@ -240,7 +240,7 @@ def export(
 
 
 def report(
-    study: Study,
+    study: Study = None,
     storage: Storage = None,
     out: Annotated[Path, typer.Option(help="Directory for trials.csv, plots, index.html.")] = (
         Path("report")

@@ -42,6 +42,7 @@ BAD_INPUTS = [
     (["run", "--precision", "fp8"], "unknown precision 'fp8'; allowed: auto"),
     (["status", "--study", "nope"], "no study 'nope' in sqlite:///search.db ("),
     (["export", "--study", "nope"], "no study 'nope'"),
+    (["status"], "--study is needed: sqlite:///search.db ("),  # the file holds several
     (["export", "--study", "ok", "-o", "nodir/best.yaml"], "-o nodir/best.yaml: cannot write it"),
     (["params", "dup.yaml"], "dup.yaml is not valid YAML or JSON at line 2, column 1: key 'epo"),
     (["status", "--study", "plain"], "study 'plain' was not made by `search run` (it records no"),

@@ -55,8 +55,8 @@ def test_run_status_export_params_train_on_real_cifar10(tmp_path, cifar_dir):
     again = search(*run_args)
     assert "3 trained trials so far; nothing to run" in again.stderr
 
-    status = search("status", "--study", "demo").stdout
-    assert "COMPLETE" in status and "val acc" in status
+    status = search("status").stdout  # the storage's only study, without --study
+    assert "study 'demo'" in status and "COMPLETE" in status and "val acc" in status
 
     search("export", "--study", "demo", "-o", "best.yaml")
     exported = yaml.safe_load((tmp_path / "best.yaml").read_text())
