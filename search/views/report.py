@@ -95,6 +95,8 @@ def write_report(study: optuna.Study, out: Path) -> list[Path]:
     }
     if sum(t.state == TrialState.COMPLETE for t in trials) >= 2:  # importances need a few
         plots["importances.png"] = ("Parameter importances", importances_plot)
+    else:  # none from an earlier report (another study's, say) left to be taken for this one's
+        (out / "importances.png").unlink(missing_ok=True)
     figures = []
     for name, (title, draw) in plots.items():
         # each in matplotlib's default style: Optuna's plots switch to ggplot for good

@@ -65,7 +65,9 @@ def test_a_study_with_no_trial_finished_yet_is_reported(study, tmp_path):
     young.enqueue_trial(first.params, user_attrs=first.user_attrs)
     young.enqueue_trial(first.params, user_attrs=first.user_attrs)
     young.ask()
+    (tmp_path / "importances.png").write_bytes(b"an earlier report's")
     written = write_report(young, tmp_path)
+    assert not (tmp_path / "importances.png").exists()  # too few trials for one of its own
     frame = pd.read_csv(tmp_path / "trials.csv")
     assert list(frame["state"]) == ["RUNNING", "WAITING"]
     assert frame["duration"].isna().all() and frame["val_accuracy"].isna().all()
