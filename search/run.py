@@ -106,8 +106,8 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
             executor: Executor = LocalExecutor(train_fn, {**kwargs, "device": device}, on_epoch)
         else:
             kwargs["device"] = options.device  # each worker resolves the devices Ray gives it
-            given = options.data_dir and Path(options.data_dir).expanduser().absolute()
-            kwargs["data_dir"] = given or None  # none given: each node's own cache
+            given = options.data_dir  # as given, absolute; none: each node's own cache
+            kwargs["data_dir"] = Path(given).expanduser().absolute() if given else None
             executor = _ray_executor(resources, storage, study, train_fn, kwargs, stack)
         stack.enter_context(interrupts.raising())
         run_trials(study, plan, executor, stack.enter_context(progress))

@@ -89,10 +89,12 @@ WRITTEN_BY_RUN = (
 
 def _check_sqlite_file(url: sqlalchemy.URL, must_exist: bool) -> None:
     path = sqlite_file(url)
+    if path is None:  # in memory
+        return
     shown = mask(url.render_as_string(hide_password=False))
-    if path is not None and must_exist and not path.is_file():
+    if must_exist and not path.is_file():
         raise UserError(f"storage {shown}: no such file; allowed: {WRITTEN_BY_RUN}")
-    if path is not None and not path.parent.is_dir():
+    if not path.parent.is_dir():
         raise UserError(f"storage {shown}: directory {path.parent} does not exist; allowed: a "
                         "file in an existing directory")  # fmt: skip
 

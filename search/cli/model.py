@@ -123,9 +123,11 @@ def train(
     dtype = autocast_dtype(resolved, precision)
     check_fits(config, resolved, dtype)  # before it loads data
     graphs = use_graphs(cuda_graphs, resolved, dtype, compile)
-    again = [*sys.argv[1:], *([] if out else ["--out", str(Path("runs") / file.stem)])]
-    out = out or Path("runs") / file.stem
-    prepare_out(out, config, resume)
+    again = [a for a in sys.argv[1:] if a != "--resume"]  # Ctrl-C's hint: this, --resume
+    if out is None:
+        out = Path("runs") / file.stem
+        again += ["--out", str(out)]
+    checkpoint = prepare_out(out, config, resume)
     folder = find_cifar10(data_dir)
     held_out = 0 if merge_val else config.data.val_size
     images = config.data.train_subset or TRAIN_IMAGES - held_out
@@ -157,9 +159,8 @@ def train(
                              progress=progress, batches_done=batches, compile=compile,
                              graphs=graphs)  # fmt: skip
     except KeyboardInterrupt:  # the same command, with --resume: the same config to go on
-        if (out / "checkpoint.pt").is_file():
-            resumed = shlex.join(["search", *(a for a in again if a != "--resume"), "--resume"])
-            log(f"interrupted; go on with: {resumed}")
+        if checkpoint.is_file():
+            log(f"interrupted; go on with: {shlex.join(['search', *again, '--resume'])}")
         else:
             log("interrupted before its first epoch was saved: nothing to resume")
         raise
