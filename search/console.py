@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from rich.console import Console
 from rich.progress import Progress
 
-__all__ = ["console", "epoch_progress", "log", "stdout", "step"]
+__all__ = ["console", "epoch_lines", "epoch_progress", "log", "stdout", "step"]
 
 SLOW_EPOCH_LINE_S = 60.0  # in a log, a long epoch says how far it is at most this often
 
@@ -84,3 +86,21 @@ def epoch_progress(total: int) -> Iterator[Callable[[int, int, int], None]]:
     finally:
         if bars is not None:
             bars.stop()
+
+
+def epoch_lines(total: int) -> Callable[..., None]:
+    """A trainer's `report` that logs each epoch's line: its losses, validation accuracy,
+    images/s and the time left at its pace (an epoch replayed from a checkpoint says so)."""
+    last = time.monotonic()  # when the last epoch ended (at first: when the run began)
+
+    def report(epoch: int, value: float, /, **metrics: float) -> None:
+        nonlocal last
+        val = "" if math.isnan(value) else f"  val acc {value:.4f}"
+        now, speed = time.monotonic(), metrics.get("images_per_s")  # None: a replayed epoch
+        left = timedelta(seconds=round((now - last) * (total - epoch)))
+        last = now
+        pace = "  (from the checkpoint)" if speed is None else f"  {speed:,.0f} img/s  {left} left"
+        log(f"epoch {epoch}/{total}  train loss {metrics.get('train_loss', math.nan):.4f}"
+            f"{val}{pace}")  # fmt: skip
+
+    return report

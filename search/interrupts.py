@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["check", "held", "raising"]
+__all__ = ["check", "exit_code", "held", "raising"]
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -26,6 +26,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class _Held:
     depth = 0  # held() blocks entered and not yet left
     signal: int | None = None  # a signal that came while held, raised when the last block ends
+    raised: int = SIGNALS[0]  # the signal that raised the last KeyboardInterrupt (SIGINT)
 
 
 _held = _Held()
@@ -35,6 +36,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     if _held.depth or _unsafe(frame):
         _held.signal = signum
         return
+    _held.raised = signum
     raise KeyboardInterrupt
 
 
@@ -55,8 +57,15 @@ def _unsafe(frame: FrameType | None) -> bool:
 def check() -> None:
     """Raise an interrupt that came where it could not be raised at once."""
     if not _held.depth and _held.signal is not None:
-        _held.signal = None
+        _held.raised, _held.signal = _held.signal, None
         raise KeyboardInterrupt
+
+
+def exit_code() -> int:
+    """A process's exit code for an interrupt, as a shell gives it: 128 + the signal that
+    raised it (130 for Ctrl-C and a KeyboardInterrupt no signal of ours raised, 143 for
+    SIGTERM)."""
+    return 128 + _held.raised
 
 
 @contextmanager
@@ -69,6 +78,7 @@ def raising() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _held.raised = signal.SIGINT
     previous = {
         signum: signal.signal(signum, _interrupt)
         for signum in SIGNALS

@@ -85,17 +85,14 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
             _writable(options.checkpoint_dir / checkpoint_dirname(options.study_name))
         storage = open_storage(options.storage, heartbeat_s=options.heartbeat_s)
         study, plan = _open(options, space, fidelity, storage, started)
+        stack.callback(_remove_if_empty, plan.checkpoints, options.checkpoint_dir is None)
         where = resources.describe() if resources else describe_device(device)
         log(f"fidelity: {fidelity.describe()}; trials on {where}")
         if caveat := fidelity.caveat():
             log(caveat)
         log(f"data: CIFAR-10 from {data_dir}")
         progress = TrialProgress()
-        kwargs = {"data_dir": data_dir, "precision": options.precision}
-        if options.compile:  # a user's own train_fn need not know the flag until it is used
-            kwargs["compile"] = True
-        if options.cuda_graphs is not None:
-            kwargs["graphs"] = options.cuda_graphs
+        kwargs = _train_kwargs(options, data_dir)
         if resources is None:  # trains here: read the data once, show each epoch as reported
             with step(f"loading CIFAR-10 onto {device}") as loading:
                 load_cifar10(data_dir, device, loading)  # kept: the trials here reuse it
@@ -112,6 +109,17 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
         stack.enter_context(interrupts.raising())
         run_trials(study, plan, executor, stack.enter_context(progress))
     return study
+
+
+def _train_kwargs(options: RunOptions, data_dir: Path) -> dict[str, Any]:
+    """What every trial's `train_fn` gets beside its config, report and checkpoint (and its
+    device: each executor knows it)."""
+    kwargs: dict[str, Any] = {"data_dir": data_dir, "precision": options.precision}
+    if options.compile:  # a user's own train_fn need not know the flag until it is used
+        kwargs["compile"] = True
+    if options.cuda_graphs is not None:
+        kwargs["graphs"] = options.cuda_graphs
+    return kwargs
 
 
 def _open(
@@ -181,3 +189,14 @@ def _writable(directory: Path) -> Path:
             "naming a writable directory"
         )
     return directory
+
+
+def _remove_if_empty(directory: Path, and_root: bool) -> None:
+    """The study's checkpoint directory goes once no trial has a checkpoint left in it (every
+    one ended for good), and with `and_root` the default root too if nothing else is in it: a
+    finished search leaves no empty folders behind. A driver or worker still running the study
+    makes it again for its next checkpoint (`trainers.checkpoint.save`)."""
+    with contextlib.suppress(OSError):  # not empty: trials to resume, or another study's
+        directory.rmdir()
+        if and_root:
+            directory.parent.rmdir()

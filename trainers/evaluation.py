@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 MODEL_FILE = "model.pt"
-Progress = Callable[[int, int], None]  # (done, total), as a long step goes
+StepProgress = Callable[[int, int], None]  # (done, total), as a long step goes
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def predict(
     tta: bool = False,
     dtype: torch.dtype | None = None,
     batch_size: int = 500,
-    progress: Progress | None = None,
+    progress: StepProgress | None = None,
 ) -> torch.Tensor:
     """Class probabilities (N x 10, float32) for uint8 images N x 3 x 32 x 32 on the model's
     device; with `tta`, the mean of the image's and its mirror image's. `progress` hears
@@ -153,7 +153,7 @@ def score_test_set(
     data: Cifar10,
     dtype: torch.dtype | None,
     passes: Sequence[tuple[str, bool]],
-    progress: Progress | None = None,
+    progress: StepProgress | None = None,
 ) -> dict[str, Scores]:
     """The model's scores on the test images, one per (name, tta) pass. `progress` hears
     (images scored, total) after each batch, a mirror image counting as one more."""
@@ -179,7 +179,7 @@ def evaluate_run(
     data_dir: str | Path | None,
     device: torch.device,
     precision: str,
-    progress: Progress | None = None,
+    progress: StepProgress | None = None,
 ) -> dict[str, Scores]:
     """A run's model (`load_run` on `device`) scored on the 10,000 test images, as it is
     ("plain") and with flip test-time augmentation ("tta"); `progress` as for `score_test_set`."""
@@ -194,7 +194,7 @@ def predict_inputs(
     device: str | None,
     precision: str,
     tta: bool,
-    progress: Progress | None = None,
+    progress: StepProgress | None = None,
 ) -> pd.DataFrame:
     """Columns ID and Labels (class 0-9) for the images of `inputs`, in their order."""
     ids, images = read_inputs(inputs)  # bad input fails before the model loads

@@ -16,7 +16,7 @@ from errors import UserError
 from trainers.checkpoint import check
 from trainers.config import RETRAIN_EPOCHS, TrainConfig
 from trainers.data import split
-from trainers.evaluation import MODEL_FILE, Progress, save_run, score_test_set
+from trainers.evaluation import MODEL_FILE, StepProgress, save_run, score_test_set
 from trainers.outputs import output_dir
 from trainers.plots import save_curves
 from trainers.train import BatchProgress, Report, fit, prepare
@@ -87,29 +87,27 @@ def _finite(value: object) -> object:
 
 def retrain(
     config: TrainConfig,
-    out_dir: str | Path,
+    checkpoint: Path,
     report: Report | None = None,
     *,
     data_dir: str | Path | None = None,
     device: str | None = None,
     precision: str = "auto",
-    resume: bool = False,
     tta: bool = False,
-    progress: Progress | None = None,
+    progress: StepProgress | None = None,
     batches_done: BatchProgress | None = None,
     compile: bool = False,
     graphs: bool = False,
 ) -> dict:
     """Train `config`, score it on the 10,000 test images (also with flip TTA if `tta`), write
-    model.pt, metrics.json and curves.png. Returns the metrics written.
+    model.pt, metrics.json and curves.png beside `checkpoint`. Returns the metrics written.
 
+    `checkpoint` is what `prepare_out` returned: a run it holds (resuming) goes on from it.
     The per-epoch reports validate on the held-out split (none with `merge_val`), comparable
-    with the search's. With `resume`, an interrupted run goes on from its checkpoint.
-    `progress` hears how the test set's scoring goes (`score_test_set`), `batches_done` how
-    each epoch goes (`fit`); `compile` compiles the model's forward and `graphs` replays each
-    step as a CUDA graph (`fit`)."""
-    out = Path(out_dir)
-    checkpoint = prepare_out(out, config, resume)
+    with the search's. `progress` hears how the test set's scoring goes (`score_test_set`),
+    `batches_done` how each epoch goes (`fit`); `compile` compiles the model's forward and
+    `graphs` replays each step as a CUDA graph (`fit`)."""
+    out = checkpoint.parent
     start = time.perf_counter()
     data, dtype = prepare(data_dir, device, precision)
     held = split(data, config.data)

@@ -23,6 +23,7 @@ from typer._click import exceptions as click  # Typer vendors Click; no public n
 from errors import UserError
 from search.cli import dashboard, model, spaces, study
 from search.cli.helptext import Command, Group
+from search.interrupts import exit_code
 
 __all__ = ["app", "main"]
 
@@ -74,7 +75,8 @@ def main() -> None:
         sys.exit(2)
     except (KeyboardInterrupt, typer.Abort):
         code = 130
-    if code == 130:  # Typer turns Ctrl-C into exit code 130
+    if code == 130:  # Typer turns a KeyboardInterrupt into exit code 130
+        code = exit_code()  # 143 where SIGTERM raised it
         print("interrupted", file=sys.stderr)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import shlex
 import sys
-import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +19,7 @@ from rich.table import Table
 
 from errors import ConfigError, DivergedError, UserError
 from search.cli.options import Compile, CudaGraphs, DataDir, Device, Precision
-from search.console import epoch_progress, log, stdout, step
+from search.console import epoch_lines, epoch_progress, log, stdout, step
 from trainers import count_params, load_config, param_counts
 from trainers.config import RETRAIN_EPOCHS, TRAIN_IMAGES, TrainConfig
 from trainers.outputs import output_dir, output_file
@@ -127,37 +124,17 @@ def train(
     if out is None:
         out = Path("runs") / file.stem
         again += ["--out", str(out)]
-    checkpoint = prepare_out(out, config, resume)
+    checkpoint = prepare_out(out, config, resume)  # checked or cleared, before the loading
     folder = find_cifar10(data_dir)
-    held_out = 0 if merge_val else config.data.val_size
-    images = config.data.train_subset or TRAIN_IMAGES - held_out
-    n_params = count_params(config.model)
-    length = f"{config.epochs} epoch{'s' * (config.epochs != 1)}"
-    length += "" if epochs else " (the default; --epochs to change)"
-    validation = "none held out" if merge_val else f"validated on {held_out:,} held-out images"
-    log(f"training {n_params:,} parameters for {length} on {images:,} images from {folder}, "
-        f"{validation}; the time left shows after each epoch; writing to {out}")  # fmt: skip
+    log(_describe(config, folder, out, epochs is None))
     with step(f"loading CIFAR-10 onto {resolved}") as loading:
         load_cifar10(folder, resolved, loading)  # kept: training reuses it
-    last = time.monotonic()  # when the last epoch ended (at first: when loading began)
-
-    def report(epoch: int, value: float, /, **metrics: float) -> None:
-        nonlocal last
-        val = "" if math.isnan(value) else f"  val acc {value:.4f}"
-        now, speed = time.monotonic(), metrics.get("images_per_s")  # None: a resumed epoch
-        left = timedelta(seconds=round((now - last) * (config.epochs - epoch)))  # at its pace
-        last = now
-        pace = "  (from the checkpoint)" if speed is None else f"  {speed:,.0f} img/s  {left} left"
-        log(f"epoch {epoch}/{config.epochs}  train loss {metrics.get('train_loss', math.nan):.4f}"
-            f"{val}{pace}")  # fmt: skip
-
     scoring = "scoring the test set" + (", then with TTA" if tta else "")
     try:
         with epoch_progress(config.epochs) as batches, step(scoring) as progress:
-            result = retrain(config, out, report, data_dir=folder, device=device,
-                             precision=precision, resume=resume, tta=tta,
-                             progress=progress, batches_done=batches, compile=compile,
-                             graphs=graphs)  # fmt: skip
+            result = retrain(config, checkpoint, epoch_lines(config.epochs), data_dir=folder,
+                             device=device, precision=precision, tta=tta, progress=progress,
+                             batches_done=batches, compile=compile, graphs=graphs)  # fmt: skip
     except KeyboardInterrupt:  # the same command, with --resume: the same config to go on
         if checkpoint.is_file():
             log(f"interrupted; go on with: {shlex.join(['search', *again, '--resume'])}")
@@ -168,9 +145,22 @@ def train(
         raise ConfigError(f"{file}: training diverged ({err}); allowed: a config that trains, "
                           "e.g. a smaller optim.lr or weight_decay") from None  # fmt: skip
     tta_text = f", with TTA {result['test_tta_accuracy']:.4f}" if tta else ""
+    n, wall_s = result["n_params"], result["wall_s"]
     stdout.print(f"test accuracy {result['test_accuracy']:.4f}{tta_text}  "
-                 f"({n_params:,} params, trained in {result['wall_s']:.0f} s)")  # fmt: skip
+                 f"({n:,} params, trained in {wall_s:.0f} s)")  # fmt: skip
     log(f"model {out / 'model.pt'}, metrics {out / 'metrics.json'}, curves {out / 'curves.png'}")
+
+
+def _describe(config: TrainConfig, folder: Path, out: Path, default_epochs: bool) -> str:
+    """What `search train` is about to do, in one line."""
+    held_out = 0 if config.data.merge_val else config.data.val_size
+    images = config.data.train_subset or TRAIN_IMAGES - held_out
+    length = f"{config.epochs} epoch{'s' * (config.epochs != 1)}"
+    length += " (the default; --epochs to change)" if default_epochs else ""
+    validation = f"validated on {held_out:,} held-out images" if held_out else "none held out"
+    return (f"training {count_params(config.model):,} parameters for {length} on {images:,} "
+            f"images from {folder}, {validation}; the time left shows after each epoch; "
+            f"writing to {out}")  # fmt: skip
 
 
 def evaluate(

@@ -1,9 +1,9 @@
-"""What a long step shows where output is a log, not a terminal."""
+"""What a long step shows where output is a log, not a terminal, and each epoch's line."""
 
 from rich.console import Console
 
 import search.console
-from search.console import epoch_progress, step
+from search.console import epoch_lines, epoch_progress, step
 
 
 def test_a_step_in_a_log_says_when_it_starts_and_how_long_it_took(monkeypatch):
@@ -50,3 +50,15 @@ def test_an_epoch_bar_on_a_terminal_lives_for_its_epoch(monkeypatch):
         assert "epoch 2/2" in out.export_text()  # a bar of its own
         assert len(search.console.console._live_stack) == 1  # rich's: epoch 1's has stopped
     assert search.console.console._live_stack == []  # rich's: no bar left running
+
+
+def test_each_epoch_says_its_figures_and_a_replayed_one_says_where_it_came_from(monkeypatch):
+    out = Console(record=True, force_terminal=False, width=200)
+    monkeypatch.setattr(search.console, "console", out)
+    report = epoch_lines(3)
+    report(1, 0.5, train_loss=1.25, val_loss=1.5)  # replayed: no images/s
+    report(2, float("nan"), images_per_s=1234.4, train_loss=0.75)  # nothing held out
+    first, second = out.export_text().splitlines()
+    assert first == "epoch 1/3  train loss 1.2500  val acc 0.5000  (from the checkpoint)"
+    assert second.startswith("epoch 2/3  train loss 0.7500  1,234 img/s  0:00:0")
+    assert second.endswith(" left") and "val acc" not in second

@@ -12,7 +12,7 @@ import optuna
 import pytest
 import sqlalchemy
 
-from search.interrupts import check, raising
+from search.interrupts import check, exit_code, held, raising
 from search.trial import is_trained
 from tests.conftest import ROOT
 
@@ -75,7 +75,7 @@ def test_ctrl_c_at_any_moment_leaves_nothing_running_and_a_rerun_completes(
     assert not [t for t in study.trials if t.state.name in ("RUNNING", "WAITING")]
     resumed = [t for t in study.trials if t.system_attrs.get("failed_trial") is not None]
     assert resumed, "interrupted trials are queued again and run by the next run"
-    assert not list((tmp_path / "search-checkpoints" / "c").iterdir())  # none left behind
+    assert not (tmp_path / "search-checkpoints").exists()  # no checkpoint, no empty folder
 
 
 def test_a_trial_killed_before_its_first_heartbeat_is_failed_by_the_next_run(
@@ -115,7 +115,7 @@ def test_a_fault_inside_a_trial_fails_that_trial_and_the_study_goes_on(tmp_path,
     assert "GB" in reasons[2] and study.trials[2].user_attrs["n_params"] > 9e9
     assert sum(is_trained(t) for t in study.trials) == 3
     assert not [t for t in study.trials if t.state.name == "RUNNING"]
-    assert os.listdir(tmp_path / "search-checkpoints" / "faulty") == []
+    assert not (tmp_path / "search-checkpoints").exists()
 
 
 @pytest.fixture
@@ -171,5 +171,19 @@ def test_a_signal_the_run_was_started_to_ignore_stays_ignored():
                 os.kill(os.getpid(), signal.SIGTERM)
                 time.sleep(1)
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert exit_code() == 143  # 128 + SIGTERM, as a shell reports a process it stopped
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_the_exit_code_names_the_signal_even_when_it_was_held():
+    with raising():
+        assert exit_code() == 130  # a KeyboardInterrupt of no signal of ours: Ctrl-C's code
+        with pytest.raises(KeyboardInterrupt), held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # held: raised as the block ends
+        assert exit_code() == 143
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+        assert exit_code() == 130

@@ -67,7 +67,7 @@ def test_a_killed_run_is_rerun_and_resumes_its_trial_from_the_checkpoint(
     assert retry.user_attrs["resumed_from_epoch"] >= 2  # not from epoch 0
     assert sorted(retry.intermediate_values) == [1, 2, 3, 4, 5, 6]
     assert retry.params == killed.params
-    assert not list((tmp_path / "search-checkpoints" / "k").iterdir())  # all cleaned up
+    assert not (tmp_path / "search-checkpoints").exists()  # all cleaned up
 
 
 def test_a_killed_ray_worker_is_retried_from_its_checkpoint(tmp_path, fake_cifar, spawn):

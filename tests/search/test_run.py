@@ -162,3 +162,11 @@ def test_a_space_file_resumes_by_any_path_to_it(tmp_path, monkeypatch):
     (tmp_path / "other.py").write_text(TINY_SPACE.read_text())  # another file
     with pytest.raises(UserError, match="was created with space"):
         run(url, trials=4, space=str(tmp_path / "other.py"))
+
+
+def test_a_finished_run_leaves_no_empty_checkpoint_folders_but_a_given_root_stays(tmp_path):
+    run(f"sqlite:///{tmp_path}/s.db", trials=2)
+    assert not (tmp_path / "s-checkpoints").exists()
+    given = tmp_path / "mine"
+    run(f"sqlite:///{tmp_path}/s.db", trials=3, checkpoint_dir=given)
+    assert given.is_dir() and not list(given.iterdir())

@@ -130,8 +130,11 @@ def test_every_study_name_checkpoints_inside_the_checkpoint_root(cli, tmp_path, 
     args = ["--space", TINY_SPACE, "--study", name, "--trials", "1", "--data-dir", fake_cifar]
     result = cli("run", *args, *QUICK)
     assert result.code == 0, result.err
-    (directory,) = (tmp_path / "search-checkpoints").iterdir()
+    (said,) = [line for line in result.err.splitlines() if line.startswith("checkpoints: ")]
+    directory = Path(said.removeprefix("checkpoints: ")).absolute()
+    assert directory.parent == (tmp_path / "search-checkpoints").absolute()
     assert directory.name == name if name == "plain" else name not in directory.name
+    assert not directory.parent.exists()  # finished: no checkpoint, no empty folder left
     assert not (tmp_path.parent / "escape").exists() and not Path("/abs").exists()
     study = optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path}/search.db")
     assert study.best_trial.state.name == "COMPLETE"
