@@ -17,12 +17,12 @@ with 1, 2, then 4 trials sharing each GPU (`--trials-per-gpu K`), with the defau
 trial's share by its model and batch, search.executors.sharing), each with the default step (a
 CUDA graph), and 1 per GPU with `--compile` (1c) and eager (`--no-cuda-graphs`: 1e, 4e): a new
 study each, no warm start, no pruner, seed 0, so every setting trains the same configs (TPE's
-random start-up draws). A trial is --epochs (1) on --train-subset images (20,000): the default
-GPU fidelity (30 epochs on 45,000) would finish too few trials in a lease. It prints each
-setting's makespan (first start to last end) and trials per hour, and those as trials of the
-default fidelity per hour (scaled by images trained: a trial's set-up, a larger share of a short
-trial, makes that figure a lower bound). Needs Ray (`bash ../shared/gpu/prepare --ray`) for all
-but K = 1.
+random start-up draws). A trial is --epochs (1) on --train-subset images (20,000), validated on
+--val-size (5,000, as by default): the default GPU fidelity (30 epochs on 45,000) would finish
+too few trials in a lease. It prints each setting's makespan (first start to last end) and
+trials per hour, and those as trials of the default fidelity per hour (scaled by images
+trained: a trial's set-up, a larger share of a short trial, makes that figure a lower bound).
+Needs Ray (`bash ../shared/gpu/prepare --ray`) for all but K = 1.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import optuna
 import torch
 
 from errors import UserError
-from search.fidelity import GPU_EPOCHS
+from search.fidelity import GPU_EPOCHS, VAL_SIZE
 from search.trial import is_trained
 from trainers import ModelConfig, OptimConfig, TrainConfig, autocast_dtype, count_params
 from trainers.config import DataConfig
@@ -50,25 +50,32 @@ MODELS = {
     "(1,1) x (16,32)": ModelConfig(16, (1, 1), (16, 32)),
 }
 BATCHES = (64, 128, 512)
+IMAGES = 10_000  # part 1: training images per epoch
 SHARING = ("1", "2", "4", "auto")  # --trials-per-gpu, or the default rule
 MODES = ("eager", "graphs", "compiled")  # the training step, in the order measured: see
 # epoch_seconds; compiling takes the longest, so a call that runs out of time loses it first
 
 
-def epoch_seconds(model: ModelConfig, batch: int, device: torch.device, mode: str) -> list:
-    """Seconds of each of 2 epochs on 10,000 images, as a trial trains, in `mode` (MODES)."""
+def epoch_seconds(
+    model: ModelConfig, batch: int, device: torch.device, mode: str, images: int = IMAGES
+) -> list:
+    """Seconds of each of 2 epochs on `images` images, as a trial trains, in `mode` (MODES)."""
     config = TrainConfig(model=model, optim=OptimConfig(batch_size=batch),
-                         data=DataConfig(val_size=1000, train_subset=10_000), epochs=2)  # fmt: skip
+                         data=DataConfig(val_size=1000, train_subset=images), epochs=2)  # fmt: skip
     rates: list[float] = []
     data = split(load_cifar10(device=device), config.data)
     fit(config, data, lambda e, v, **m: rates.append(m["images_per_s"]),
         autocast_dtype(device, "auto"), compile=mode == "compiled",
         graphs=mode == "graphs")  # fmt: skip
-    return [10_000 / rate for rate in rates]
+    return [images / rate for rate in rates]
 
 
 def compare(
-    model: ModelConfig, batch: int, device: torch.device, modes: tuple[str, ...] = MODES
+    model: ModelConfig,
+    batch: int,
+    device: torch.device,
+    modes: tuple[str, ...] = MODES,
+    images: int = IMAGES,
 ) -> str:
     """A row: images/s per mode in `modes` (eager first), then per mode but eager its set-up
     seconds and a 30-epoch trial's time against eager's. A mode that fails says why below the
@@ -78,14 +85,14 @@ def compare(
     errors = []
     for mode in modes:
         try:
-            seconds[mode] = epoch_seconds(model, batch, device, mode)
+            seconds[mode] = epoch_seconds(model, batch, device, mode, images)
         except (RuntimeError, UserError) as error:  # a CUDA or capture error, or a refusal
             seconds[mode] = None
             errors.append(f"\n  {mode} failed: {str(error).splitlines()[0]}")
     eager = seconds["eager"]
-    epochs_s = 30 * 45_000 / 10_000  # a 30-epoch trial's epochs, in units of these epochs
+    epochs_s = 30 * 45_000 / images  # a 30-epoch trial's epochs, in units of these epochs
     row = f"{batch:>6}" + "".join(
-        f"{10_000 / s[1]:>10,.0f}" if s else f"{'failed':>10}" for s in seconds.values()
+        f"{images / s[1]:>10,.0f}" if s else f"{'failed':>10}" for s in seconds.values()
     )
     for mode in modes[1:]:
         if seconds[mode] is None or eager is None:
@@ -107,7 +114,8 @@ def makespan(setting: str, args: argparse.Namespace, where: Path) -> tuple[int, 
     command = [sys.executable, "-m", "search", "run", "--study", name, "--trials",
                str(args.trials), "--no-warm-start", "--seed", "0", "--pruner", "none",
                "--epochs", str(args.epochs), "--train-subset", str(args.train_subset),
-               "--storage", storage, "--timeout", str(args.timeout)]  # fmt: skip
+               "--val-size", str(args.val_size), "--storage", storage,
+               "--timeout", str(args.timeout)]  # fmt: skip
     if k != "auto":
         command += ["--trials-per-gpu", k]
     if setting.endswith("c"):
@@ -130,6 +138,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1, help="part 2: epochs per trial")
     parser.add_argument("--train-subset", type=int, default=20_000,
                         help="part 2: training images per epoch, 0 = all 45,000")  # fmt: skip
+    parser.add_argument("--val-size", type=int, default=VAL_SIZE,
+                        help="part 2: held-out images each trial validates on")  # fmt: skip
     parser.add_argument("--timeout", type=int, default=240, help="part 2: seconds per setting")
     parser.add_argument(
         "--modes", nargs="+", choices=MODES[1:], default=MODES[1:],

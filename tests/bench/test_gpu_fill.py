@@ -32,7 +32,7 @@ def test_a_mode_that_fails_is_marked_in_its_row_and_the_others_are_still_measure
     """On a CPU the graph step is refused (ConfigError): the row says so; eager is measured."""
     monkeypatch.setenv("SEARCH_DATA_DIR", str(cifar_dir))
     modes = ("eager", "graphs")  # compiling on a CPU: minutes
-    row, why = gpu_fill.compare(TINY, 512, torch.device("cpu"), modes).split("\n")
+    row, why = gpu_fill.compare(TINY, 512, torch.device("cpu"), modes, images=1024).split("\n")
     batch, eager, graphs, *rest = row.replace(",", "").split()
     assert (batch, graphs, rest) == ("512", "failed", ["-", "-"]) and float(eager) > 0
     assert why.strip() == "graphs failed: --cuda-graphs on cpu; allowed: a CUDA device"
@@ -43,6 +43,6 @@ def test_part_two_trains_the_trials_and_times_their_makespan(cifar_dir, monkeypa
     """The default sharing ("auto") runs here on a CPU, where no trial holds a GPU: the same
     `search run` the GPU settings run, so their accounting cannot rot."""
     monkeypatch.setenv("SEARCH_DATA_DIR", str(cifar_dir))
-    args = argparse.Namespace(trials=2, epochs=1, train_subset=256, timeout=300)
+    args = argparse.Namespace(trials=2, epochs=1, train_subset=256, val_size=256, timeout=300)
     trained, seconds = gpu_fill.makespan("auto", args, tmp_path)
     assert trained == 2 and 0 < seconds < 300
