@@ -8,9 +8,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import Progress
+
+if TYPE_CHECKING:
+    from trainers.train import Report  # a type only: this module loads no torch
 
 __all__ = ["console", "epoch_lines", "epoch_progress", "log", "stdout", "step"]
 
@@ -88,7 +92,7 @@ def epoch_progress(total: int) -> Iterator[Callable[[int, int, int], None]]:
             bars.stop()
 
 
-def epoch_lines(total: int) -> Callable[..., None]:
+def epoch_lines(total: int) -> Report:
     """A trainer's `report` that logs each epoch's line: its losses, validation accuracy,
     images/s and the time left at its pace (an epoch replayed from a checkpoint says so)."""
     last = time.monotonic()  # when the last epoch ended (at first: when the run began)
