@@ -158,9 +158,10 @@ def test_a_run_trains_the_published_design_first_and_states_its_gain(cli, fake_c
 
 def test_a_timed_run_stops_starting_trials_and_says_the_best(cli, fake_cifar):
     args = ["--space", TINY_SPACE, "--study", "t", "--data-dir", fake_cifar, *QUICK]
-    result = cli("run", *args, "--trials", "1000", "--timeout", "1")
+    # 5 s, set-up included: on a slow, loaded CPU 1 s could pass before the first trial started
+    result = cli("run", *args, "--trials", "1000", "--timeout", "5")
     assert result.code == 0, result.err
-    assert "running until 1000 or for 1 s" in " ".join(result.err.split())
+    assert "running until 1000 or for 5 s" in " ".join(result.err.split())
     assert "time is up: no more trials start" in result.err and "best: trial " in result.out
 
 
