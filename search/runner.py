@@ -84,10 +84,8 @@ class _Loop:
         self.study, self.plan, self.executor = study, plan, executor
         self.progress, self.beats = progress, beats
         self.in_hand: dict[int, optuna.Trial] = {}  # asked and not yet told, by number
-        self.untrained_in_a_row = 0
-        self.last_reason = ""
-        self.waiting_said = False
-        self.time_up_said = False
+        self.untrained_in_a_row, self.last_reason = 0, ""  # the last untrained trial's reason
+        self.waiting_said = self.time_up_said = False  # each said once
 
     def ask(self) -> optuna.Trial:
         """A queued trial (a published design, a retry) if the study holds one, in hand; else
@@ -131,9 +129,11 @@ class _Loop:
         self.last_reason = reason(record)
 
     def _told(self, trial: optuna.Trial, outcome: Outcome) -> FrozenTrial:
+        checkpoint = checkpoint_path(self.plan.checkpoints, frozen(trial))
         again = outcome.retry and can_retry(frozen(trial))
         if outcome.retry:  # the record says what happens next
-            then = "queued to resume from its checkpoint" if again else "not queued again"
+            how = "resume from its checkpoint" if checkpoint.is_file() else "start again"
+            then = f"queued to {how}" if again else "not queued again"
             end = "" if again else f": its original was retried {MAX_RETRIES} times"
             outcome = replace(outcome, reason=f"{outcome.reason}; {then}{end}")
         told = self._record(trial, outcome)
@@ -141,7 +141,7 @@ class _Loop:
         del self.in_hand[trial.number]
         record = frozen(trial)
         if told and not (again and retry(self.study, as_sampled(record))):
-            checkpoint_path(self.plan.checkpoints, record).unlink(missing_ok=True)
+            checkpoint.unlink(missing_ok=True)
         return record
 
     def _record(self, trial: optuna.Trial, outcome: Outcome) -> bool:

@@ -152,11 +152,12 @@ class BadInputOnEveryWorker:
 class DyingWorker:
     """An executor whose worker dies under the first trial it is given and under every retry
     of it, as a Ray worker killed mid-trial (RayExecutor: FAIL, to retry); the trial's speed is
-    recorded first, as a worker records it each epoch. Every other trial completes. Where
-    `other` is given, another driver tells each dying trial COMPLETE first (SQLite's race)."""
+    recorded first, as a worker records it each epoch, and with `saves` its checkpoint, as an
+    epoch ends. Every other trial completes. Where `other` is given, another driver tells each
+    dying trial COMPLETE first (SQLite's race)."""
 
-    def __init__(self, other: optuna.Study | None = None) -> None:
-        self.other, self.doomed = other, None
+    def __init__(self, other: optuna.Study | None = None, saves: bool = True) -> None:
+        self.other, self.doomed, self.saves = other, None, saves
         self.given: list[optuna.trial.FrozenTrial] = []  # each trial as it was handed over
         self.ended: list[tuple[optuna.Trial, object]] = []
 
@@ -173,6 +174,8 @@ class DyingWorker:
             self.ended.append((trial, Outcome(optuna.trial.TrialState.COMPLETE, value=0.5)))
             return
         trial.set_user_attr(IMAGES_PER_S, 123.0)
+        if self.saves:
+            checkpoint.write_bytes(b"epoch 1")
         if self.other is not None:
             self.other.tell(trial.number, 0.5)
         died = Outcome(optuna.trial.TrialState.FAIL, reason="worker died (X)", retry=True)

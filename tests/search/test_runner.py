@@ -218,16 +218,20 @@ def test_bad_input_met_by_every_worker_fails_every_trial_and_stops_the_run():
         assert t.user_attrs.get("fail_reason", "").startswith("stopped: --data-dir /data")
 
 
-def test_a_trial_whose_worker_dies_is_retried_three_times_and_each_record_says_what_followed():
+@pytest.mark.parametrize("saves", [True, False], ids=["after-an-epoch", "before-any-epoch"])
+def test_a_trial_whose_worker_dies_is_retried_three_times_and_each_record_says_what_followed(
+    saves,
+):
     """Each retry inherits the trial's config, not how the dead run went (its speed, its
-    reason), and the last failure says it was not queued again, as it was not."""
+    reason); each record says whether the retry resumes a checkpoint or starts again, and the
+    last failure says it was not queued again, as it was not (its checkpoint removed)."""
     study = optuna.create_study(direction="maximize")
-    worker = DyingWorker()
-    run_trials(study, Plan(SPACE, FIDELITY, 5_000_000, 1, Path(tempfile.mkdtemp())), worker,
-               TrialProgress())  # fmt: skip
+    worker, checkpoints = DyingWorker(saves=saves), Path(tempfile.mkdtemp())
+    run_trials(study, Plan(SPACE, FIDELITY, 5_000_000, 1, checkpoints), worker, TrialProgress())
     doomed = [t for t in study.trials if worker.doomed in (t.number, retried_from(t))]
     assert [t.state for t in doomed] == [TrialState.FAIL] * 4
-    queued = "worker died (X); queued to resume from its checkpoint"
+    how = "resume from its checkpoint" if saves else "start again"
+    queued = f"worker died (X); queued to {how}"
     last = "worker died (X); not queued again: its original was retried 3 times"
     assert [reason(t) for t in doomed] == [queued] * 3 + [last]
     retries = [t for t in worker.given if retried_from(t) == worker.doomed]
@@ -235,6 +239,7 @@ def test_a_trial_whose_worker_dies_is_retried_three_times_and_each_record_says_w
     assert not any(IMAGES_PER_S in t.user_attrs or "fail_reason" in t.user_attrs for t in retries)
     assert [reason(t) for t in retries] == [f"retry of #{worker.doomed}"] * 3
     assert not any(t.state == TrialState.WAITING for t in study.trials)
+    assert not list(checkpoints.iterdir())
 
 
 def test_a_trial_another_driver_completed_first_is_not_queued_again(tmp_path):
