@@ -27,8 +27,9 @@ from search.trial import (
     RESUMED_FROM_EPOCH,
     VAL_LOSS,
 )
-from trainers import Metrics, Report, TrainConfig, describe_device, resolve_device
+from trainers import Metrics, Report, TrainConfig, autocast_dtype, describe_device, resolve_device
 from trainers.checkpoint import check as check_checkpoint
+from trainers.device import numerics
 
 __all__ = ["OnEpoch", "Outcome", "fault_reason", "train_trial"]
 
@@ -61,9 +62,12 @@ def train_trial(
         device = resolve_device(train_kwargs.get("device"))
         trial.set_user_attr(DEVICE, describe_device(device))
         if checkpoint is not None and checkpoint.exists():
+            dtype = autocast_dtype(device, train_kwargs.get("precision", "auto"))
             try:
-                trial.set_user_attr(RESUMED_FROM_EPOCH, check_checkpoint(checkpoint, config))
-            except UserError as err:  # cut short by the crash that killed the run: start over
+                epoch = check_checkpoint(checkpoint, config, numerics(device, dtype))
+                trial.set_user_attr(RESUMED_FROM_EPOCH, epoch)
+            except UserError as err:  # cut short by the crash that killed it, or written in
+                # other numerics (a retry on another kind of GPU, another --precision): start over
                 trial.set_user_attr(RESUME_ERROR, str(err))
                 checkpoint.unlink()
         if on_epoch:

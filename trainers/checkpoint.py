@@ -2,7 +2,8 @@
 
 One file per run, replaced atomically after every epoch: the model, optimizer, schedule and
 loss-scaler states, every random generator the run draws from, the epoch and the per-epoch
-validation history. It also holds the config, and is only ever resumed with that same config.
+validation history. It also holds the config and the numerics (device type, precision), and is
+only ever resumed with those same ones: anything else would not go on as the run would have.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def save(
     document = {
         "format": FORMAT,
         "config": config.to_dict(),
+        "numerics": state.numerics,
         "progress": dataclasses.asdict(progress),
         "states": state.state_dict(),
         "rng": {
@@ -100,7 +102,7 @@ def _first_difference(a: object, b: object, where: str = "") -> str:
     return where or "config"
 
 
-def _matching(path: Path, config: TrainConfig) -> dict[str, Any]:
+def _matching(path: Path, config: TrainConfig, run: dict[str, str]) -> dict[str, Any]:
     document = _read(path)
     if document["config"] != config.to_dict():
         key = _first_difference(document["config"], config.to_dict())
@@ -108,20 +110,28 @@ def _matching(path: Path, config: TrainConfig) -> dict[str, Any]:
             f"checkpoint {path} was written for another config ({key} differs); allowed: "
             "resuming the config it was written for, or starting elsewhere"
         )
+    written = document.get("numerics", run)  # unrecorded by earlier versions: as before
+    if written != run:
+        device, precision = written["device"], written["precision"]
+        raise UserError(
+            f"checkpoint {path} was written training on {device} in {precision}, not on "
+            f"{run['device']} in {run['precision']}; allowed: resuming it with --device "
+            f"{device} --precision {precision}, or starting elsewhere"
+        )
     return document
 
 
-def check(path: Path, config: TrainConfig) -> int:
-    """The last epoch `path` holds for `config`; UserError if it cannot resume it (truncated,
-    not a checkpoint, or written for another config)."""
-    return int(_matching(path, config)["progress"]["epoch"])
+def check(path: Path, config: TrainConfig, run: dict[str, str]) -> int:
+    """The last epoch `path` holds for `config` trained in `run`'s numerics; UserError if it
+    cannot resume it (truncated, not a checkpoint, written for another config or numerics)."""
+    return int(_matching(path, config, run)["progress"]["epoch"])
 
 
 def restore(
     path: Path, config: TrainConfig, state: TrainState, generator: torch.Generator
 ) -> Progress:
     """Load the checkpoint at `path` into `state` and the random generators, as `check` says."""
-    document = _matching(path, config)
+    document = _matching(path, config, state.numerics)
     state.load_state_dict(document["states"])
     torch.set_rng_state(document["rng"]["torch"])
     if document["rng"]["cuda"] and torch.cuda.is_available():

@@ -6,7 +6,15 @@ import torch
 
 from errors import UserError
 
-__all__ = ["PRECISIONS", "autocast_dtype", "check_precision", "describe_device", "resolve_device"]
+__all__ = [
+    "PRECISIONS",
+    "autocast_dtype",
+    "check_precision",
+    "describe_device",
+    "numerics",
+    "precision_name",
+    "resolve_device",
+]
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 
@@ -52,6 +60,18 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
         else:
             precision = "fp32"
     return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}[precision]
+
+
+def precision_name(dtype: torch.dtype | None) -> str:
+    """The precision `autocast_dtype` gave `dtype` for: "bf16", "fp16" or "fp32"."""
+    return {torch.bfloat16: "bf16", torch.float16: "fp16", None: "fp32"}[dtype]
+
+
+def numerics(device: torch.device, dtype: torch.dtype | None) -> dict[str, str]:
+    """What a run trains in beside its config. A checkpoint (trainers.checkpoint) resumes
+    exactly only in the numerics it was written in: fp32's has no loss scaler for fp16, and
+    bf16 or another type of device would go on another way."""
+    return {"device": device.type, "precision": precision_name(dtype)}
 
 
 def describe_device(device: torch.device) -> str:

@@ -52,10 +52,10 @@ def full_fidelity(
     )
 
 
-def prepare_out(out: Path, config: TrainConfig, resume: bool) -> Path:
+def prepare_out(out: Path, config: TrainConfig, resume: bool, run: dict[str, str]) -> Path:
     """Make the output directory and check that the run's files can be written there; return
     its checkpoint path, checked if resuming (before the minutes of loading: the right run,
-    intact), else cleared."""
+    intact, written in `run`'s numerics: `trainers.device.numerics`), else cleared."""
     checkpoint = out / CHECKPOINT_FILE
     if resume:
         if not checkpoint.is_file():
@@ -63,7 +63,7 @@ def prepare_out(out: Path, config: TrainConfig, resume: bool) -> Path:
                 f"--resume: no {CHECKPOINT_FILE} in {out}; allowed: the --out directory of an "
                 "interrupted `search train`"
             )
-        check(checkpoint, config)
+        check(checkpoint, config, run)
     output_dir(out, RUN_FILES, "--out")
     if not resume:
         try:

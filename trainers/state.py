@@ -14,6 +14,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LRScheduler
 
 from trainers.config import TrainConfig
+from trainers.device import numerics
 from trainers.ema import Ema
 from trainers.resnet import build_model
 from trainers.schedules import make_scheduler
@@ -30,6 +31,7 @@ class TrainState:
     scheduler: LRScheduler  # stepped every batch
     scaler: torch.amp.GradScaler  # loss scaling; a no-op unless training in fp16
     sums: torch.Tensor  # the epoch's summed batch losses and correctly classified images
+    numerics: dict[str, str]  # the device type and precision it trains in (`device.numerics`)
     ema: Ema | None = None  # moving average of the weights, when the config asks for one
     compiled_graphs: bool = False  # the compiled forward replays CUDA graphs: mark each step
     capturable: bool = False  # the optimizer steps inside a CUDA graph (see `create`)
@@ -62,6 +64,7 @@ class TrainState:
             scheduler=make_scheduler(optimizer, config.schedule, steps),
             scaler=torch.amp.GradScaler(device.type, enabled=dtype == torch.float16),
             sums=torch.zeros(2, device=device),
+            numerics=numerics(device, dtype),
             ema=ema,
             compiled_graphs=graphs,
             capturable=capturable,

@@ -24,7 +24,7 @@ from errors import DivergedError
 from trainers.checkpoint import Progress, restore, save
 from trainers.config import TrainConfig
 from trainers.data import Batches, Cifar10, Split, load_cifar10, normalize, split
-from trainers.device import autocast_dtype, describe_device, resolve_device
+from trainers.device import autocast_dtype, describe_device, precision_name, resolve_device
 from trainers.memory import check_fits
 from trainers.resnet import count_params
 from trainers.state import TrainState
@@ -197,7 +197,7 @@ def _metrics(
         wall_s=wall_s,
         n_params=count_params(config.model),
         device=describe_device(device),
-        precision={torch.bfloat16: "bf16", torch.float16: "fp16", None: "fp32"}[dtype],
+        precision=precision_name(dtype),
         history=tuple(done.history),
     )
 

@@ -111,6 +111,7 @@ def train(
     """Retrain a config on the full training split and report its test accuracy."""
     from trainers import autocast_dtype, resolve_device
     from trainers.data import find_cifar10, load_cifar10
+    from trainers.device import numerics
     from trainers.memory import check_fits
     from trainers.retrain import prepare_out, retrain
     from trainers.step import use_graphs
@@ -124,7 +125,7 @@ def train(
     if out is None:
         out = Path("runs") / file.stem
         again += ["--out", str(out)]
-    checkpoint = prepare_out(out, config, resume)  # checked or cleared, before the loading
+    checkpoint = prepare_out(out, config, resume, numerics(resolved, dtype))  # before loading
     folder = find_cifar10(data_dir)
     log(_describe(config, folder, out, epochs is None))
     with step(f"loading CIFAR-10 onto {resolved}") as loading:

@@ -7,6 +7,7 @@ from errors import UserError
 from tests.trainers.conftest import SMALL
 from trainers import AugmentConfig, ModelConfig, OptimConfig, TrainConfig
 from trainers.checkpoint import check
+from trainers.device import numerics
 from trainers.train import fit
 
 CONFIG = TrainConfig(
@@ -15,6 +16,7 @@ CONFIG = TrainConfig(
     data=SMALL,
     epochs=3,
 )
+FP32 = numerics(torch.device("cpu"), None)  # what `fit` trains `data` in by default
 
 
 class Stop(Exception):
@@ -56,7 +58,7 @@ def test_a_resumed_run_ends_exactly_as_an_uninterrupted_one(
 
     with pytest.raises(Stop):
         fit(config, data, stop_after_two, checkpoint=tmp_path / "b.pt", compile=compile)
-    assert check(tmp_path / "b.pt", config) == 2
+    assert check(tmp_path / "b.pt", config, FP32) == 2
     reports = []
     resumed, resumed_metrics = fit(
         config, data, lambda e, v, **m: reports.append((e, v, m)), checkpoint=tmp_path / "b.pt",
@@ -82,16 +84,36 @@ def test_truncated_foreign_and_mismatched_checkpoints_are_refused(data, tmp_path
     one_epoch = dataclasses.replace(CONFIG, epochs=1)
     fit(one_epoch, data, checkpoint=path)
     with pytest.raises(UserError, match=r"written for another config \(epochs differs\)"):
-        check(path, CONFIG)
+        check(path, CONFIG, FP32)
     wider = dataclasses.replace(CONFIG.model, widths=(8, 24))
     with pytest.raises(UserError, match=r"model\.widths differs"):
         fit(dataclasses.replace(one_epoch, model=wider), data, checkpoint=path)
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(UserError, match="is truncated or not a checkpoint"):
-        check(path, CONFIG)
+        check(path, CONFIG, FP32)
     torch.save({"something": 1}, path)
     with pytest.raises(UserError, match="not a checkpoint of this program"):
-        check(path, CONFIG)
+        check(path, CONFIG, FP32)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+def test_a_checkpoint_resumes_only_in_the_numerics_it_was_written_in(data, tmp_path, dtype):
+    """fp32's run has no loss scaler to restore in fp16, and bf16 would go on another way."""
+    path, one_of_two = tmp_path / "c.pt", dataclasses.replace(CONFIG, epochs=2)
+
+    def stop_after_one(epoch, value, **_):
+        if epoch == 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        fit(one_of_two, data, stop_after_one, checkpoint=path)
+    other = numerics(torch.device("cpu"), dtype)
+    written = rf"written training on cpu in fp32, not on cpu in {other['precision']}; allowed: "
+    with pytest.raises(UserError, match=written + "resuming it with --device cpu --precision fp32"):
+        check(path, one_of_two, other)
+    with pytest.raises(UserError, match=written):
+        fit(one_of_two, data, dtype=dtype, checkpoint=path)
+    assert check(path, one_of_two, FP32) == 1  # in its own numerics it resumes
 
 
 def test_a_file_of_other_objects_is_refused_without_torchs_advice_to_load_it_unsafely(tmp_path):

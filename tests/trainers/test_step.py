@@ -16,6 +16,7 @@ from trainers import AugmentConfig, DataConfig, ModelConfig, OptimConfig, TrainC
 from trainers.checkpoint import check
 from trainers.config import NUM_CLASSES
 from trainers.data import load_cifar10, split
+from trainers.device import numerics
 from trainers.state import TrainState
 from trainers.step import WARMUP_STEPS, GraphStep, check_graphs, eager_step, use_graphs
 from trainers.train import fit, train
@@ -188,7 +189,7 @@ def test_a_resumed_graph_run_ends_exactly_as_an_uninterrupted_one(
     straight, _ = fit(config, cuda_data, checkpoint=tmp_path / "a.pt", graphs=True)
     with pytest.raises(Stop):
         fit(config, cuda_data, stop_after_one, checkpoint=tmp_path / "b.pt", graphs=True)
-    assert check(tmp_path / "b.pt", config) == 1
+    assert check(tmp_path / "b.pt", config, numerics(cuda_data.train_images.device, None)) == 1
     resumed, _ = fit(config, cuda_data, checkpoint=tmp_path / "b.pt", graphs=True)
     for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b)

@@ -16,6 +16,7 @@ from trainers import (
     count_params,
     train,
 )
+from trainers.device import numerics
 from trainers.retrain import full_fidelity, prepare_out, retrain
 
 TINY = TrainConfig(
@@ -25,6 +26,7 @@ TINY = TrainConfig(
     data=DataConfig(val_size=1000, train_subset=10_000),
     epochs=3,
 )
+CPU = numerics(torch.device("cpu"), None)  # prepare_out's numerics: unused when not resuming
 
 
 @pytest.mark.slow
@@ -81,7 +83,7 @@ def test_every_schedule_trains_and_is_seeded(fake_cifar, schedule):
 
 def test_retrain_saves_a_checkpoint_of_the_same_model_and_test_metrics(fake_cifar, tmp_path):
     config = full_fidelity(TINY, epochs=1, train_subset=640)
-    result = retrain(config, prepare_out(tmp_path / "run", config, False), data_dir=fake_cifar)
+    result = retrain(config, prepare_out(tmp_path / "run", config, False, CPU), data_dir=fake_cifar)
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert saved["test_accuracy"] == result["test_accuracy"]
     assert 0.0 <= saved["test_accuracy"] <= 1.0
@@ -96,7 +98,7 @@ def test_retrain_saves_a_checkpoint_of_the_same_model_and_test_metrics(fake_cifa
 def test_retrain_tells_how_each_epoch_goes_batch_by_batch(fake_cifar, tmp_path):
     config = full_fidelity(TINY, epochs=2, train_subset=640)  # 5 batches of 128 an epoch
     heard = []
-    retrain(config, prepare_out(tmp_path / "run", config, False), data_dir=fake_cifar,
+    retrain(config, prepare_out(tmp_path / "run", config, False, CPU), data_dir=fake_cifar,
             batches_done=lambda *step: heard.append(step))  # fmt: skip
     assert heard == [(epoch, done, 640) for epoch in (1, 2) for done in range(128, 641, 128)]
 

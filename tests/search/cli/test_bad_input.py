@@ -83,6 +83,10 @@ BAD_INPUTS = [
     (["train", "tiny.yaml", "--resume", "--out", "cut"], "is truncated or not a checkpoint"),
     (["train", "tiny.yaml", "--resume", "--out", "other"], "another config (model.widths differs)"),
     (["train", "tiny.yaml", "--resume", "--out", "foreign"], "not a checkpoint of this program"),
+    (
+        ["train", "tiny.yaml", "--resume", "--out=fp16", "--precision=fp32", "--device=cpu"],
+        "in fp16, not on cpu in fp32; allowed: resuming it with --device cpu --precision fp16",
+    ),
     # issue 12: what an adversarial user tried
     (
         ["run", "--space", "raises.py"],
@@ -116,6 +120,10 @@ SPACE_FILES = {  # user space files that fail before the study starts
 }
 
 TINY = TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))
+FP16 = {
+    "device": "cpu",
+    "precision": "fp16",
+}  # a checkpoint's numerics (`trainers.device.numerics`)
 
 
 def write_checkpoints(where):
@@ -127,6 +135,7 @@ def write_checkpoints(where):
         ("cut", {"format": 1, "config": TINY.to_dict(), "padding": torch.zeros(1000)}),
         ("other", {"format": 1, "config": other.to_dict()}),
         ("foreign", {"weights": torch.zeros(3)}),
+        ("fp16", {"format": 1, "config": full_fidelity(TINY).to_dict(), "numerics": FP16}),
     ]:
         (where / name).mkdir()
         torch.save(state, where / name / "checkpoint.pt")
