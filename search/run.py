@@ -155,7 +155,7 @@ def _ray_resources(options: RunOptions, stack: contextlib.ExitStack) -> Resource
     stack.enter_context(ray_tasks.ray_session(options.ray_address))
     return resources.plan_resources(
         options.workers, options.gpus_per_trial, options.cpus_per_trial, options.trials_per_gpu,
-        on_cpu=options.device == "cpu",
+        options.device,
     )  # fmt: skip
 
 

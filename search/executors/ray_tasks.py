@@ -194,8 +194,8 @@ class RayExecutor:
     def _outcome(ref: ray.ObjectRef) -> Outcome:
         try:
             return ray.get(ref)
-        except UserError:
-            raise  # bad input a worker found (its data directory, say): stop the search
+        except UserError as err:  # bad input a worker found (its data directory, say): stop
+            raise getattr(err, "cause", err) from None  # its own line, not Ray's traceback
         except (WorkerCrashedError, NodeDiedError, RayActorError) as err:  # died: run it again
             reason = f"worker died ({type(err).__name__})"  # the loop says if it is retried
             return Outcome(optuna.trial.TrialState.FAIL, reason=reason, retry=True)

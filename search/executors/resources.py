@@ -93,9 +93,9 @@ def plan_resources(
     gpus_per_trial: float | None,
     cpus_per_trial: float | None,
     trials_per_gpu: int | None = None,
-    on_cpu: bool = False,
+    device: str | None = None,
 ) -> Resources:
-    """Fill in what was not given from the cluster: with GPUs (unless the trials train `on_cpu`),
+    """Fill in what was not given from the cluster: with GPUs (unless `device` is "cpu"),
     each trial's share from its model and batch (sharing.py), a CPU each, as many at once as
     the nodes hold; else CPUs shared out. Trials at once never exceed what the nodes hold."""
     nodes = live_nodes()
@@ -104,8 +104,11 @@ def plan_resources(
         if not gpus:
             raise UserError(f"--trials-per-gpu {trials_per_gpu}; the cluster has no GPUs")
         gpus_per_trial = 1 / trials_per_gpu
-    elif gpus_per_trial is None and (on_cpu or not gpus):
+    elif gpus_per_trial is None and (device == "cpu" or not gpus):
         gpus_per_trial = 0.0
+    if device == "cuda" and gpus_per_trial == 0:  # each worker would find no GPU it may use
+        why = "--gpus-per-trial 0" if gpus else "the cluster has no GPUs"
+        raise UserError(f"--device cuda; {why}; allowed: --device cpu, or trials that hold GPUs")
     if gpus_per_trial is not None:
         _check_share(gpus_per_trial, nodes)
     most_cpus = max((cpus for _, cpus in nodes), default=0.0)

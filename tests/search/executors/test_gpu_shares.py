@@ -52,7 +52,9 @@ def test_plans_on_one_gpu_and_four_cpus(one_gpu_four_cpus):
     assert plan_resources(None, None, None, trials_per_gpu=2) == Resources(2, 0.5, 1.0, 1.0)
     assert plan_resources(None, 1.0, None) == Resources(1, 1.0, 1.0, 1.0)
     assert plan_resources(3, None, 0.5).workers == 3
-    assert plan_resources(None, None, None, on_cpu=True) == Resources(1, 0.0, 4.0, 1.0)
+    assert plan_resources(None, None, None, device="cpu") == Resources(1, 0.0, 4.0, 1.0)
+    with pytest.raises(UserError, match="--device cuda; --gpus-per-trial 0; allowed: --device cpu"):
+        plan_resources(None, 0.0, None, device="cuda")
     for bad in (2.0, 1.5, 1e-5, -1.0, float("nan")):  # Ray takes fractions or whole GPUs
         with pytest.raises(UserError, match=r"--gpus-per-trial \S+; allowed: 0"):
             plan_resources(None, bad, None)
@@ -68,11 +70,13 @@ def test_a_trial_asks_no_more_than_one_node_has():
         assert plan_resources(None, None, None) == Resources(2, None, 1.0, 2.0)
 
 
-def test_trials_per_gpu_on_a_cluster_without_gpus_is_one_clear_error():
+def test_trials_per_gpu_or_cuda_on_a_cluster_without_gpus_is_one_clear_error():
     ray.init(num_cpus=1, num_gpus=0, include_dashboard=False)
     try:
         with pytest.raises(UserError, match="--trials-per-gpu 2; the cluster has no GPUs"):
             plan_resources(None, None, None, trials_per_gpu=2)
+        with pytest.raises(UserError, match="--device cuda; the cluster has no GPUs; allowed: "):
+            plan_resources(None, None, None, device="cuda")  # a worker would find none
         assert plan_resources(None, None, None) == Resources(1, 0.0, 1.0, 0.0)
     finally:
         ray.shutdown()

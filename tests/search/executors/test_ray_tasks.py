@@ -164,10 +164,14 @@ def test_the_driver_stops_when_a_worker_reports_bad_input(two_gpus, tmp_path):
     from errors import UserError
 
     url = f"sqlite:///{tmp_path}/s.db"
-    with pytest.raises(UserError, match="no CIFAR-10 on this worker"):
+    with pytest.raises(UserError) as raised:
         search(url, 4, standins.missing_data, workers=2, gpus_per_trial=1)
+    line = "--data-dir /data: no CIFAR-10 on this worker"
+    assert str(raised.value) == line  # the worker's one line, not Ray's traceback around it
     study = optuna.load_study(study_name="s", storage=url)
     assert study.trials and "RUNNING" not in {t.state.name for t in study.trials}
+    stopped = [t.user_attrs["fail_reason"] for t in study.trials if t.state.name == "FAIL"]
+    assert stopped and all(reason == f"stopped: {line}" for reason in stopped)
 
 
 @pytest.mark.parametrize("given", [False, True])
