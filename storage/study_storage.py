@@ -103,14 +103,15 @@ def _check_holds_studies(url: str, engine_kwargs: dict) -> None:
     """UserError unless the database has Optuna's tables: opening it as a storage would
     create them, and a command that only reads must write nothing to a database it was wrongly
     pointed at."""
-    engine = sqlalchemy.create_engine(url, **engine_kwargs)
     try:
-        with engine.connect() as connection:
-            found = sqlalchemy.inspect(connection).has_table("studies")
+        engine = sqlalchemy.create_engine(url, **engine_kwargs)  # imports the URL's driver
+        try:
+            with engine.connect() as connection:
+                found = sqlalchemy.inspect(connection).has_table("studies")
+        finally:
+            engine.dispose()
     except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
         raise UserError(f"storage {mask(url)} is unreachable: {_reason(err)}") from None
-    finally:
-        engine.dispose()
     if not found:
         raise UserError(f"storage {mask(url)} holds no studies (no Optuna tables); allowed: "
                         f"{WRITTEN_BY_RUN}")  # fmt: skip
@@ -228,8 +229,9 @@ def _open_proxy(url: str) -> optuna.storages.BaseStorage:
 
 def _reason(err: BaseException) -> str:
     """The first line of a driver's error, without SQLAlchemy's boilerplate."""
-    if isinstance(err, ImportError):
-        return f"its database driver is not installed ({err.name or err})"
+    if isinstance(err, ImportError):  # Optuna's own says which module only in its cause
+        missing = err.name or getattr(err.__cause__, "name", None) or err
+        return f"its database driver is not installed ({missing})"
     original = getattr(err, "orig", None) or err
     lines = [line.strip() for line in str(original).splitlines() if line.strip()]
     return lines[0] if lines else type(original).__name__

@@ -12,6 +12,7 @@ command runs in its body: `search --help` loads no Optuna, torch or Ray (tests/t
 
 from __future__ import annotations
 
+import errno
 import sys
 import traceback
 import warnings
@@ -68,7 +69,9 @@ def main() -> None:
     except click.NoArgsIsHelpError as err:
         err.show()  # `search` alone, or a group without its command: the help
         sys.exit(err.exit_code)
-    except (click.ClickException, UserError) as err:
+    except (click.ClickException, UserError, OSError) as err:
+        if isinstance(err, OSError) and err.errno != errno.ENAMETOOLONG:
+            raise  # the machine's fault, not a path given: a name too long is the user's
         if _debug:  # the traceback, then the line and the exit code as without --debug
             traceback.print_exc()
         print(f"error: {_one_line(err)}", file=sys.stderr)
@@ -81,9 +84,11 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _one_line(err: click.ClickException | UserError) -> str:
+def _one_line(err: click.ClickException | UserError | OSError) -> str:
     """The error as one line (a message may quote a user's own exception, newlines and all);
     a usage error points at the command's help."""
+    if isinstance(err, OSError):  # Path.exists() raises it (Python 3.11) for any path given
+        return f"{err.filename}: a name in it is too long; allowed: names of at most 255 bytes"
     if isinstance(err, UserError):
         return " ".join(str(err).split())
     message = " ".join(err.format_message().split())

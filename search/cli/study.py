@@ -176,8 +176,7 @@ def _print_summary(result: optuna.Study) -> None:
 
     stdout.print(trials_table(result, best=10))
     if not result.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):  # --timeout, say
-        stdout.print(f"no trial has completed yet: `search run --study {result.study_name}` "
-                     "goes on from here")  # fmt: skip
+        stdout.print("no trial has completed yet: the same command goes on from here")
         return
     trial = best_trial(result)
     images = val_size_of(result)

@@ -13,6 +13,7 @@ import yaml
 from optuna.trial import FrozenTrial
 
 from errors import UserError
+from search.study import COMMAND
 from search.trial import CONFIG, DEVICE, METRICS, N_PARAMS, ZOO
 from search.views.gain import gain, val_size_of
 from storage import Storage
@@ -28,9 +29,10 @@ def best_trial(study: optuna.Study) -> FrozenTrial:
     try:
         return study.best_trial
     except ValueError:
+        command = study.user_attrs.get(COMMAND)  # with its storage, budget and fidelity
+        then = f"go on with the command that made it: {command}" if command else "`search run` it"
         raise UserError(
-            f"study {study.study_name!r} has no completed trial within budget yet; "
-            f"run `search run --study {study.study_name}` first"
+            f"study {study.study_name!r} has no completed trial within budget yet; {then}"
         ) from None
 
 

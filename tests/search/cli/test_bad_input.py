@@ -51,6 +51,8 @@ BAD_INPUTS = [
     (["run", "--study", "plain"], "'plain' was not made by `search run` (it records no space); "),
     (["run", "--study", "multi"], "study 'multi' has 2 objectives; allowed"),
     (["status", "--study", "ok", "--storage", "sqlite:///other.db"], "no such file"),
+    (["status", "--storage", "mysql://u@127.0.0.1/x"], "driver is not installed (MySQLdb)"),
+    (["run", "--storage", "mysql://u@127.0.0.1/x"], "driver is not installed (MySQLdb)"),
     (["params", "bad.yaml"], "bad.yaml is not valid YAML or JSON at line"),
     (["params", "unknown.yaml"], "unknown key 'model.widthz'; allowed: stem_width"),
     (["params", "wrongtype.yaml"], "model.depths[0] must be an integer, got 'two'"),
@@ -107,6 +109,9 @@ BAD_INPUTS = [
     (["run", "--study", ""], "--study must be 1 to 512 characters, got 0"),
     (["run", "--study", "x" * 513], "--study must be 1 to 512 characters, got 513"),
     (["run", "--device", "cpu:1"], "unknown device 'cpu:1'; allowed: cpu"),
+    (["train", "tiny.yaml", "--out", "L" * 300], "a name in it is too long; allowed: names of at"),
+    (["status", "--storage", f"sqlite:///{'L' * 300}.db"], f"{'L' * 300}.db: a name in it is too"),
+    (["report", "--study", "ok", "--out", "L" * 300], f"{'L' * 300}: a name in it is too long"),
 ]
 
 SPACE_FILES = {  # user space files that fail before the study starts
@@ -178,7 +183,9 @@ def ok_study(tmp_path_factory, fake_cifar):
     return where / "search.db"
 
 
-@pytest.mark.parametrize(("args", "message"), BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
+@pytest.mark.parametrize(
+    ("args", "message"), BAD_INPUTS, ids=[" ".join(a)[:100] for a, _ in BAD_INPUTS]
+)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     cli, tmp_path, fake_cifar, ok_study, args, message
 ):

@@ -1,6 +1,7 @@
 """The `search` command end to end: the user's journey (bad inputs: test_bad_input.py)."""
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -183,5 +184,10 @@ def test_a_run_out_of_time_before_any_trial_says_how_to_go_on(cli, tmp_path, fak
     result = cli("run", *args, *QUICK, "--timeout", "1")
     assert result.code == 0, result.err
     assert "time is up: no more trials start" in result.err
-    assert "no trial has completed yet: `search run --study t` goes on from here" in result.out
+    assert "no trial has completed yet: the same command goes on from here" in result.out
+    export = cli("export", "-o", "best.yaml")  # the command that made it: storage, fidelity
+    made = shlex.join(["search", "run", *map(str, args), *QUICK, "--timeout", "1"])
+    assert export.code == 2 and not (tmp_path / "best.yaml").exists()
+    said = "study 't' has no completed trial within budget yet; go on with the command that made"
+    assert f"{said} it: {made}" in export.err
     assert cli("run", *args, *QUICK, "--trials", "1").code == 0
