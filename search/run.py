@@ -84,6 +84,7 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
         if options.checkpoint_dir is not None:  # refused before a new storage is made
             _writable(options.checkpoint_dir / checkpoint_dirname(options.study_name))
         storage = open_storage(options.storage, heartbeat_s=options.heartbeat_s)
+        stack.enter_context(interrupts.raising())  # held while a new study is written
         study, plan = _open(options, space, fidelity, storage, started)
         stack.callback(_remove_if_empty, plan.checkpoints, options.checkpoint_dir is None)
         where = resources.describe() if resources else describe_device(device)
@@ -106,7 +107,6 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
             given = options.data_dir  # as given, absolute; none: each node's own cache
             kwargs["data_dir"] = Path(given).expanduser().absolute() if given else None
             executor = _ray_executor(resources, storage, study, train_fn, kwargs, stack)
-        stack.enter_context(interrupts.raising())
         run_trials(study, plan, executor, stack.enter_context(progress))
     return study
 

@@ -12,6 +12,7 @@ import optuna
 
 from errors import UserError
 from search.fidelity import Fidelity
+from search.interrupts import held
 from search.pruning import describe_pruner, make_pruner
 from search.sampling import make_sampler
 from search.warm_start import warm_start
@@ -89,23 +90,27 @@ def study_note(search: Search, command: str) -> str:
 
 def _create(storage: Storage, name: str, search: Search, warm: bool) -> bool:
     """A new study with its settings and note, and the zoo's designs queued first if `warm`;
-    False if another process just created it."""
-    try:
-        study = optuna.create_study(study_name=name, storage=storage.backend, direction="maximize")
-    except optuna.exceptions.DuplicatedStudyError:
-        return False
-    with warnings.catch_warnings():  # experimental since Optuna 3.2; dashboards read it
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study.set_metric_names(["val_accuracy"])
-    for key, value in search.attrs().items():
-        study.set_user_attr(key, value)
-    command = shlex.join(["search", *mask_argv(sys.argv[1:])])
-    study.set_user_attr(COMMAND, command)
+    False if another process just created it. An interrupt waits until it is all written: a
+    study found is resumed, never made again, so its designs would never be queued."""
     import optuna_dashboard  # half a second to import; only a new study writes a note
 
-    optuna_dashboard.save_note(study, study_note(search, command))
-    if warm:
-        warm_start(study, search.space, search.budget)
+    with held():
+        try:
+            study = optuna.create_study(
+                study_name=name, storage=storage.backend, direction="maximize"
+            )
+        except optuna.exceptions.DuplicatedStudyError:
+            return False
+        with warnings.catch_warnings():  # experimental since Optuna 3.2; dashboards read it
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(["val_accuracy"])
+        for key, value in search.attrs().items():
+            study.set_user_attr(key, value)
+        command = shlex.join(["search", *mask_argv(sys.argv[1:])])
+        study.set_user_attr(COMMAND, command)
+        optuna_dashboard.save_note(study, study_note(search, command))
+        if warm:
+            warm_start(study, search.space, search.budget)
     return True
 
 

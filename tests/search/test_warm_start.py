@@ -2,8 +2,12 @@
 on every storage backend; `--no-warm-start` and resuming enqueue none."""
 
 import io
+import os
+import signal
+import time
 from contextlib import redirect_stderr
 
+import optuna
 import pytest
 from optuna.trial import TrialState
 
@@ -67,3 +71,25 @@ def test_a_user_space_gets_no_designs(tmp_path):
                       budget=1_000_000)  # fmt: skip
     assert not any(ZOO in t.user_attrs for t in study.get_trials())
     assert "warm start: none" in said
+
+
+def test_a_study_stopped_while_it_is_made_is_made_whole_first(tmp_path, monkeypatch):
+    """SIGTERM as `search run` writes a new study waits until its designs are queued: a study
+    found is resumed, never made again, so a half-made one would never queue them."""
+    import optuna_dashboard
+
+    save_note = optuna_dashboard.save_note
+
+    def stopped_meanwhile(study, note):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # held: raised once the study is whole
+        save_note(study, note)
+
+    monkeypatch.setattr(optuna_dashboard, "save_note", stopped_meanwhile)
+    url = f"sqlite:///{tmp_path}/s.db"
+    with pytest.raises(KeyboardInterrupt):
+        run(url, 3, budget=1_000_000)
+    study = optuna.load_study(study_name="w", storage=url)
+    queued = [t.user_attrs[ZOO] for t in study.get_trials() if t.state == TrialState.WAITING]
+    assert queued == [d.name for d in designs_within(1_000_000)[0]]
+    assert len(study.get_trials()) == len(queued)  # stopped before the loop
