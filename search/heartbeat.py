@@ -1,9 +1,10 @@
 """The driver's heartbeat: one thread beats for every trial this process has running.
 
 A trial training here or on a Ray worker is alive as long as its driver is; if the driver dies
-(SIGKILL, preemption), the beats stop, and after the storage's grace period any process running
-the study fails the trial and queues it again (`storage.RETRY`). A Ray worker that dies while
-its driver lives is seen by Ray at once, and the driver retries that trial itself.
+(SIGKILL, preemption), the beats stop, and after `GRACE_BEATS` of its driver's beats any
+process running the study fails the trial and queues it again (`fail_dead`). A Ray worker
+that dies while its driver lives is seen by Ray at once, and the driver retries that trial
+itself.
 """
 
 from __future__ import annotations
@@ -13,18 +14,23 @@ from datetime import datetime, timedelta
 
 import optuna
 import sqlalchemy
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from search.console import log
-from search.trial import FAIL_REASON, rdb_of, trial_id
+from search.trial import FAIL_REASON, as_sampled, rdb_of, trial_id
+from storage import GRACE_BEATS, MAX_RETRIES, can_retry, retry
 
-__all__ = ["Heartbeat", "fail_orphans"]
+__all__ = ["HEARTBEAT_S", "Heartbeat", "fail_dead"]
 
 _HICCUPS = (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError)
-# Optuna's table of heartbeats (its schema, stable since 2.9): which of some trials have beaten
-_BEATEN = sqlalchemy.text(
-    "SELECT trial_id FROM trial_heartbeats WHERE trial_id IN :ids"
-).bindparams(sqlalchemy.bindparam("ids", expanding=True))
+_NOT_QUEUED = f"not queued again: its original was retried {MAX_RETRIES} times"
+HEARTBEAT_S = "heartbeat_s"  # system attribute of a trial: seconds between its driver's beats
+# Optuna's table of heartbeats (its schema, stable since 2.9): when some trials last beat
+_BEATS = (
+    sqlalchemy.text("SELECT trial_id, heartbeat FROM trial_heartbeats WHERE trial_id IN :ids")
+    .bindparams(sqlalchemy.bindparam("ids", expanding=True))
+    .columns(trial_id=sqlalchemy.Integer, heartbeat=sqlalchemy.DateTime)
+)
 
 
 class Heartbeat:
@@ -52,6 +58,7 @@ class Heartbeat:
     def add(self, trial_id: int) -> None:
         if not self.enabled:
             return
+        self.storage.set_trial_system_attr(trial_id, HEARTBEAT_S, self.interval_s)  # fail_dead
         self.storage.record_heartbeat(trial_id)
         with self.lock:
             self.trial_ids.add(trial_id)
@@ -72,29 +79,45 @@ class Heartbeat:
                         f"retrying in {self.interval_s:g} s")  # fmt: skip
 
 
-def fail_orphans(study: optuna.Study, grace_s: float) -> None:
-    """FAIL the RUNNING trials older than `grace_s` that never beat: their driver died (SIGKILL)
-    between creating them and its first heartbeat, so no heartbeat will ever turn stale.
-
-    They had not started training; they are not queued again.
-    """
+def fail_dead(study: optuna.Study, interval_s: float) -> None:
+    """FAIL the running trials whose driver died, each judged by the beats its own driver
+    promised (HEARTBEAT_S, which `Heartbeat.add` records; `interval_s`, this driver's, where
+    none is), so that drivers run with different --heartbeat never fail each other's live
+    trials. One silent for GRACE_BEATS beats is queued again (storage.retry, with only what
+    it was sampled as) to resume from its checkpoint. One that never beat and is older than
+    that is orphaned: its driver died between creating it and its first beat, before it
+    trained, and it is not queued again."""
     storage = rdb_of(study)
-    if storage is None or not storage.heartbeat_interval:
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    if storage is None or not storage.heartbeat_interval or not running:
         return
-    cutoff = datetime.now() - timedelta(seconds=grace_s)  # Optuna stamps trials in local time
-    old = {
-        trial_id(t)
-        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-        if t.datetime_start is not None and t.datetime_start < cutoff
-    }
-    if not old:
-        return
-    with storage.engine.connect() as connection:
-        beaten = set(connection.execute(_BEATEN, {"ids": sorted(old)}).scalars())
-    for orphan in old - beaten:
-        try:
-            storage.set_trial_user_attr(orphan, FAIL_REASON, "orphaned: its driver died "
-                                        "before the trial's first heartbeat")  # fmt: skip
-            storage.set_trial_state_values(orphan, TrialState.FAIL)
-        except optuna.exceptions.UpdateFinishedTrialError:
-            pass  # another driver got there first
+    with storage.engine.connect() as connection:  # the database's clock, as beats are stamped
+        now = connection.execute(sqlalchemy.select(sqlalchemy.func.now())).scalar_one()
+        beats = dict(connection.execute(_BEATS, {"ids": [trial_id(t) for t in running]}).all())
+    for trial in running:
+        grace_s = GRACE_BEATS * trial.system_attrs.get(HEARTBEAT_S, interval_s)
+        grace, beat = timedelta(seconds=grace_s), beats.get(trial_id(trial))
+        started = trial.datetime_start or datetime.now()  # local time, as Optuna stamps it
+        if beat is not None and now.replace(tzinfo=None) - beat > grace:
+            queued = can_retry(trial)
+            then = "queued again" if queued else _NOT_QUEUED
+            _fail(study, storage, trial, f"no heartbeat for {grace_s:g} s: its driver died; {then}",
+                  again=queued)  # fmt: skip
+        elif beat is None and datetime.now() - started > grace:
+            why = "orphaned: its driver died before the trial's first heartbeat"
+            _fail(study, storage, trial, why, again=False)
+
+
+def _fail(
+    study: optuna.Study, storage: optuna.storages.RDBStorage, trial: FrozenTrial, why: str,
+    again: bool,
+) -> None:  # fmt: skip
+    """FAIL the trial saying `why`, and queue it again if `again`, unless another driver did."""
+    try:
+        storage.set_trial_user_attr(trial_id(trial), FAIL_REASON, why)
+        if not storage.set_trial_state_values(trial_id(trial), TrialState.FAIL):
+            return
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return  # another driver got there first
+    if again:
+        retry(study, as_sampled(storage.get_trial(trial_id(trial))))

@@ -22,7 +22,7 @@ from search.console import log
 from search.draft import Draft
 from search.executors import Executor
 from search.fidelity import Fidelity
-from search.heartbeat import Heartbeat, fail_orphans
+from search.heartbeat import Heartbeat, fail_dead
 from search.interrupts import check, held
 from search.progress import TrialProgress
 from search.sampling import sample
@@ -225,9 +225,8 @@ class _Loop:
         if trained_count(self.study.get_trials(deepcopy=False)) >= self.plan.target:
             return
         if not self.waiting_said:
-            grace = GRACE_BEATS * self.plan.heartbeat_s
             log(f"waiting for trials running in other processes (a dead one's are failed and "
-                f"run again after {grace} s without a heartbeat)")  # fmt: skip
+                f"run again after {GRACE_BEATS} of its heartbeats are missed)")  # fmt: skip
             self.waiting_said = True
         time.sleep(self.plan.heartbeat_s)
 
@@ -236,11 +235,9 @@ class _Loop:
         self.progress.running(frozen(t) for t in self.executor.running())
 
     def fail_dead(self) -> None:
-        """FAIL the trials of drivers that died: stale ones are queued again (RETRY)."""
-        with held(), warnings.catch_warnings():  # experimental since Optuna 2.9
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(self.study)
-            fail_orphans(self.study, GRACE_BEATS * self.plan.heartbeat_s)
+        """FAIL the trials of drivers that died; those that had beaten are queued again."""
+        with held():
+            fail_dead(self.study, self.plan.heartbeat_s)
 
     def run(self) -> None:
         while True:

@@ -141,8 +141,8 @@ def open_storage(
     not there yet fails too, instead of being created.
 
     With `heartbeat_s`, running trials are expected to beat that often (`search.heartbeat`);
-    one silent for `GRACE_BEATS` beats is failed by `optuna.storages.fail_stale_trials` and
-    queued again (`RETRY`), to resume from its checkpoint.
+    one silent for `GRACE_BEATS` of its driver's beats is failed and queued again (`retry`), to
+    resume from its checkpoint.
     """
     url = resolve_url(url)
     if url.startswith("grpc://"):
@@ -171,11 +171,7 @@ def open_storage(
         _set_wal(parsed)
     beats: dict = {}
     if heartbeat_s is not None and not (sqlite and file is None):  # in memory: this process only
-        beats = {
-            "heartbeat_interval": heartbeat_s,
-            "grace_period": GRACE_BEATS * heartbeat_s,
-            "heartbeat_stale_trial_callback": RETRY,
-        }
+        beats = {"heartbeat_interval": heartbeat_s}  # stale trials: search.heartbeat.fail_dead
     try:
         backend = _rdb_storage(url, engine_kwargs, beats)
     except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:  # nothing was written

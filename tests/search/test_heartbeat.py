@@ -1,26 +1,42 @@
-"""Trials that never beat, found in Optuna's heartbeat table read directly, on every backend."""
+"""Dead drivers' trials, found in Optuna's heartbeat table read directly, on every backend."""
 
 import time
 
 import optuna
 from optuna.trial import TrialState
 
-from search.heartbeat import fail_orphans
-from search.trial import FAIL_REASON, trial_id
+from search.heartbeat import HEARTBEAT_S, Heartbeat, fail_dead
+from search.trial import FAIL_REASON, RESUME_ERROR, ZOO, frozen, retried_from, trial_id
 from storage import open_storage
 
 
-def test_only_running_trials_older_than_the_grace_that_never_beat_are_failed(storage_url):
+def test_each_trial_is_judged_by_its_own_drivers_beats_and_only_the_dead_are_failed(storage_url):
+    """Beats every second here; one driver beats every 30 s (--heartbeat 30): its live trial
+    is not failed by this one's three seconds. A stale trial is queued again with only what it
+    was sampled as; one that never beat is orphaned and not queued again."""
     backend = open_storage(storage_url, heartbeat_s=1).backend
-    study = optuna.create_study(storage=backend)
-    orphan, live = study.ask(), study.ask()
+    study = optuna.create_study(storage=backend, direction="maximize")
+    orphan, live, slow, stale = (study.ask() for _ in range(4))
+    stale.set_user_attr(ZOO, "WRN-16-2")  # what it was sampled as
+    stale.set_user_attr(RESUME_ERROR, "checkpoint ... differs")  # how its own run went
+    with Heartbeat(backend, 30) as other_driver:
+        other_driver.add(trial_id(slow))
+    for trial in (live, stale):
+        backend.record_heartbeat(trial_id(trial))
+    time.sleep(4.2)  # three beats of 1 s, and SQLite stamps whole seconds
     backend.record_heartbeat(trial_id(live))
-    time.sleep(1.2)
     young = study.ask()  # within the grace: its driver may not have beaten yet
-    fail_orphans(study, grace_s=1.0)
-    fail_orphans(study, grace_s=1.0)  # again, as every driver does: nothing changes
-    states = {t.number: t.state for t in study.get_trials()}
-    assert states == {orphan.number: TrialState.FAIL, live.number: TrialState.RUNNING,
-                      young.number: TrialState.RUNNING}  # fmt: skip
-    reason = study.get_trials()[orphan.number].user_attrs[FAIL_REASON]
-    assert reason.startswith("orphaned: its driver died")
+    fail_dead(study, 1)
+    fail_dead(study, 1)  # again, as every driver does: nothing changes
+    trials = study.get_trials()
+    retry = trials[-1]
+    numbers = {state: [t.number for t in trials if t.state == state] for state in TrialState}
+    assert numbers[TrialState.FAIL] == [orphan.number, stale.number]
+    assert numbers[TrialState.RUNNING] == [live.number, slow.number, young.number]
+    assert numbers[TrialState.WAITING] == [retry.number]
+    assert frozen(slow).system_attrs[HEARTBEAT_S] == 30
+    reason = frozen(orphan).user_attrs[FAIL_REASON]
+    assert reason == "orphaned: its driver died before the trial's first heartbeat"
+    reason = frozen(stale).user_attrs[FAIL_REASON]
+    assert reason == "no heartbeat for 3 s: its driver died; queued again"
+    assert retried_from(retry) == stale.number and retry.user_attrs == {ZOO: "WRN-16-2"}
