@@ -16,7 +16,11 @@ CONFIG = TrainConfig(
     data=SMALL,
     epochs=3,
 )
-FP32 = numerics(torch.device("cpu"), None)  # what `fit` trains `data` in by default
+
+
+def fp32(data):
+    """The numerics `fit` trains `data` in by default, on its device."""
+    return numerics(data.train_images.device, None)
 
 
 class Stop(Exception):
@@ -58,7 +62,7 @@ def test_a_resumed_run_ends_exactly_as_an_uninterrupted_one(
 
     with pytest.raises(Stop):
         fit(config, data, stop_after_two, checkpoint=tmp_path / "b.pt", compile=compile)
-    assert check(tmp_path / "b.pt", config, FP32) == 2
+    assert check(tmp_path / "b.pt", config, fp32(data)) == 2
     reports = []
     resumed, resumed_metrics = fit(
         config, data, lambda e, v, **m: reports.append((e, v, m)), checkpoint=tmp_path / "b.pt",
@@ -84,16 +88,16 @@ def test_truncated_foreign_and_mismatched_checkpoints_are_refused(data, tmp_path
     one_epoch = dataclasses.replace(CONFIG, epochs=1)
     fit(one_epoch, data, checkpoint=path)
     with pytest.raises(UserError, match=r"written for another config \(epochs differs\)"):
-        check(path, CONFIG, FP32)
+        check(path, CONFIG, fp32(data))
     wider = dataclasses.replace(CONFIG.model, widths=(8, 24))
     with pytest.raises(UserError, match=r"model\.widths differs"):
         fit(dataclasses.replace(one_epoch, model=wider), data, checkpoint=path)
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(UserError, match="is truncated or not a checkpoint"):
-        check(path, CONFIG, FP32)
+        check(path, CONFIG, fp32(data))
     torch.save({"something": 1}, path)
     with pytest.raises(UserError, match="not a checkpoint of this program"):
-        check(path, CONFIG, FP32)
+        check(path, CONFIG, fp32(data))
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
@@ -107,13 +111,15 @@ def test_a_checkpoint_resumes_only_in_the_numerics_it_was_written_in(data, tmp_p
 
     with pytest.raises(Stop):
         fit(one_of_two, data, stop_after_one, checkpoint=path)
-    other = numerics(torch.device("cpu"), dtype)
-    written = rf"written training on cpu in fp32, not on cpu in {other['precision']}; allowed: "
-    with pytest.raises(UserError, match=written + "resuming it with --device cpu --precision fp32"):
+    device = data.train_images.device
+    other = numerics(device, dtype)
+    on = f"on {device.type} in"
+    written = rf"written training {on} fp32, not {on} {other['precision']}; allowed: resuming it "
+    with pytest.raises(UserError, match=written + f"with --device {device.type} --precision fp32"):
         check(path, one_of_two, other)
     with pytest.raises(UserError, match=written):
         fit(one_of_two, data, dtype=dtype, checkpoint=path)
-    assert check(path, one_of_two, FP32) == 1  # in its own numerics it resumes
+    assert check(path, one_of_two, fp32(data)) == 1  # in its own numerics it resumes
 
 
 def test_a_file_of_other_objects_is_refused_without_torchs_advice_to_load_it_unsafely(tmp_path):
