@@ -27,7 +27,11 @@ from typing import Any
 
 import optuna
 import sqlalchemy
-from optuna.distributions import BaseDistribution, distribution_to_json
+from optuna.distributions import (
+    BaseDistribution,
+    check_distribution_compatibility,
+    distribution_to_json,
+)
 from optuna.storages._rdb import models
 from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.trial import FrozenTrial, TrialState
@@ -73,8 +77,17 @@ class _DraftStorage:
     def set_trial_param(
         self, trial_id: int, name: str, internal: float, distribution: BaseDistribution
     ) -> None:
-        if trial_id != DRAFT_ID:  # a draft's: optuna.Trial._suggest keeps it in the record
+        """A draft's is kept in the record by optuna.Trial._suggest; it is only checked here,
+        as the storage would: a name the study samples from another distribution (choices
+        that changed) is a ValueError, which TPE would otherwise meet on every later trial."""
+        if trial_id != DRAFT_ID:
             self.storage.set_trial_param(trial_id, name, internal, distribution)
+            return
+        earlier = next(
+            (t.distributions[name] for t in self.trials if name in t.distributions), None
+        )
+        if earlier is not None:
+            check_distribution_compatibility(earlier, distribution)
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
         if trial_id != DRAFT_ID:  # a draft's: optuna.Trial.set_user_attr keeps it

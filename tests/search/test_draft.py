@@ -130,3 +130,14 @@ def test_a_draft_samples_from_the_trials_it_was_made_from_without_reading_again(
     assert commits.reads == 0 and draft.number == len(trials) == 12
     running = draft.study._get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     assert [t.number for t in running] == [elsewhere.number]
+
+
+def test_a_draft_refuses_a_parameter_the_study_samples_from_other_choices(storage_url):
+    """As the storage refuses it for an asked trial: stored, it would break TPE's every later
+    trial (it maps each stored value to an index of the current choices)."""
+    study, _ = new_study(storage_url)
+    study.ask().suggest_categorical("lr", [0.1, 0.05])
+    for trial in (study.ask(), Draft(study, study.get_trials(deepcopy=False))):
+        with pytest.raises(ValueError, match="does not support dynamic value space"):
+            trial.suggest_categorical("lr", [0.001, 0.0003])
+        assert trial.suggest_categorical("lr", [0.1, 0.05]) in (0.1, 0.05)  # the same: fine
