@@ -7,7 +7,6 @@ that registers one, or defines a function named `space`. A space that takes a `b
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import inspect
 import sys
@@ -55,9 +54,9 @@ def _name(space: Space) -> str:
     return getattr(space, "__name__", repr(space))
 
 
-@functools.cache
 def takes_budget(space: Space) -> bool:
-    """Whether the space sizes its models to the budget: it has a `budget` parameter."""
+    """Whether the space sizes its models to the budget: it has a `budget` parameter. (Not
+    cached: a space may be any callable, a dataclass instance that cannot be hashed among them.)"""
     try:
         return "budget" in inspect.signature(space).parameters
     except (TypeError, ValueError):  # a callable without a signature Python can read

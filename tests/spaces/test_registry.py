@@ -2,7 +2,7 @@ import optuna
 import pytest
 
 from errors import UserError
-from spaces import get_space, registered
+from spaces import call_space, get_space, registered
 from trainers import TrainConfig, count_params
 
 TINY_SPACE = "tests/data/tiny_space.py"
@@ -47,6 +47,22 @@ def test_a_user_file_defining_space(tmp_path):
         "    return TrainConfig(epochs=trial.suggest_int('epochs', 1, 3))\n"
     )
     assert get_space(str(path))(optuna.trial.FixedTrial({"epochs": 2})).epochs == 2
+
+
+def test_a_user_space_may_be_any_callable_even_one_that_cannot_be_hashed(tmp_path):
+    path = tmp_path / "callable.py"
+    path.write_text(
+        "from dataclasses import dataclass\n"
+        "from trainers import TrainConfig\n"
+        "@dataclass\n"
+        "class Space:\n"
+        "    most: int\n"
+        "    def __call__(self, trial, budget=None):\n"
+        "        return TrainConfig(epochs=trial.suggest_int('epochs', 1, self.most))\n"
+        "space = Space(3)\n"
+    )
+    space = get_space(str(path))
+    assert call_space(space, optuna.trial.FixedTrial({"epochs": 2}), 1_000).epochs == 2
 
 
 @pytest.mark.parametrize(
