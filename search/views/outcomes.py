@@ -42,15 +42,17 @@ def _hover(trial: FrozenTrial) -> str:
 
 def outcomes_figure(trials: list[FrozenTrial], budget: int | None) -> dict:
     """Each trial's parameters (millions) by trial number, one trace per outcome (named with its
-    count), the budget as a dashed line, and `search status`'s breakdown as the title."""
-    counted = [t for t in trials if N_PARAMS in t.user_attrs]
+    count, and how many of those have no model to draw: queued, or failed before it had one),
+    the budget as a dashed line, and `search status`'s breakdown as the title."""
     data = []
     for name, (colour, symbol) in OUTCOMES.items():
-        these = [t for t in counted if outcome(t) == name]
+        every = [t for t in trials if outcome(t) == name]
+        these = [t for t in every if N_PARAMS in t.user_attrs]
+        unsized = f", {len(every) - len(these)} without a model" * (len(these) < len(every))
         data.append({
             "type": "scatter",
             "mode": "markers",
-            "name": f"{name} ({len(these)})",
+            "name": f"{name} ({len(every)}{unsized})",
             "x": [t.number for t in these],
             "y": [t.user_attrs[N_PARAMS] / 1e6 for t in these],
             "text": [_hover(t) for t in these],

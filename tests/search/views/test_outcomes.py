@@ -19,20 +19,23 @@ def test_each_outcome_is_a_trace_and_rejections_lie_above_the_budget(tmp_path, f
         if state == TrialState.PRUNED:
             trial.set_user_attr("pruned_reason", "pruner: validation accuracy 0.1 after epoch 1")
             study.tell(trial, state=state)
+    study.enqueue_trial({})  # queued: no model until it is sampled
     trials = study.get_trials()
 
     figure = outcomes_figure(trials, budget)
 
     traces = {trace["name"].rsplit(" (", 1)[0]: trace for trace in figure["data"]}
     assert list(traces) == list(OUTCOMES)
-    counted = [t for t in trials if "n_params" in t.user_attrs]  # the failed one has none
-    for name, trace in traces.items():
-        these = [t for t in counted if outcome(t) == name]
-        assert trace["name"] == f"{name} ({len(these)})"
+    for name, trace in traces.items():  # a failed and the queued trial have no model to draw
+        every = [t for t in trials if outcome(t) == name]
+        these = [t for t in every if "n_params" in t.user_attrs]
+        without = f", {len(every) - len(these)} without a model" * (len(these) < len(every))
+        assert trace["name"] == f"{name} ({len(every)}{without})"
         assert trace["x"] == [t.number for t in these]
+    assert traces["running or queued"]["name"] == "running or queued (2, 1 without a model)"
     assert len(traces["rejected for the budget"]["x"]) > 0
-    assert traces["pruned by the pruner"]["x"] == [trials[-2].number]
-    assert traces["running or queued"]["x"] == [trials[-1].number]
+    assert traces["pruned by the pruner"]["x"] == [trials[-3].number]
+    assert traces["running or queued"]["x"] == [trials[-2].number]
     assert all(y > budget / 1e6 for y in traces["rejected for the budget"]["y"])
     assert all(y <= budget / 1e6 for y in traces["complete"]["y"])
     assert "pruner: validation accuracy" in traces["pruned by the pruner"]["text"][0]
