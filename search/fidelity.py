@@ -45,9 +45,10 @@ class Fidelity:
             )
 
     def apply(self, config: TrainConfig) -> TrainConfig:
-        """`config` with this fidelity's epochs and data split."""
+        """`config` with this fidelity's epochs and data split: a trial always validates on
+        held-out images (a space's `merge_val` would leave it no accuracy to rank it by)."""
         data = dataclasses.replace(
-            config.data, train_subset=self.train_subset, val_size=self.val_size
+            config.data, train_subset=self.train_subset, val_size=self.val_size, merge_val=False
         )
         return dataclasses.replace(config, epochs=self.epochs, data=data)
 

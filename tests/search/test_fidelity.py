@@ -6,6 +6,7 @@ import torch
 
 from errors import UserError
 from search.fidelity import Fidelity, default_fidelity
+from trainers import DataConfig, TrainConfig
 
 
 def test_a_gpu_trains_every_image_for_30_epochs_and_validates_on_5000():
@@ -44,3 +45,12 @@ def test_the_cpu_default_says_it_is_low_and_what_a_gpu_changes():
 def test_a_bad_knob_is_a_user_error_naming_it(knobs, says):
     with pytest.raises(UserError, match=says.replace("(", r"\(").replace(")", r"\)")):
         Fidelity(*knobs)
+
+
+def test_a_trial_always_validates_on_held_out_images():
+    """A space that merges the validation images into training would leave the trial no
+    accuracy: its NaN was told to Optuna, which failed it without a reason."""
+    merged = TrainConfig(data=DataConfig(merge_val=True))
+    applied = Fidelity(2, 1_000, 500).apply(merged)
+    assert not applied.data.merge_val
+    assert (applied.data.train_subset, applied.data.val_size, applied.epochs) == (1_000, 500, 2)
