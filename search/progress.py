@@ -91,8 +91,12 @@ class TrialProgress:
                            f"{epochs} epoch{'s' * (epochs != 1)}")  # fmt: skip
 
     def _epoch(self, trial: FrozenTrial, epoch: int) -> None:
+        """The epoch's line. The trial records one speed, its last epoch's while it runs (the
+        whole run's once it ends): older epochs caught up in one look show none."""
         value = trial.intermediate_values[epoch]
         images_per_s = trial.user_attrs.get(IMAGES_PER_S, math.nan)
+        if trial.state != TrialState.RUNNING or epoch != max(trial.intermediate_values):
+            images_per_s = math.nan
         speed = f"{images_per_s:,.0f}" if math.isfinite(images_per_s) else "-"
         self.shown[trial.number] = epoch
         if self.bars and trial.number in self.tasks:

@@ -23,26 +23,31 @@ def started(study, epochs=3):
 
 
 def test_each_epoch_is_shown_once_and_a_trial_that_ended_catches_up():
+    """The trial records one speed, its last epoch's: epochs caught up later show none."""
     out = io.StringIO()
     progress = TrialProgress(Console(file=out, width=200))
     study = optuna.create_study(direction="maximize")
-    trial = started(study)
+    trial = started(study, epochs=4)
     progress.running([frozen(trial)])
     trial.report(0.31, 1)
     progress.running([frozen(trial)])
     progress.running([frozen(trial)])  # nothing new
     trial.report(0.42, 2)
-    trial.report(0.5, 3)  # ended before anyone looked again
+    trial.report(0.47, 3)
+    trial.set_user_attr(IMAGES_PER_S, 3000.0)  # epoch 3's: both epochs seen in one look
+    progress.running([frozen(trial)])
+    trial.report(0.5, 4)  # ended before anyone looked again
     study.tell(trial, 0.5)
     progress.ended(study.trials[-1])
-    assert lines(out)[:4] == [
-        "trial    0 training  12,345 params, 3 epochs",
+    assert lines(out)[:5] == [
+        "trial    0 training  12,345 params, 4 epochs",
         "trial    0 epoch 1  val acc 0.3100  2,000 img/s",
-        "trial    0 epoch 2  val acc 0.4200  2,000 img/s",
-        "trial    0 epoch 3  val acc 0.5000  2,000 img/s",
+        "trial    0 epoch 2  val acc 0.4200  - img/s",
+        "trial    0 epoch 3  val acc 0.4700  3,000 img/s",
+        "trial    0 epoch 4  val acc 0.5000  - img/s",
     ]
-    assert lines(out)[4].startswith("trial    0 COMPLETE  val acc 0.5000  12,345 params")
-    assert len(lines(out)) == 5
+    assert lines(out)[5].startswith("trial    0 COMPLETE  val acc 0.5000  12,345 params")
+    assert len(lines(out)) == 6
 
 
 def test_a_trial_that_did_not_complete_says_why():
