@@ -6,13 +6,15 @@ creating (and at once removing) a file there is the one test that cannot be wron
 
 from __future__ import annotations
 
+import json
+import math
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from errors import UserError
 
-__all__ = ["output_dir", "output_file"]
+__all__ = ["output_dir", "output_file", "to_json"]
 
 
 def _probe(folder: Path, option: str, path: Path, allowed: str) -> None:
@@ -57,3 +59,19 @@ def output_file(path: Path, option: str) -> Path:
         raise UserError(f"{option} {path}: its directory {folder} {problem}; {allowed}")
     _probe(folder, option, path, allowed)
     return path
+
+
+def to_json(document: object) -> str:
+    """`document` as indented JSON that any parser reads: NaN and infinities (no validation
+    images, a speed not measured) as null, where Python's json would write NaN."""
+    return json.dumps(_finite(document), indent=2, allow_nan=False) + "\n"
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

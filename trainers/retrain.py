@@ -7,8 +7,6 @@ it), then model.pt (config and weights), metrics.json and curves.png.
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 import time
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from trainers.checkpoint import check
 from trainers.config import RETRAIN_EPOCHS, TrainConfig
 from trainers.data import split
 from trainers.evaluation import MODEL_FILE, StepProgress, save_run, score_test_set
-from trainers.outputs import output_dir
+from trainers.outputs import output_dir, to_json
 from trainers.plots import save_curves
 from trainers.train import BatchProgress, Report, fit, prepare
 
@@ -74,17 +72,6 @@ def prepare_out(out: Path, config: TrainConfig, resume: bool, run: dict[str, str
     return checkpoint
 
 
-def _finite(value: object) -> object:
-    """NaN (no validation images) as JSON null."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
 def retrain(
     config: TrainConfig,
     checkpoint: Path,
@@ -118,7 +105,7 @@ def retrain(
         result[f"{name}_accuracy"] = scores.accuracy
     result["config"] = config.to_dict()
     save_run(out / MODEL_FILE, config, model)
-    (out / "metrics.json").write_text(json.dumps(_finite(result), indent=2) + "\n")
+    (out / "metrics.json").write_text(to_json(result))
     length = f"{config.epochs} epoch{'s' * (config.epochs != 1)}"
     save_curves(metrics.history, out / "curves.png", f"{metrics.n_params:,} parameters, "
                 f"{length}: test accuracy {result['test_accuracy']:.4f}")  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -18,6 +17,7 @@ from search.trial import CONFIG, DEVICE, METRICS, N_PARAMS, ZOO
 from search.views.gain import gain, val_size_of
 from storage import Storage
 from trainers import TrainConfig
+from trainers.outputs import to_json
 
 __all__ = ["best_trial", "export_document", "write_document"]
 
@@ -76,7 +76,7 @@ def write_document(document: dict, path: str | Path) -> Path:
     """Write as JSON if the name ends in .json, else YAML."""
     path = Path(path)
     if path.suffix == ".json":
-        text = json.dumps(document, indent=2) + "\n"
+        text = to_json(document)
     else:
         text = yaml.safe_dump(document, sort_keys=False)
     try:
