@@ -2,13 +2,17 @@
 # The GPU figures and tests the open issues ask for, in order of worth, in one device call: it
 # starts no step unless the step's SECONDS are left of the call's (default 540: a 10-minute
 # call), and a step may use what is left. Sized for a 15-minute lease, whose start (about a
-# minute) and transfers count: on an H200 the tests took 137 s, so tests and sharing fill the
-# first call, and the same command again, at once (the machine still warm), runs with what the
-# lease has left (status's budget_left_s less about 45 s) the steps the first did not: the
-# accuracy step fits there; the zoo run needs a lease of its own. On the offline GPU machine,
-# after `bash ../shared/gpu/prepare --ray` here (../shared/gpu/README.md), carrying [".gpu"]:
+# minute) and transfers count: on an H200, 15 of the tests took 137 s (27 now: an estimated
+# 180-200 s), so tests and sharing (3 settings of 85 s) fill the first call, and the same
+# command again within the 30 s the machine stays warm, with what the lease has left
+# (status's budget_left_s less about 45 s) in place of LEFT, runs the steps the first did
+# not: the accuracy step fits there. The zoo run needs a lease of its own, also with
+# `source .gpu/setup.sh &&` (Optuna, Ray and CIFAR-10 come from .gpu/). On the offline GPU
+# machine, after `bash ../shared/gpu/prepare --ray` here (../shared/gpu/README.md), carrying
+# [".gpu"], each call with timeout_s 600 (the set-up takes about 20 s more):
 #   source .gpu/setup.sh && bash bench/gpu_session.sh 540        # tests, sharing
 #   source .gpu/setup.sh && bash bench/gpu_session.sh LEFT       # at once: the steps left
+#   source .gpu/setup.sh && bash bench/gpu_session.sh 540 gain   # a lease of its own
 # Each step's output goes to $OUT/NAME.log (or ./gpu-session/ without $OUT), with its exit status.
 #   1 tests     the gpu tests: the whole path on CUDA, sharing, OOM, the step as a CUDA graph,
 #               exact resume (issue 15 items 1 and 3)
@@ -70,7 +74,7 @@ step tests 270 python3 -m pytest -m gpu -v --durations=0 -p no:cacheprovider \
   tests/search/test_cuda.py tests/trainers/test_step.py tests/trainers/test_checkpoint.py \
   tests/trainers/test_compile.py tests/trainers/test_policies.py tests/bench/test_gpu_fill.py \
   # every gpu test: see --co
-step sharing 360 python3 bench/gpu_fill.py --skip-images --timeout 100 --settings 1 2 4
+step sharing 300 python3 bench/gpu_fill.py --skip-images --timeout 85 --settings 1 2 4
 step accuracy 150 python3 bench/graph_accuracy.py --epochs 10 --seeds 0 1 2
 step augment 40 python3 bench/policy_cost.py --device cuda
 step knobs 120 python3 bench/knob_cost.py --device cuda --images 10000 --rounds 2 --epochs 3

@@ -26,10 +26,10 @@ import torch
 
 from trainers import ModelConfig, OptimConfig, TrainConfig, autocast_dtype
 from trainers.config import DataConfig
-from trainers.data import load_cifar10, split
+from trainers.data import split
 from trainers.resnet import count_params
 from trainers.step import use_graphs
-from trainers.train import fit
+from trainers.train import fit, prepare
 
 MODEL = ModelConfig(32, (1, 1, 1), (32, 64, 128))  # bench/trainer_throughput.py's small model
 BATCH = 128
@@ -83,24 +83,30 @@ def main() -> None:
     table = knobs()
     configs = {name: config_of(change, args.images, args.epochs)
                for name, (_, change) in table.items()}  # fmt: skip
-    data = split(load_cifar10(device=device), configs["default"].data)
+    cifar, _ = prepare(None, device, "auto")  # as a trial gets it (cuDNN's autotuner on CUDA)
+    data = split(cifar, configs["default"].data)
     print(f"{args.images:,} CIFAR-10 images, batch {BATCH}, {count_params(MODEL):,} params, "
           f"{device}, {torch.get_num_threads()} threads, autocast {dtype}, CUDA graphs {graphs}, "
           f"{args.rounds} rounds x {args.epochs} epochs", flush=True)  # fmt: skip
     rates: dict[str, list[float]] = {name: [] for name in table}
     start = time.perf_counter()
-    for _ in range(args.rounds):
+    for done in range(1, args.rounds + 1):  # every knob in each round: drift hits them alike
         for name, config in configs.items():
             run: list[float] = []
             fit(config, data, lambda e, v, run=run, **m: run.append(m["images_per_s"]), dtype,
                 graphs=graphs)  # fmt: skip
             rates[name].extend(run[1:])  # the first epoch warms up
+        print(f"\nafter round {done} of {args.rounds}, {time.perf_counter() - start:.0f} s:")
+        print_table(table, rates)  # so far: a run cut short keeps what it measured
+
+
+def print_table(table: dict[str, tuple[str, dict]], rates: dict[str, list[float]]) -> None:
+    """Each knob's median images/s so far, and its ratio to the default's."""
     base = statistics.median(rates["default"])
-    print("\n| knob | change | img/s (median) | ratio to default |\n|---|---|---:|---:|")
+    print("| knob | change | img/s (median) | ratio to default |\n|---|---|---:|---:|")
     for name, (change, _) in table.items():
         rate = statistics.median(rates[name])
-        print(f"| {name} | {change} | {rate:,.0f} | {rate / base:.2f} |")
-    print(f"\n{time.perf_counter() - start:.0f} s in all")
+        print(f"| {name} | {change} | {rate:,.0f} | {rate / base:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -40,8 +40,8 @@ def test_each_step_runs_once_per_machine_and_only_with_its_time_left(tmp_path):
     session("200", "accuracy", "knobs")  # both run (each at once, here)
     session("200", "accuracy", "knobs")  # both ran on this machine already
     summary = (out / "summary.txt").read_text().splitlines()
-    assert summary[:2] == ["accuracy: skipped, 100 s left of 100",
-                           "knobs: skipped, 100 s left of 100"]  # fmt: skip
+    for line, name in zip(summary[:2], ("accuracy", "knobs"), strict=True):  # a second may pass
+        assert re.fullmatch(rf"{name}: skipped, (100|99) s left of 100", line), line
     assert summary[2].startswith("accuracy: exit 0 after ")
     assert summary[3].startswith("knobs: exit 0 after ")
     assert summary[4:] == ["accuracy: run by an earlier call on this machine",
