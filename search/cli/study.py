@@ -121,7 +121,8 @@ def run(
         Path | None,
         typer.Option(
             help="Trial checkpoints go under DIR/STUDY; on a cluster, a directory every node "
-            "shares. [default: search-checkpoints beside the SQLite file, else ./checkpoints]",
+            "shares. [default: NAME-checkpoints beside the SQLite file NAME.db, else "
+            "./checkpoints]",
             show_default=False,
         ),
     ] = None,
