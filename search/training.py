@@ -5,6 +5,7 @@ into `trial.report` and pruning.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,13 +82,16 @@ def train_trial(
         return _failed(trial, checkpoint, f"diverged: {err}")
     except ConfigError as err:  # found only where it trains (too large for its device)
         return _failed(trial, checkpoint, str(err))
-    except torch.OutOfMemoryError as err:
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()  # so that this worker can train the next trial
-        return _failed(trial, checkpoint, f"out of memory: {str(err).splitlines()[0]}")
-    for key in METRICS:
-        trial.set_user_attr(key, getattr(metrics, key))
-    return _ended(checkpoint, Outcome(TrialState.COMPLETE, metrics.val_accuracy))
+    except torch.OutOfMemoryError as err:  # the memory is freed below, once the traceback,
+        out_of_memory = f"out of memory: {str(err).splitlines()[0]}"  # which holds it, is gone
+    else:
+        for key in METRICS:
+            trial.set_user_attr(key, getattr(metrics, key))
+        return _ended(checkpoint, Outcome(TrialState.COMPLETE, metrics.val_accuracy))
+    if torch.cuda.is_available():  # so that this worker, or another process, trains the next
+        gc.collect()
+        torch.cuda.empty_cache()
+    return _failed(trial, checkpoint, out_of_memory)
 
 
 def fault_reason(err: BaseException) -> str:

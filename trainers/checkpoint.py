@@ -44,7 +44,9 @@ def save(
     progress: Progress,
 ) -> None:  # fmt: skip
     """Write the checkpoint next to `path` and move it into place, so a crash never leaves a
-    half-written file where a whole one was."""
+    half-written file where a whole one was. Of the CUDA generators, the run's GPU's only: a
+    resume may see other GPUs, or fewer, and a run on the CPU leaves CUDA alone."""
+    device = state.sums.device
     document = {
         "format": FORMAT,
         "config": config.to_dict(),
@@ -53,7 +55,7 @@ def save(
         "states": state.state_dict(),
         "rng": {
             "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "cuda": [torch.cuda.get_rng_state(device)] if device.type == "cuda" else [],
             "batches": generator.get_state(),
         },
     }
@@ -134,7 +136,10 @@ def restore(
     document = _matching(path, config, state.numerics)
     state.load_state_dict(document["states"])
     torch.set_rng_state(document["rng"]["torch"])
-    if document["rng"]["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(document["rng"]["cuda"])
+    cuda, device = document["rng"]["cuda"], state.sums.device
+    if cuda and device.type == "cuda":  # the run's GPU's (files of earlier versions: each GPU's)
+        torch.cuda.set_rng_state(
+            cuda[device.index] if device.index < len(cuda) else cuda[0], device
+        )
     generator.set_state(document["rng"]["batches"])
     return Progress(**document["progress"])
