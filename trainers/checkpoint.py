@@ -138,8 +138,7 @@ def restore(
     torch.set_rng_state(document["rng"]["torch"])
     cuda, device = document["rng"]["cuda"], state.sums.device
     if cuda and device.type == "cuda":  # the run's GPU's (files of earlier versions: each GPU's)
-        torch.cuda.set_rng_state(
-            cuda[device.index] if device.index < len(cuda) else cuda[0], device
-        )
+        index = device.index or 0
+        torch.cuda.set_rng_state(cuda[index] if index < len(cuda) else cuda[0], device)
     generator.set_state(document["rng"]["batches"])
     return Progress(**document["progress"])
