@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from errors import UserError
 from trainers import TrainConfig
-from trainers.config import TRAIN_IMAGES
+from trainers.config import MAX_EPOCHS, TRAIN_IMAGES
 
 if TYPE_CHECKING:
     import torch
@@ -34,8 +34,8 @@ class Fidelity:
     val_size: int = 5_000  # training images held out to validate every epoch
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise UserError(f"--epochs must be >= 1, got {self.epochs}")
+        if not 1 <= self.epochs <= MAX_EPOCHS:
+            raise UserError(f"--epochs must be 1 to {MAX_EPOCHS:,}, got {self.epochs}")
         if not 1 <= self.val_size < TRAIN_IMAGES:
             raise UserError(f"--val-size must be 1 to {TRAIN_IMAGES - 1:,}, got {self.val_size}")
         available = TRAIN_IMAGES - self.val_size

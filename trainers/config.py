@@ -40,6 +40,7 @@ TRAIN_IMAGES = 50_000  # images in CIFAR-10's training set, validation split inc
 # `search train`'s default length, whatever the config says (a search's trials train a few
 # epochs): published CIFAR recipes train 150-300 (He et al. 2016 ~180, Zagoruyko & Komodakis 200)
 RETRAIN_EPOCHS = 200
+MAX_EPOCHS = 10_000  # the longest published CIFAR schedules are a few thousand epochs
 MAX_SEED = 2**32 - 1
 MAX_DEPTH = 200  # blocks per stage: ResNet-1202, the deepest CIFAR ResNet (He et al. 2015)
 MAX_LR = 10.0  # CIFAR ResNets train at 0.01 to 3 (super-convergence, Smith & Topin 2017)
@@ -226,7 +227,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _coerce(self, "")
-        _require(self.epochs >= 1, "epochs", "an integer >= 1", self.epochs)
+        _require(1 <= self.epochs <= MAX_EPOCHS, "epochs", f"an integer 1 to {MAX_EPOCHS:,}",
+                 self.epochs)  # fmt: skip
         _require(0.0 <= self.ema < 1.0, "ema", "0 (off) or a decay in (0, 1)", self.ema)
         _require(0 <= self.seed <= MAX_SEED, "seed", "0 to 2**32-1", self.seed)
 
@@ -247,6 +249,8 @@ class _UniqueKeys(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`: the loader merges it
+                continue
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, Hashable):
                 continue  # refused below, by the safe loader

@@ -43,8 +43,24 @@ def output_dir(path: Path, names: Iterable[str], option: str) -> Path:
         if (path / name).is_dir():
             raise UserError(f"{option} {path}: {path / name} is a directory, where the file "
                             f"{name} goes; allowed: a directory without it")  # fmt: skip
+        _overwritable(path / name, option, path, allowed)
     _probe(path, option, path, allowed)
     return path
+
+
+def _overwritable(file: Path, option: str, path: Path, allowed: str) -> None:
+    """UserError if `file` is there and cannot be written (read-only, immutable): found now,
+    not after the minutes of work that would have replaced it. Opened to append, it is left
+    as it was."""
+    if not file.exists():
+        return
+    try:
+        with file.open("ab"):
+            pass
+    except OSError as err:
+        raise UserError(
+            f"{option} {path}: cannot overwrite {file} ({err.strerror}); {allowed}"
+        ) from None
 
 
 def output_file(path: Path, option: str) -> Path:

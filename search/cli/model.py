@@ -21,8 +21,8 @@ from errors import ConfigError, DivergedError, UserError
 from search.cli.options import Compile, CudaGraphs, DataDir, Device, Precision
 from search.console import epoch_lines, epoch_progress, log, stdout, step
 from trainers import count_params, load_config, param_counts
-from trainers.config import RETRAIN_EPOCHS, TRAIN_IMAGES, TrainConfig
-from trainers.outputs import output_dir, output_file
+from trainers.config import MAX_EPOCHS, RETRAIN_EPOCHS, TRAIN_IMAGES, TrainConfig
+from trainers.outputs import output_dir, output_file, to_json
 
 __all__ = ["evaluate", "params", "predict", "train"]
 
@@ -56,8 +56,8 @@ def _train_config(
     """The config of `file` with the options of `search train`, each checked by its name."""
     from trainers.retrain import full_fidelity
 
-    if epochs is not None and epochs < 1:
-        raise UserError(f"--epochs must be >= 1, got {epochs}")
+    if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
+        raise UserError(f"--epochs must be 1 to {MAX_EPOCHS:,}, got {epochs}")
     config = load_config(file)
     available = TRAIN_IMAGES if merge_val else TRAIN_IMAGES - config.data.val_size
     if not 0 <= train_subset <= available:
@@ -205,7 +205,7 @@ def evaluate(
                    f"Test set, with TTA: accuracy {tta.accuracy:.4f}")  # fmt: skip
     document = {"n_params": trained.n_params, "classes": list(CLASSES),
                 **{name: dataclasses.asdict(s) for name, s in scores.items()}}  # fmt: skip
-    (out / "evaluation.json").write_text(json.dumps(document, indent=2) + "\n")
+    (out / "evaluation.json").write_text(to_json(document))
     log(f"confusion matrix {out / 'confusion.png'}, figures {out / 'evaluation.json'}")
 
 

@@ -39,7 +39,7 @@ def test_the_cpu_default_says_it_is_low_and_what_a_gpu_changes():
 
 @pytest.mark.parametrize(
     ("knobs", "says"),
-    [((0, 0, 5_000), "--epochs must be >= 1"), ((1, 0, 50_000), "--val-size must be 1 to"),
+    [((0, 0, 5_000), "--epochs must be 1 to 10,000"), ((1, 0, 50_000), "--val-size must be 1 to"),
      ((1, 49_000, 5_000), "--train-subset must be 0 (all) to 45,000")],
 )  # fmt: skip
 def test_a_bad_knob_is_a_user_error_naming_it(knobs, says):

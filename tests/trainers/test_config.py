@@ -27,7 +27,8 @@ def test_missing_keys_take_defaults_and_an_export_is_read_through_its_config_key
         ({"model": {"widthz": 3}}, "unknown key 'model.widthz'; allowed: stem_width"),
         ({"epochs": "ten"}, "epochs must be an integer, got 'ten'"),
         ({"epochs": 2.5}, "epochs must be an integer"),
-        ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
+        ({"epochs": 0}, "epochs must be an integer 1 to 10,000, got 0"),
+        ({"epochs": 10**23}, "epochs must be an integer 1 to 10,000, got 1"),
         ({"model": {"depths": [1]}, "epochs": 1}, "model.depths must be a list of 2 to 5 stages"),
         ({"model": {"depths": [1, 1], "widths": [8]}}, "model.widths must be one width per"),
         ({"model": {"block": "dense"}}, "model.block must be one of basic, preact"),
@@ -90,6 +91,18 @@ def test_malformed_yaml_names_the_file_and_line(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("model:\n  depths: [1, 2\n")
     with pytest.raises(UserError, match=r"bad\.yaml is not valid YAML or JSON at line"):
+        load_config(path)
+
+
+def test_yaml_merge_keys_are_read_and_a_key_given_twice_is_still_refused(tmp_path):
+    common = "common: &common {stem_width: 8, depths: [1, 1], widths: [8, 16]}\n"
+    path = tmp_path / "merged.yaml"
+    path.write_text(common + "config:\n  model:\n    <<: *common\n    stem_width: 16\n")
+    model = load_config(path).model
+    assert (model.stem_width, model.depths, model.widths) == (16, (1, 1), (8, 16))
+    path.write_text(common + "config:\n  model:\n    <<: *common\n    dropout: 0.1\n"
+                    "    dropout: 0.2\n")  # fmt: skip
+    with pytest.raises(UserError, match="key 'dropout' given twice"):
         load_config(path)
 
 

@@ -109,3 +109,6 @@ def write_bad_files(where):
     (where / "afile").write_text("a file, not a directory\n")
     for name in ("trials.csv", "confusion.png", "model.pt"):  # where a command writes a file
         (where / "taken" / name).mkdir(parents=True)
+    (where / "fixed").mkdir()  # a file there that nobody can overwrite, root included
+    for name in ("model.pt", "evaluation.json"):
+        (where / "fixed" / name).symlink_to("/proc/version")

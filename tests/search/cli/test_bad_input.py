@@ -32,7 +32,7 @@ BAD_INPUTS = [
     (["run", "--storage", "postgresql://u:pw@127.0.0.1:1/x"], "unreachable"),
     (["run", "--storage", "sqlite:////no/such/dir/x.db"], "directory /no/such/dir does not exist"),
     (["run", "--data-dir", "missing"], "--data-dir missing: no CIFAR-10 there"),
-    (["run", "--epochs", "0"], "--epochs must be >= 1, got 0"),
+    (["run", "--epochs", "0"], "--epochs must be 1 to 10,000, got 0"),
     (["run", "--train-subset", "49500"], "--train-subset must be 0 (all) to 49,000"),
     (["run", "--device", "tpu"], "unknown device 'tpu'; allowed: cpu"),
     (["run", "--device", "cuda:7"], "no device 'cuda:7'; allowed: cpu"),
@@ -60,7 +60,8 @@ BAD_INPUTS = [
     (["params", "binary.pt"], "cannot read config binary.pt: not a text file"),
     (["params", "momentum.yaml"], "optim.momentum must be in (0, 1), got 0.0"),
     (["train", "bad.yaml"], "bad.yaml is not valid YAML or JSON"),
-    (["train", "unknown.yaml", "--epochs", "0"], "--epochs must be >= 1, got 0"),
+    (["train", "unknown.yaml", "--epochs", "0"], "--epochs must be 1 to 10,000, got 0"),
+    (["train", "tiny.yaml", "--epochs", "10" + "0" * 22], "--epochs must be 1 to 10,000, got 1"),
     (["run", "--storage", "sqlite:////proc/x.db"], "cannot open or create the SQLite file"),
     (["run", "--checkpoint-dir", "binary.pt"], "cannot be created (Not a directory); allowed"),
     (["run", "--checkpoint-dir", "binary.pt", "--storage", "sqlite:///x.db"], "binary.pt/new"),
@@ -70,7 +71,10 @@ BAD_INPUTS = [
     (["run", "--workers", "0"], "--workers must be 1 to 10,000, got 0"),
     (["run", "--ray-address", "127.0.0.1:1"], "--ray-address 127.0.0.1:1: cannot connect ("),
     (["run", "--ray-address", "not an address"], "not an address: not HOST:PORT; allowed"),
-    (["run", "--workers", "2", "--epochs", "0"], "--epochs must be >= 1, got 0"),  # before Ray
+    (
+        ["run", "--workers", "2", "--epochs", "0"],
+        "--epochs must be 1 to 10,000, got 0",
+    ),  # before Ray
     (["run", "--workers", "2", "--train-subset", "-1"], "--train-subset must be 0 (all) to"),
     (["run", "--workers", "2", "--cpus-per-trial", "-1"], "--cpus-per-trial -1; allowed: more"),
     (["run", "--workers", "2", "--gpus-per-trial", "nan"], "--gpus-per-trial nan; allowed: 0 or"),
