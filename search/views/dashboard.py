@@ -48,9 +48,10 @@ def _is_loopback(host: str) -> bool:
 
 def _study_with_outcomes(storage: Storage, study_id: int, body: bytes) -> bytes:
     """The study detail with the trials-by-outcome figure added, for a study `search run`
-    made (it stores the budget); any other study's detail as it is."""
-    budget = storage.backend.get_study_user_attrs(study_id).get("budget")
-    if budget is None:
+    made (it stores its space and an integer budget); any other study's detail as it is."""
+    attrs = storage.backend.get_study_user_attrs(study_id)
+    budget = attrs.get("budget")
+    if "space" not in attrs or not isinstance(budget, int) or isinstance(budget, bool):
         return body
     trials = storage.backend.get_all_trials(study_id, deepcopy=False)
     figure = json.dumps(outcomes_figure(trials, budget))

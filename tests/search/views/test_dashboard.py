@@ -107,6 +107,12 @@ def test_the_api_lists_the_study_while_a_run_writes_it(tmp_path, fake_cifar, das
     assert legend(detail) == {f"{name} ({counts[name]})" for name in OUTCOMES}
     with urllib.request.urlopen(f"{base}/dashboard/studies/1/trialTable", timeout=10) as page:
         assert page.url == f"{base}/dashboard/studies/1/trials"  # not a blank page
+    foreign = optuna.create_study(study_name="theirs", storage=f"sqlite:///{tmp_path}/search.db")
+    foreign.set_user_attr("budget", "2h")  # another program's attribute of the same name
+    foreign.add_trial(optuna.trial.create_trial(value=0.5))
+    status, detail = get(f"{base}/api/studies/{foreign._study_id}")
+    assert status == 200 and len(detail["trials"]) == 1  # as optuna-dashboard shows it
+    assert not [g for g in detail["plotly_graph_objects"] if g["id"] == "trial-outcomes"]
 
 
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="THE DASHBOARD WAS NOT TESTED IN A "
