@@ -160,6 +160,11 @@ def open_storage(
             f"storage {mask(url)!r} is not a database URL; allowed: sqlite:///FILE, "
             "postgresql://USER@HOST/DB, or any SQLAlchemy URL"
         ) from None
+    if "@" in (parsed.host or ""):  # SQLAlchemy split the user-info at its first @: the rest of
+        raise UserError(  # the password would be taken for the host, and the driver says it
+            f"storage {mask(url)}: its user-info holds an @ that is not encoded; allowed: the "
+            "password with each @ written as %40"
+        )
     sqlite, file = parsed.get_backend_name() == "sqlite", sqlite_file(parsed)
     engine_kwargs: dict = {"pool_pre_ping": True}
     if sqlite:

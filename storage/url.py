@@ -41,6 +41,9 @@ def mask(url: str) -> str:
     except (sqlalchemy.exc.ArgumentError, ValueError):  # not a URL (or its port no number):
         tail = url.split("@")[-1]  # keep what follows the user-info
         return re.sub(r"([?&][^=&]*=)[^&]*", _masked_pair, tail)
+    if "@" in (parsed.host or ""):  # an unencoded @ in the password: all of the user-info goes
+        scheme, _, rest = url.partition("://")
+        return mask(f"{scheme}://{rest.rpartition('@')[2]}").replace("://", "://***@", 1)
     shown = parsed.set(query={}).render_as_string(hide_password=True)
     pairs = [
         f"{key}={'***' if _secret(key) else value}"

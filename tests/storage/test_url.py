@@ -15,6 +15,8 @@ def test_the_flag_beats_the_environment_which_beats_the_default(monkeypatch):
 def test_passwords_are_masked():
     assert mask("postgresql://bob:s3cret@db:5432/x") == "postgresql://bob:***@db:5432/x"
     assert "s3cret" not in mask("not a url bob:s3cret@db")
+    unencoded = "postgresql://bob:s3c@ret@db:5432/x"  # SQLAlchemy takes "ret@db" for the host
+    assert mask(unencoded) == "postgresql://***@db:5432/x"
 
 
 def test_a_command_line_is_masked_wherever_a_url_stands():

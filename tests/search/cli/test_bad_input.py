@@ -52,6 +52,7 @@ BAD_INPUTS = [
     (["run", "--study", "multi"], "study 'multi' has 2 objectives; allowed"),
     (["status", "--study", "ok", "--storage", "sqlite:///other.db"], "no such file"),
     (["status", "--storage", "mysql://u@127.0.0.1/x"], "driver is not installed (MySQLdb)"),
+    (["status", "--storage", "postgresql://u:s3c@pw@127.0.0.1/x"], "://***@127.0.0.1/x: its user"),
     (["run", "--storage", "mysql://u@127.0.0.1/x"], "driver is not installed (MySQLdb)"),
     (["params", "bad.yaml"], "bad.yaml is not valid YAML or JSON at line"),
     (["params", "unknown.yaml"], "unknown key 'model.widthz'; allowed: stem_width"),
@@ -76,6 +77,7 @@ BAD_INPUTS = [
         "--epochs must be 1 to 10,000, got 0",
     ),  # before Ray
     (["run", "--workers", "2", "--train-subset", "-1"], "--train-subset must be 0 (all) to"),
+    (["run", "--workers", "2", "--storage", "sqlite://"], "in memory, which Ray workers cannot"),
     (["run", "--workers", "2", "--cpus-per-trial", "-1"], "--cpus-per-trial -1; allowed: more"),
     (["run", "--workers", "2", "--gpus-per-trial", "nan"], "--gpus-per-trial nan; allowed: 0 or"),
     (["run", "--trials-per-gpu", "0"], "--trials-per-gpu must be 1 to 64, got 0"),
