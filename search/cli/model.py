@@ -125,8 +125,8 @@ def train(
     if out is None:
         out = Path("runs") / file.stem
         again += ["--out", str(out)]
+    folder = find_cifar10(data_dir)  # a --data-dir without CIFAR-10: refused before OUT is made
     checkpoint = prepare_out(out, config, resume, numerics(resolved, dtype))  # before loading
-    folder = find_cifar10(data_dir)
     log(_describe(config, folder, out, epochs is None))
     with step(f"loading CIFAR-10 onto {resolved}") as loading:
         load_cifar10(folder, resolved, loading)  # kept: training reuses it

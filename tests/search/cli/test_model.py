@@ -228,6 +228,7 @@ BAD_INPUTS = [
     ([*TRAIN_OUT, "/proc"], f"--out /proc: {CANNOT_WRITE}"),
     ([*TRAIN_OUT, "afile"], "--out afile: is a file; allowed: a directory you can write to"),
     ([*TRAIN_OUT, "taken"], "taken/model.pt is a directory, where the file model.pt goes"),
+    ([*TRAIN_OUT, "new", "--data-dir", "empty"], "--data-dir empty: no CIFAR-10 there; allowed"),
     ([*TRAIN_OUT, "fixed"], "--out fixed: cannot overwrite fixed/model.pt (Invalid argument)"),
     (["evaluate", ".", "--out", "fixed"], "cannot overwrite fixed/evaluation.json (Invalid arg"),
     (["evaluate", ".", "--out", "afile/sub"], "--out afile/sub: cannot create it (Not a direc"),
