@@ -18,12 +18,11 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search.console import log
 from search.trial import FAIL_REASON, as_sampled, rdb_of, trial_id
-from storage import GRACE_BEATS, MAX_RETRIES, can_retry, retry
+from storage import GRACE_BEATS, NOT_RETRIED, can_retry, retry
 
 __all__ = ["HEARTBEAT_S", "Heartbeat", "fail_dead"]
 
 _HICCUPS = (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError)
-_NOT_QUEUED = f"not queued again: its original was retried {MAX_RETRIES} times"
 HEARTBEAT_S = "heartbeat_s"  # system attribute of a trial: seconds between its driver's beats
 # Optuna's table of heartbeats (its schema, stable since 2.9): when some trials last beat
 _BEATS = (
@@ -88,8 +87,10 @@ def fail_dead(study: optuna.Study, interval_s: float) -> None:
     that is orphaned: its driver died between creating it and its first beat, before it
     trained, and it is not queued again."""
     storage = rdb_of(study)
+    if storage is None or not storage.heartbeat_interval:
+        return
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    if storage is None or not storage.heartbeat_interval or not running:
+    if not running:
         return
     with storage.engine.connect() as connection:  # the database's clock, as beats are stamped
         now = connection.execute(sqlalchemy.select(sqlalchemy.func.now())).scalar_one()
@@ -100,7 +101,7 @@ def fail_dead(study: optuna.Study, interval_s: float) -> None:
         started = trial.datetime_start or datetime.now()  # local time, as Optuna stamps it
         if beat is not None and now.replace(tzinfo=None) - beat > grace:
             queued = can_retry(trial)
-            then = "queued again" if queued else _NOT_QUEUED
+            then = "queued again" if queued else NOT_RETRIED
             _fail(study, storage, trial, f"no heartbeat for {grace_s:g} s: its driver died; {then}",
                   again=queued)  # fmt: skip
         elif beat is None and datetime.now() - started > grace:

@@ -10,7 +10,7 @@ from pathlib import Path
 from errors import UserError
 from search.pruning import check_pruner
 from spaces.resnet_budget import DEFAULT_BUDGET
-from storage.url import resolve_url
+from storage.url import in_memory, mask, resolve_url
 from trainers.config import MAX_SEED
 
 __all__ = ["DEFAULT_BUDGET", "RunOptions", "check_budget", "checkpoint_dirname"]
@@ -113,10 +113,9 @@ class RunOptions:
         from trainers.device import check_precision  # torch, which a run loads anyway
 
         check_precision(self.precision)
-        url = resolve_url(self.storage).partition("?")[0]  # each connection to SQLite in memory
-        if self.uses_ray and url in ("sqlite://", "sqlite:///:memory:"):  # is a database of its own
+        if self.uses_ray and in_memory(url := resolve_url(self.storage)):
             raise UserError(
-                f"--storage {url} is in memory, which Ray workers cannot share; allowed: a "
+                f"--storage {mask(url)} is in memory, which Ray workers cannot share; allowed: a "
                 "SQLite file (sqlite:///search.db) or a database server"
             )
         if self.uses_ray and self.device not in (None, "cpu", "cuda"):

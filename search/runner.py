@@ -39,7 +39,7 @@ from search.trial import (
     trial_id,
 )
 from spaces import Space
-from storage import GRACE_BEATS, MAX_RETRIES, can_retry, retry
+from storage import GRACE_BEATS, NOT_RETRIED, can_retry, retry
 
 __all__ = ["MAX_UNTRAINED_IN_A_ROW", "POLL_S", "Plan", "checkpoint_path", "run_trials"]
 
@@ -129,13 +129,13 @@ class _Loop:
         self.last_reason = reason(record)
 
     def _told(self, trial: optuna.Trial, outcome: Outcome) -> FrozenTrial:
-        checkpoint = checkpoint_path(self.plan.checkpoints, frozen(trial))
-        again = outcome.retry and can_retry(frozen(trial))
+        before = frozen(trial)
+        checkpoint = checkpoint_path(self.plan.checkpoints, before)
+        again = outcome.retry and can_retry(before)
         if outcome.retry:  # the record says what happens next
             how = "resume from its checkpoint" if checkpoint.is_file() else "start again"
-            then = f"queued to {how}" if again else "not queued again"
-            end = "" if again else f": its original was retried {MAX_RETRIES} times"
-            outcome = replace(outcome, reason=f"{outcome.reason}; {then}{end}")
+            then = f"queued to {how}" if again else NOT_RETRIED
+            outcome = replace(outcome, reason=f"{outcome.reason}; {then}")
         told = self._record(trial, outcome)
         self.beats.discard(trial_id(trial))
         del self.in_hand[trial.number]

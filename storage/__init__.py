@@ -12,6 +12,7 @@ __all__ = [
     "ENV_VAR",
     "GRACE_BEATS",
     "MAX_RETRIES",
+    "NOT_RETRIED",
     "RETRY",
     "Storage",
     "can_retry",
@@ -25,6 +26,7 @@ __all__ = [
 _MODULES = {  # name -> the module that defines it
     "GRACE_BEATS": "storage.study_storage",
     "MAX_RETRIES": "storage.study_storage",
+    "NOT_RETRIED": "storage.study_storage",
     "RETRY": "storage.study_storage",
     "can_retry": "storage.study_storage",
     "Storage": "storage.study_storage",

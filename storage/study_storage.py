@@ -20,13 +20,23 @@ from sqlalchemy.engine import make_url
 from errors import UserError
 from storage.url import ENV_VAR, mask, resolve_url, sqlite_file
 
-__all__ = ["GRACE_BEATS", "MAX_RETRIES", "RETRY", "Storage", "can_retry", "open_storage", "retry"]
+__all__ = [
+    "GRACE_BEATS",
+    "MAX_RETRIES",
+    "NOT_RETRIED",
+    "RETRY",
+    "Storage",
+    "can_retry",
+    "open_storage",
+    "retry",
+]
 
 SQLITE_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before giving up
 PROXY_TIMEOUT_S = 30  # how long a worker waits for the driver's gRPC storage proxy
 TABLE_RACE_TRIES = 5  # attempts to open a new database other processes are setting up too
 GRACE_BEATS = 3  # missed heartbeats after which a running trial is failed and retried
 MAX_RETRIES = 3  # times a trial whose process died is queued again
+NOT_RETRIED = f"not queued again: its original was retried {MAX_RETRIES} times"  # its record
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
     RETRY = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)

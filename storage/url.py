@@ -12,7 +12,7 @@ from errors import UserError
 if TYPE_CHECKING:
     import sqlalchemy
 
-__all__ = ["DEFAULT_URL", "ENV_VAR", "mask", "mask_argv", "resolve_url", "sqlite_file"]
+__all__ = ["DEFAULT_URL", "ENV_VAR", "in_memory", "mask", "mask_argv", "resolve_url", "sqlite_file"]
 
 DEFAULT_URL = "sqlite:///search.db"
 ENV_VAR = "SEARCH_STORAGE"
@@ -65,6 +65,17 @@ def mask_argv(argv: list[str]) -> list[str]:
         flag, sep, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
         masked.append(f"{flag}{sep}{mask(value)}" if "://" in value else arg)
     return masked
+
+
+def in_memory(url: str) -> bool:
+    """Whether `url` is SQLite in memory: a database that each connection has of its own."""
+    import sqlalchemy
+
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+    except (sqlalchemy.exc.ArgumentError, ValueError):
+        return False  # not a URL: open_storage says so
+    return parsed.get_backend_name() == "sqlite" and sqlite_file(parsed) is None
 
 
 def sqlite_file(url: sqlalchemy.URL) -> Path | None:

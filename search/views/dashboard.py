@@ -51,7 +51,7 @@ def _study_with_outcomes(storage: Storage, study_id: int, body: bytes) -> bytes:
     made (it stores its space and an integer budget); any other study's detail as it is."""
     attrs = storage.backend.get_study_user_attrs(study_id)
     budget = attrs.get("budget")
-    if "space" not in attrs or not isinstance(budget, int) or isinstance(budget, bool):
+    if "space" not in attrs or not isinstance(budget, int):
         return body
     trials = storage.backend.get_all_trials(study_id, deepcopy=False)
     figure = json.dumps(outcomes_figure(trials, budget))
