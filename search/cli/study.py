@@ -136,8 +136,8 @@ def run(
     ray_address: Annotated[
         str | None,
         typer.Option(
-            help="Join this Ray cluster (HOST:6379, or auto). [default: none; a local Ray "
-            "when more than one trial runs at once]",
+            help="Join this Ray cluster (HOST:6379, ray://HOST:10001, or auto). [default: none; "
+            "a local Ray when more than one trial runs at once]",
             show_default=False,
         ),
     ] = None,

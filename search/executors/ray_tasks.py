@@ -24,6 +24,7 @@ from optuna.pruners import BasePruner
 from ray.exceptions import NodeDiedError, RayActorError, RayError, WorkerCrashedError
 
 from errors import UserError
+from search.executors.ray_address import ray_target
 from search.executors.resources import Resources, live_nodes
 from search.training import Outcome, fault_reason, train_trial
 from search.trial import GPU_IDS, GPUS, HOST, NODE, PID, trial_id
@@ -32,22 +33,6 @@ from storage.proxy import serve_proxy
 from trainers import Metrics, TrainConfig
 
 __all__ = ["RayExecutor", "ray_session", "storage_for_workers"]
-
-
-RAY_CONNECT_TIMEOUT_S = 10  # for a Ray head to accept a connection (ray.init would wait on)
-
-
-def _check_reachable(address: str) -> None:
-    """UserError unless something accepts connections at `address` ([ray://]HOST:PORT): where
-    nothing listens, `ray.init` retries for minutes, saying only Ray's own warnings."""
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    allowed = "allowed: HOST:PORT of a running Ray head (`ray start --head` prints it), or auto"
-    if not host or not port.isdigit():
-        raise UserError(f"--ray-address {address}: not HOST:PORT; {allowed}")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), RAY_CONNECT_TIMEOUT_S).close()
-    except OSError as err:
-        raise UserError(f"--ray-address {address}: cannot connect ({err}); {allowed}") from None
 
 
 @contextmanager
@@ -59,11 +44,9 @@ def ray_session(address: str | None) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
-    if address not in (None, "auto", "local"):
-        _check_reachable(address)
     try:
         ray.init(
-            address=address, include_dashboard=False, logging_level=logging.WARNING,
+            address=ray_target(address), include_dashboard=False, logging_level=logging.WARNING,
             log_to_driver=True,
         )  # fmt: skip
     except (ConnectionError, ValueError) as err:

@@ -70,7 +70,7 @@ BAD_INPUTS = [
     (["run", "--timeout", "0"], "--timeout must be 1 to 31,622,400 seconds, got 0"),
     (["run", "--timeout", "10m"], "Invalid value for '--timeout'"),
     (["run", "--workers", "0"], "--workers must be 1 to 10,000, got 0"),
-    (["run", "--ray-address", "127.0.0.1:1"], "--ray-address 127.0.0.1:1: cannot connect ("),
+    (["run", "--ray-address", "127.0.0.1:1"], "127.0.0.1:1: no Ray head answers there: Conn"),
     (["run", "--ray-address", "not an address"], "not an address: not HOST:PORT; allowed"),
     (
         ["run", "--workers", "2", "--epochs", "0"],

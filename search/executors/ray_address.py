@@ -1,0 +1,81 @@
+"""Which Ray cluster a run joins, checked before `ray.init` is given it.
+
+Where no Ray head answers at the address `ray.init` goes to, it retries for minutes saying only
+Ray's own warnings. That happens with a typo'd port, a port of another server (it accepts the
+connection) and, with no address at all, a stale record of the last `ray start` (Ray joins the
+cluster it names, even after that cluster died). So the address is resolved as Ray resolves it
+and asked the standard gRPC health check, which a Ray head (its GCS) answers in milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+
+import grpc
+from ray._common.utils import get_ray_address_file
+from ray._private.services import canonicalize_bootstrap_address
+
+from errors import UserError
+from search.console import log
+
+__all__ = ["CONNECT_TIMEOUT_S", "ray_target"]
+
+CONNECT_TIMEOUT_S = 10  # for a Ray head to answer
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+SERVING = b"\x08\x01"  # a grpc.health.v1.HealthCheckResponse saying SERVING, as sent
+ALLOWED = ("allowed: HOST:PORT of a running Ray head (`ray start --head` prints it), "
+           "ray://HOST:PORT of its Ray Client server, or auto")  # fmt: skip
+
+
+def _unanswered(address: str) -> str | None:
+    """Why no Ray head answers at `address` ([ray://]HOST:PORT), or None where one does."""
+    client = address.startswith("ray://")
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return "not HOST:PORT"
+    with grpc.insecure_channel(f"{host}:{port}") as channel:
+        try:
+            reply = channel.unary_unary(HEALTH_CHECK)(b"", timeout=CONNECT_TIMEOUT_S)
+        except grpc.RpcError as err:
+            if client and err.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return None  # Ray Client's server is gRPC but has no health check
+            why = (err.details() or err.code().name).rsplit(": ", 1)[-1]
+            return f"no Ray head answers there: {why}"
+    return None if reply == SERVING else "its Ray head is not serving"
+
+
+def _check(address: str, given: str) -> None:
+    why = _unanswered(address)
+    if why is not None:
+        raise UserError(f"{given}: {why}; {ALLOWED}")
+
+
+def ray_target(address: str | None) -> str | None:
+    """What to pass `ray.init` for `--ray-address address`: None starts Ray here unless Ray's
+    record names a running cluster (as `ray.init` does), "auto" joins the running one.
+
+    UserError where the cluster asked for (the address, RAY_ADDRESS, auto's) does not answer;
+    with no address, a record of a cluster that no longer answers is passed over ("local").
+    """
+    if address not in (None, "auto"):
+        if address != "local":
+            _check(address, f"--ray-address {address}")
+        return address
+    env = os.environ.get("RAY_ADDRESS")
+    try:
+        found = canonicalize_bootstrap_address(address)
+    except ConnectionError:  # auto, and neither a record nor a Ray process here
+        raise UserError(f"--ray-address auto: no Ray cluster runs here; {ALLOWED}") from None
+    if found is None:
+        return None
+    if env:
+        _check(found, f"RAY_ADDRESS={env}")
+        return address
+    why = _unanswered(found)
+    if why is None:
+        return address
+    record = f"Ray's record of its last cluster, {get_ray_address_file(None)}, names {found}"
+    if address == "auto":
+        raise UserError(f"--ray-address auto: {record}; {why}; {ALLOWED}")
+    log(f"{record}; {why}; so Ray starts here")
+    return "local"

@@ -1,0 +1,88 @@
+"""The Ray cluster a run joins is asked whether it answers before `ray.init` waits on it."""
+
+import shutil
+import socket
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+import ray
+from ray.cluster_utils import Cluster
+
+from errors import UserError
+from search.executors.ray_address import ray_target
+from search.executors.ray_tasks import ray_session
+
+
+@pytest.fixture
+def ray_tmp(monkeypatch):
+    """Ray's folder (where its record of the last cluster lives), this test's own; short, as
+    Ray's socket paths under it must be."""
+    path = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))
+    monkeypatch.setenv("RAY_TMPDIR", str(path))
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    (path / "ray").mkdir()
+    yield path / "ray"
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def not_ray():
+    """HOST:PORT of a server that accepts connections and is not Ray (it says so and closes)."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+def closed_port() -> str:
+    with socket.create_server(("127.0.0.1", 0)) as free:
+        return f"127.0.0.1:{free.getsockname()[1]}"
+
+
+def test_an_address_where_no_ray_head_answers_is_one_line(not_ray):
+    for address in (not_ray, f"ray://{not_ray}", closed_port()):
+        with pytest.raises(UserError, match=f"--ray-address {address}: no Ray head answers there"):
+            ray_target(address)
+    with pytest.raises(UserError, match="--ray-address nohost: not HOST:PORT; allowed: HOST:P"):
+        ray_target("nohost")
+
+
+def test_a_running_ray_head_is_joined(ray_tmp):
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        assert ray_target(cluster.address) == cluster.address
+        (ray_tmp / "ray_current_cluster").write_text(cluster.address)
+        assert ray_target("auto") == "auto"  # Ray joins the one its record names
+        assert ray_target(None) is None
+    finally:
+        cluster.shutdown()
+
+
+def test_a_stale_record_of_the_last_cluster_is_passed_over(ray_tmp, capsys):
+    """Ray joins the cluster its record names even after it died, retrying for minutes."""
+    stale = closed_port()
+    (ray_tmp / "ray_current_cluster").write_text(stale)
+    assert ray_target(None) == "local"
+    assert f"names {stale}; no Ray head answers there" in capsys.readouterr().err
+    with pytest.raises(UserError, match=f"--ray-address auto: Ray's record .* names {stale}; no"):
+        ray_target("auto")
+    with ray_session(None):  # before: a hang
+        assert ray.cluster_resources()["CPU"] >= 1
+
+
+def test_ray_address_in_the_environment_is_checked(ray_tmp, monkeypatch, not_ray):
+    monkeypatch.setenv("RAY_ADDRESS", not_ray)
+    with pytest.raises(UserError, match=f"RAY_ADDRESS={not_ray}: no Ray head answers there"):
+        ray_target(None)
