@@ -18,7 +18,7 @@ import sqlalchemy
 from sqlalchemy.engine import make_url
 
 from errors import UserError
-from storage.url import ENV_VAR, mask, resolve_url, sqlite_file
+from storage.url import ENV_VAR, mask, resolve_url, sqlite_file, sqlite_uri
 
 __all__ = [
     "GRACE_BEATS",
@@ -104,6 +104,9 @@ def _check_sqlite_file(url: sqlalchemy.URL, must_exist: bool) -> None:
     shown = mask(url.render_as_string(hide_password=False))
     if must_exist and not path.is_file():
         raise UserError(f"storage {shown}: no such file; allowed: {WRITTEN_BY_RUN}")
+    if not must_exist and sqlite_uri(url) and url.query.get("mode") == "ro":  # `run` writes
+        raise UserError(f"storage {shown}: mode=ro opens it read-only, and `search run` writes "
+                        "to it; allowed: the URL without mode=ro")  # fmt: skip
     if not path.parent.is_dir():
         raise UserError(f"storage {shown}: directory {path.parent} does not exist; allowed: a "
                         "file in an existing directory")  # fmt: skip

@@ -6,13 +6,23 @@ import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 from errors import UserError
 
 if TYPE_CHECKING:
     import sqlalchemy
 
-__all__ = ["DEFAULT_URL", "ENV_VAR", "in_memory", "mask", "mask_argv", "resolve_url", "sqlite_file"]
+__all__ = [
+    "DEFAULT_URL",
+    "ENV_VAR",
+    "in_memory",
+    "mask",
+    "mask_argv",
+    "resolve_url",
+    "sqlite_file",
+    "sqlite_uri",
+]
 
 DEFAULT_URL = "sqlite:///search.db"
 ENV_VAR = "SEARCH_STORAGE"
@@ -45,6 +55,8 @@ def mask(url: str) -> str:
         scheme, _, rest = url.partition("://")
         return mask(f"{scheme}://{rest.rpartition('@')[2]}").replace("://", "://***@", 1)
     shown = parsed.set(query={}).render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:  # a path, as given (: / %)
+        shown = f"{parsed.drivername}:///{parsed.database}"
     pairs = [
         f"{key}={'***' if _secret(key) else value}"
         for key, values in parsed.query.items()
@@ -78,9 +90,28 @@ def in_memory(url: str) -> bool:
     return parsed.get_backend_name() == "sqlite" and sqlite_file(parsed) is None
 
 
+def sqlite_uri(url: sqlalchemy.URL) -> bool:
+    """Whether `url` names its SQLite database by a SQLite URI, with `?uri=true`
+    (`sqlite:///file:runs/search.db?uri=true&mode=ro`)."""
+    import sqlalchemy
+
+    uri = url.query.get("uri")
+    return (
+        url.get_backend_name() == "sqlite"
+        and isinstance(uri, str)
+        and sqlalchemy.util.asbool(uri)
+        and (url.database or "").startswith("file:")
+    )
+
+
 def sqlite_file(url: sqlalchemy.URL) -> Path | None:
-    """The absolute path of the SQLite database file `url` names; None for other databases and
-    for SQLite in memory."""
+    """The absolute path of the SQLite database file `url` names (a path, or a SQLite URI's);
+    None for other databases and for SQLite in memory."""
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
-    return Path(url.database).resolve()
+    if not sqlite_uri(url):
+        return Path(url.database).resolve()
+    path = unquote(urlsplit(url.database).path)
+    if path in ("", ":memory:") or url.query.get("mode") == "memory":
+        return None
+    return Path(path).resolve()

@@ -122,3 +122,18 @@ def test_a_read_only_open_writes_nothing_to_a_database_without_studies(storage_u
     engine.dispose()
     open_storage(storage_url)  # `search run` makes it a storage, as it did before
     assert open_storage(storage_url, must_exist=True).backend.get_all_studies() == []
+
+
+def test_a_sqlite_uri_is_its_file_read_only_for_readers(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    storage = open_storage("sqlite:///file:runs.db?uri=true")
+    assert storage.file == tmp_path / "runs.db" and storage.needs_proxy
+    assert storage.checkpoint_root == tmp_path / "runs-checkpoints"
+    optuna.create_study(study_name="s", storage=storage.backend)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("runs.db-")) == [
+        "runs.db"
+    ]  # nothing named file:runs.db
+    read_only = "sqlite:///file:runs.db?uri=true&mode=ro"
+    assert optuna.get_all_study_names(open_storage(read_only, must_exist=True).backend) == ["s"]
+    with pytest.raises(UserError, match="mode=ro opens it read-only, and `search run` writes"):
+        open_storage(read_only)

@@ -1,7 +1,7 @@
 from sqlalchemy.engine import make_url
 
 from storage import DEFAULT_URL, mask, mask_argv, resolve_url
-from storage.url import sqlite_file
+from storage.url import in_memory, sqlite_file
 
 
 def test_the_flag_beats_the_environment_which_beats_the_default(monkeypatch):
@@ -31,3 +31,18 @@ def test_only_a_sqlite_database_on_disk_is_a_file(tmp_path):
     assert sqlite_file(make_url("sqlite://")) is None
     assert sqlite_file(make_url("sqlite:///:memory:")) is None
     assert sqlite_file(make_url("postgresql://u@h/db")) is None
+
+
+def test_a_sqlite_uri_names_its_file(tmp_path, monkeypatch):
+    """`?uri=true` makes the database a SQLite URI (file:PATH?mode=...), as SQLite reads it."""
+    monkeypatch.chdir(tmp_path)
+    assert sqlite_file(make_url(f"sqlite:///file:{tmp_path}/a.db?uri=true")) == tmp_path / "a.db"
+    assert sqlite_file(make_url("sqlite:///file:a.db?uri=true&mode=ro")) == tmp_path / "a.db"
+    assert (
+        sqlite_file(make_url(f"sqlite:///file://{tmp_path}/a%20b.db?uri=1")) == tmp_path / "a b.db"
+    )
+    assert sqlite_file(make_url("sqlite:///file:a.db?mode=ro")) == tmp_path / "file:a.db"  # no uri
+    assert sqlite_file(make_url("sqlite:///file::memory:?uri=true")) is None
+    assert sqlite_file(make_url("sqlite:///file:m?uri=true&mode=memory&cache=shared")) is None
+    assert in_memory("sqlite:///file:m?uri=true&mode=memory") and not in_memory("sqlite:///a.db")
+    assert mask("sqlite:///file:a.db?uri=true&mode=ro") == "sqlite:///file:a.db?uri=true&mode=ro"
