@@ -44,10 +44,15 @@ def _unanswered(address: str) -> str | None:
     return None if reply == SERVING else "its Ray head is not serving"
 
 
-def _check(address: str, given: str) -> None:
-    why = _unanswered(address)
-    if why is not None:
-        raise UserError(f"{given}: {why}; {ALLOWED}")
+def _resolved(address: str | None, given: str) -> str | None:
+    """HOST:PORT of the cluster `ray.init(address)` joins, resolved as it does (RAY_ADDRESS,
+    Ray's record, localhost as this node's address); None where it starts one here."""
+    try:
+        return canonicalize_bootstrap_address(address)
+    except ConnectionError:  # auto, and neither a record nor a Ray process here
+        raise UserError(f"--ray-address auto: no Ray cluster runs here; {ALLOWED}") from None
+    except ValueError:
+        raise UserError(f"{given}: not HOST:PORT; {ALLOWED}") from None
 
 
 def ray_target(address: str | None) -> str | None:
@@ -57,23 +62,21 @@ def ray_target(address: str | None) -> str | None:
     UserError where the cluster asked for (the address, RAY_ADDRESS, auto's) does not answer;
     with no address, a record of a cluster that no longer answers is passed over ("local").
     """
-    if address not in (None, "auto"):
-        if address != "local":
-            _check(address, f"--ray-address {address}")
+    if address == "local":
         return address
-    env = os.environ.get("RAY_ADDRESS")
-    try:
-        found = canonicalize_bootstrap_address(address)
-    except ConnectionError:  # auto, and neither a record nor a Ray process here
-        raise UserError(f"--ray-address auto: no Ray cluster runs here; {ALLOWED}") from None
+    env = os.environ.get("RAY_ADDRESS") if address in (None, "auto") else None
+    given = f"RAY_ADDRESS={env}" if env else f"--ray-address {address}"
+    if (env or address or "").startswith("ray://"):  # Ray Client: ray.init takes it as it is
+        found: str | None = env or address
+    else:
+        found = _resolved(address, given)
     if found is None:
         return None
-    if env:
-        _check(found, f"RAY_ADDRESS={env}")
-        return address
     why = _unanswered(found)
     if why is None:
         return address
+    if env or address not in (None, "auto"):
+        raise UserError(f"{given}: {why}; {ALLOWED}")
     record = f"Ray's record of its last cluster, {get_ray_address_file(None)}, names {found}"
     if address == "auto":
         raise UserError(f"--ray-address auto: {record}; {why}; {ALLOWED}")

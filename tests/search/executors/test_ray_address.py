@@ -63,6 +63,8 @@ def test_a_running_ray_head_is_joined(ray_tmp):
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     try:
         assert ray_target(cluster.address) == cluster.address
+        port = cluster.address.rpartition(":")[2]
+        assert ray_target(f"localhost:{port}") == f"localhost:{port}"  # resolved as Ray does
         (ray_tmp / "ray_current_cluster").write_text(cluster.address)
         assert ray_target("auto") == "auto"  # Ray joins the one its record names
         assert ray_target(None) is None
@@ -83,6 +85,8 @@ def test_a_stale_record_of_the_last_cluster_is_passed_over(ray_tmp, capsys):
 
 
 def test_ray_address_in_the_environment_is_checked(ray_tmp, monkeypatch, not_ray):
-    monkeypatch.setenv("RAY_ADDRESS", not_ray)
-    with pytest.raises(UserError, match=f"RAY_ADDRESS={not_ray}: no Ray head answers there"):
-        ray_target(None)
+    for address in (not_ray, f"ray://{not_ray}"):
+        monkeypatch.setenv("RAY_ADDRESS", address)
+        for given in (None, "auto"):
+            with pytest.raises(UserError, match=f"RAY_ADDRESS={address}: no Ray head answers"):
+                ray_target(given)
