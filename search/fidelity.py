@@ -84,8 +84,8 @@ def default_fidelity(
     cuda = device.type == "cuda"
     if epochs is None:
         epochs = GPU_EPOCHS if cuda else CPU_EPOCHS
-    if train_subset is None:
-        train_subset = 0 if cuda else CPU_TRAIN_SUBSET
     if val_size is None:
         val_size = VAL_SIZE if cuda else CPU_VAL_SIZE
+    if train_subset is None:  # all the images not held out, at most
+        train_subset = 0 if cuda else min(CPU_TRAIN_SUBSET, TRAIN_IMAGES - val_size)
     return Fidelity(epochs, train_subset, val_size)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import itertools
 import os
-import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 from torchvision.transforms import v2
 
 from errors import UserError
+from trainers import safe_pickle
 from trainers.config import NUM_CLASSES, AugmentConfig, DataConfig
 from trainers.policies import Policy
 
@@ -96,13 +96,13 @@ def _read_batches(
     """The images and labels of the named files, calling `read()` after each."""
     images, labels = [], []
     for name in names:
+        what = f"{folder / name}: not a CIFAR-10 batch file"
+        batch = safe_pickle.load(folder / name, what)  # a pickle there runs no code
         try:
-            with open(folder / name, "rb") as f:
-                batch = pickle.load(f, encoding="bytes")
-            images.append(torch.frombuffer(bytearray(batch[b"data"]), dtype=torch.uint8))
-            labels.extend(batch[b"labels"])
-        except (OSError, pickle.UnpicklingError, KeyError, EOFError, TypeError) as err:
-            raise UserError(f"{folder / name}: not a CIFAR-10 batch file ({err})") from None
+            images.append(torch.frombuffer(bytearray(batch[b"data"]), dtype=torch.uint8))  # type: ignore[index]
+            labels.extend(batch[b"labels"])  # type: ignore[index]
+        except (KeyError, TypeError, ValueError) as err:
+            raise UserError(f"{what} ({err!r})") from None
         read()
     return torch.cat(images).view(-1, 3, 32, 32), torch.tensor(labels, dtype=torch.int64)
 

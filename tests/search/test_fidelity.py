@@ -26,6 +26,8 @@ def test_each_knob_given_replaces_only_its_default():
                                                                         cpu.val_size)  # fmt: skip
     assert default_fidelity(torch.device("cuda"), train_subset=500) == Fidelity(30, 500, 5_000)
     assert default_fidelity(torch.device("cuda"), val_size=100).val_size == 100
+    # a default fits what is given: no error about a --train-subset the user never gave
+    assert default_fidelity(torch.device("cpu"), val_size=49_500) == Fidelity(2, 500, 49_500)
 
 
 def test_the_cpu_default_says_it_is_low_and_what_a_gpu_changes():

@@ -1,3 +1,5 @@
+import os
+import pickle
 import shutil
 
 import pytest
@@ -150,3 +152,27 @@ def test_a_batch_gets_cutmix_mixup_or_neither_by_one_draw():
         state = torch.get_rng_state()
         assert {certain.mix_choice() for _ in range(50)} == {always}
         assert torch.equal(torch.get_rng_state(), state)  # no draw when the outcome is certain
+
+
+def test_a_batch_file_that_names_code_is_refused_without_running_it(tmp_path, fake_cifar):
+    copy = shutil.copytree(fake_cifar, tmp_path / "copy")
+    ran = tmp_path / "ran"
+    payload = (os.system, (f"touch {ran}",))  # what a hostile pickle's __reduce__ gives
+    (copy / "cifar-10-batches-py" / "data_batch_3").write_bytes(pickle.dumps(_Reduce(payload)))
+    with pytest.raises(UserError, match=r"data_batch_3: not a CIFAR-10 batch file: the pickle "
+                                        r"names posix\.system, which is not loaded"):  # fmt: skip
+        load_cifar10(copy)
+    assert not ran.exists()
+    (copy / "cifar-10-batches-py" / "data_batch_3").write_bytes(pickle.dumps({b"data": 1}))
+    with pytest.raises(
+        UserError, match=r"data_batch_3: not a CIFAR-10 batch file \(KeyError\(b'labels'\)"
+    ):
+        load_cifar10(copy)
+
+
+class _Reduce:
+    def __init__(self, reduced):
+        self.reduced = reduced
+
+    def __reduce__(self):
+        return self.reduced
