@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Iterable
+from enum import StrEnum
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -32,10 +33,12 @@ __all__ = [
     "VAL_LOSS",
     "WALL_S",
     "ZOO",
+    "TrialOutcome",
     "as_sampled",
     "frozen",
     "is_budget_rejected",
     "is_trained",
+    "outcome",
     "rdb_of",
     "reason",
     "retried_from",
@@ -76,6 +79,28 @@ def is_trained(trial: FrozenTrial) -> bool:
     if trial.state == TrialState.COMPLETE:
         return True
     return trial.state == TrialState.PRUNED and not is_budget_rejected(trial)
+
+
+class TrialOutcome(StrEnum):
+    """What a trial came to, as status, report and the dashboard name it."""
+
+    COMPLETE = "complete"
+    PRUNED = "pruned by the pruner"  # trained for some epochs, then stopped
+    REJECTED = "rejected for the budget"  # pruned before any training
+    FAILED = "failed"
+    RUNNING = "running"
+    QUEUED = "queued"  # waiting: a published design, or a retry, not sampled yet
+
+
+def outcome(trial: FrozenTrial) -> TrialOutcome:
+    """What the trial came to: Optuna's state, with PRUNED split by why."""
+    if trial.state == TrialState.PRUNED:
+        return TrialOutcome.REJECTED if is_budget_rejected(trial) else TrialOutcome.PRUNED
+    return {
+        TrialState.COMPLETE: TrialOutcome.COMPLETE,
+        TrialState.FAIL: TrialOutcome.FAILED,
+        TrialState.WAITING: TrialOutcome.QUEUED,
+    }.get(trial.state, TrialOutcome.RUNNING)
 
 
 def trained_count(trials: Iterable[FrozenTrial]) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search.trial import N_PARAMS, ZOO, is_budget_rejected
+from search.trial import N_PARAMS, ZOO, TrialOutcome, outcome
 
 __all__ = ["Gain", "gain", "standard_error", "val_size_of"]
 
@@ -111,8 +111,7 @@ def gain(trials: Iterable[FrozenTrial], val_size: int | None = None) -> Gain | N
     if not any(ZOO in t.user_attrs for t in trials):
         return None
     done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    stopped = [t for t in trials if ZOO in t.user_attrs and t.state == TrialState.PRUNED
-               and not is_budget_rejected(t)]  # fmt: skip
+    stopped = [t for t in trials if ZOO in t.user_attrs and outcome(t) == TrialOutcome.PRUNED]
     return Gain(
         found=_best([t for t in done if ZOO not in t.user_attrs]),
         published=_best([t for t in done if ZOO in t.user_attrs]),

@@ -10,34 +10,32 @@ from __future__ import annotations
 
 from optuna.trial import FrozenTrial, TrialState
 
-from search.trial import N_PARAMS, is_budget_rejected, reason
+from search.trial import N_PARAMS, TrialOutcome, outcome, reason
 from search.views.table import breakdown
 
-__all__ = ["OUTCOMES", "outcome", "outcomes_figure"]
+__all__ = ["OUTCOMES", "legend_group", "outcomes_figure"]
 
-# outcome -> (marker colour, marker symbol), in the legend's order
+RUNNING_OR_QUEUED = "running or queued"  # neither has a result to show
+# legend group -> (marker colour, marker symbol), in the legend's order
 OUTCOMES = {
-    "complete": ("#1f77b4", "circle"),
-    "pruned by the pruner": ("#ff7f0e", "circle"),
-    "rejected for the budget": ("#d62728", "x"),
-    "failed": ("#7f7f7f", "square"),
-    "running or queued": ("#bcbd22", "circle-open"),
+    TrialOutcome.COMPLETE: ("#1f77b4", "circle"),
+    TrialOutcome.PRUNED: ("#ff7f0e", "circle"),
+    TrialOutcome.REJECTED: ("#d62728", "x"),
+    TrialOutcome.FAILED: ("#7f7f7f", "square"),
+    RUNNING_OR_QUEUED: ("#bcbd22", "circle-open"),
 }
 
 
-def outcome(trial: FrozenTrial) -> str:
-    """Which of OUTCOMES the trial came to."""
-    if trial.state == TrialState.COMPLETE:
-        return "complete"
-    if trial.state == TrialState.PRUNED:
-        return "rejected for the budget" if is_budget_rejected(trial) else "pruned by the pruner"
-    return "failed" if trial.state == TrialState.FAIL else "running or queued"
+def legend_group(trial: FrozenTrial) -> str:
+    """Which of OUTCOMES the trial is drawn as: its outcome, running and queued as one."""
+    found = outcome(trial)
+    return RUNNING_OR_QUEUED if found in (TrialOutcome.RUNNING, TrialOutcome.QUEUED) else found
 
 
 def _hover(trial: FrozenTrial) -> str:
     value = f"val acc {trial.value:.4f}" if trial.state == TrialState.COMPLETE else ""
     said = " ".join(filter(None, [value, reason(trial)]))
-    return f"trial {trial.number}: {outcome(trial)}" + (f"<br>{said}" if said else "")
+    return f"trial {trial.number}: {legend_group(trial)}" + (f"<br>{said}" if said else "")
 
 
 def outcomes_figure(trials: list[FrozenTrial], budget: int | None) -> dict:
@@ -46,7 +44,7 @@ def outcomes_figure(trials: list[FrozenTrial], budget: int | None) -> dict:
     the budget as a dashed line, and `search status`'s breakdown as the title."""
     data = []
     for name, (colour, symbol) in OUTCOMES.items():
-        every = [t for t in trials if outcome(t) == name]
+        every = [t for t in trials if legend_group(t) == name]
         these = [t for t in every if N_PARAMS in t.user_attrs]
         unsized = f", {len(every) - len(these)} without a model" * (len(these) < len(every))
         data.append({

@@ -23,12 +23,11 @@ from search.trial import (
     N_PARAMS,
     PRUNED_REASON,
     VAL_LOSS,
-    is_budget_rejected,
-    is_trained,
     reason,
 )
 from search.views.gain import gain, val_size_of
 from search.views.study_plots import curves_plot, history_plot, importances_plot, params_plot
+from search.views.table import breakdown
 from trainers.outputs import output_dir
 from trainers.plots import STYLE
 
@@ -59,13 +58,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
 
 
 def _summary(study: optuna.Study, trials: list[FrozenTrial]) -> str:
-    counts = {
-        "trained to the end": sum(t.state == TrialState.COMPLETE for t in trials),
-        "pruned by the pruner": sum(t.state == TrialState.PRUNED and is_trained(t) for t in trials),
-        "over budget, not trained": sum(is_budget_rejected(t) for t in trials),
-        "failed": sum(t.state == TrialState.FAIL for t in trials),
-    }
-    rows = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in counts.items())
+    rows = f"<tr><td>trials</td><td>{html.escape(breakdown(trials))}</td></tr>"
     try:
         best = study.best_trial
         rows += (

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from optuna.trial import FrozenTrial, TrialState
 
-from search.trial import N_PARAMS, ZOO, is_budget_rejected, is_trained
+from search.trial import N_PARAMS, ZOO, TrialOutcome, is_budget_rejected, outcome
 from search.views.gain import Gain, gain
 from search.views.table import breakdown
 
@@ -34,8 +34,7 @@ PRUNED = {"c": "0.6", "s": 18, "label": "pruned by the pruner (last reported epo
 
 def _pruned(trials: list[FrozenTrial]) -> list[FrozenTrial]:
     """Trials the pruner stopped after at least one epoch."""
-    return [t for t in trials if t.state == TrialState.PRUNED and is_trained(t)
-            and t.intermediate_values]  # fmt: skip
+    return [t for t in trials if outcome(t) == TrialOutcome.PRUNED and t.intermediate_values]
 
 
 def _last(trial: FrozenTrial) -> float:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 from rich.table import Table
 
-from search.trial import CONFIG, N_PARAMS, ZOO, is_budget_rejected, is_trained, reason
+from search.trial import CONFIG, N_PARAMS, ZOO, TrialOutcome, outcome, reason
 from search.views.model import describe_model
 
 __all__ = ["breakdown", "trials_table"]
@@ -15,17 +17,18 @@ __all__ = ["breakdown", "trials_table"]
 def breakdown(trials: list[FrozenTrial]) -> str:
     """What a study's trials came to, in one line: "25 trials: 14 trained (11 complete, 3 pruned
     by the pruner), 8 rejected for the budget, 2 failed, 1 running" (and any still queued)."""
-    states = [t.state for t in trials]
-    complete = states.count(TrialState.COMPLETE)
-    pruned = sum(t.state == TrialState.PRUNED and is_trained(t) for t in trials)
-    rejected = sum(t.state == TrialState.PRUNED and is_budget_rejected(t) for t in trials)
-    waiting = states.count(TrialState.WAITING)
+    n = Counter(outcome(t) for t in trials)
+    complete, pruned, queued = (
+        n[TrialOutcome.COMPLETE],
+        n[TrialOutcome.PRUNED],
+        n[TrialOutcome.QUEUED],
+    )
     line = (
         f"{len(trials)} trials: {complete + pruned} trained ({complete} complete, {pruned} "
-        f"pruned by the pruner), {rejected} rejected for the budget, "
-        f"{states.count(TrialState.FAIL)} failed, {states.count(TrialState.RUNNING)} running"
+        f"pruned by the pruner), {n[TrialOutcome.REJECTED]} rejected for the budget, "
+        f"{n[TrialOutcome.FAILED]} failed, {n[TrialOutcome.RUNNING]} running"
     )
-    return line + (f", {waiting} queued" if waiting else "")
+    return line + (f", {queued} queued" if queued else "")
 
 
 def _mix(augment: dict) -> float:
@@ -55,11 +58,11 @@ def _row(trial: FrozenTrial) -> list[str]:
 
 
 def trials_table(study: optuna.Study, best: int | None = None) -> Table:
-    """Every trial in order, or with `best`, the best `best` trained trials by accuracy."""
+    """Every trial in order, or with `best`, the best `best` completed trials by accuracy."""
     trials = study.get_trials(deepcopy=False)
     title = f"study {study.study_name!r}: {breakdown(trials)}"
     if best is not None:
-        trials = [t for t in trials if t.state == TrialState.COMPLETE and is_trained(t)]
+        trials = [t for t in trials if t.state == TrialState.COMPLETE]
         trials = sorted(trials, key=lambda t: t.value, reverse=True)[:best]
         title = f"best {len(trials)} of study {study.study_name!r}"
     table = Table(title=title, title_justify="left")

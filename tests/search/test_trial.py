@@ -11,6 +11,7 @@ from search.trial import (
     frozen,
     is_budget_rejected,
     is_trained,
+    outcome,
     reason,
     retried_from,
     storage_of,
@@ -40,6 +41,12 @@ def test_trained_means_complete_or_stopped_by_the_pruner_never_by_the_budget():
     assert [is_trained(t) for t in (complete, pruned, rejected, failed)] == [1, 1, 0, 0]
     assert [is_budget_rejected(t) for t in (complete, pruned, rejected, failed)] == [0, 0, 1, 0]
     assert trained_count(study.trials) == 2
+    study.ask()  # running
+    study.enqueue_trial({})  # queued
+    assert [outcome(t) for t in study.trials] == [
+        "complete", "pruned by the pruner", "rejected for the budget", "failed", "running",
+        "queued",
+    ]  # fmt: skip
 
 
 def test_the_reason_is_what_the_trial_said_else_what_its_record_shows():

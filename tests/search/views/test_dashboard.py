@@ -11,7 +11,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from search.views.outcomes import OUTCOMES, outcome
+from search.views.outcomes import OUTCOMES, legend_group
 from tests.conftest import TINY_SPACE
 
 pytestmark = pytest.mark.slow
@@ -71,7 +71,7 @@ def run_args(fake_cifar, trials, *more):
 def outcome_counts(where):
     """How many of the study's trials came to each outcome, as the figure should say."""
     trials = optuna.load_study(study_name="live", storage=f"sqlite:///{where}/search.db").trials
-    return collections.Counter(outcome(t) for t in trials)
+    return collections.Counter(legend_group(t) for t in trials)
 
 
 def legend(detail):

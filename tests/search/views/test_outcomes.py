@@ -3,7 +3,7 @@ stop by the pruner, both PRUNED to Optuna, are different traces."""
 
 from optuna.trial import TrialState
 
-from search.views.outcomes import OUTCOMES, outcome, outcomes_figure
+from search.views.outcomes import OUTCOMES, legend_group, outcomes_figure
 from search.views.table import breakdown
 from tests.search.views.test_table import faulty_study
 
@@ -27,7 +27,7 @@ def test_each_outcome_is_a_trace_and_rejections_lie_above_the_budget(tmp_path, f
     traces = {trace["name"].rsplit(" (", 1)[0]: trace for trace in figure["data"]}
     assert list(traces) == list(OUTCOMES)
     for name, trace in traces.items():  # a failed and the queued trial have no model to draw
-        every = [t for t in trials if outcome(t) == name]
+        every = [t for t in trials if legend_group(t) == name]
         these = [t for t in every if "n_params" in t.user_attrs]
         without = f", {len(every) - len(these)} without a model" * (len(these) < len(every))
         assert trace["name"] == f"{name} ({len(every)}{without})"

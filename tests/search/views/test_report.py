@@ -31,7 +31,7 @@ def test_the_report_writes_every_file(study, tmp_path):
     page = (tmp_path / "report" / "index.html").read_text()
     for name in names - {"index.html"}:
         assert name in page
-    assert "over budget, not trained" in page and "best" in page
+    assert "rejected for the budget" in page and "best" in page
 
 
 def test_the_csv_has_a_row_per_trial_and_the_config_in_columns(study, tmp_path):
