@@ -10,7 +10,7 @@ import importlib
 from typing import Any
 
 __all__ = [
-    "BUDGET",
+    "BUDGET_CONSTRAINT",
     "DEFAULT_BUDGET",
     "Fidelity",
     "Outcome",
@@ -35,7 +35,7 @@ _MODULES = {  # name -> the module that defines it
     "load_study": "search.study",
     "Outcome": "search.training",
     "train_trial": "search.training",
-    "BUDGET": "search.trial",
+    "BUDGET_CONSTRAINT": "search.trial",
     "is_budget_rejected": "search.trial",
     "is_trained": "search.trial",
     "trained_count": "search.trial",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import optuna
 
 from search.fidelity import Fidelity
-from search.trial import BUDGET, CONFIG, N_PARAMS, PRUNED_REASON
+from search.trial import BUDGET_CONSTRAINT, CONFIG, N_PARAMS, PRUNED_REASON
 from spaces import Space, call_space
 from trainers import TrainConfig, count_params
 
@@ -28,8 +28,8 @@ def sample(trial: optuna.Trial, space: Space, fidelity: Fidelity, budget: int) -
     n_params = count_params(config.model)
     trial.set_user_attr(N_PARAMS, n_params)
     trial.set_user_attr(CONFIG, config.to_dict())
-    if BUDGET not in trial.constraints:  # a retried trial carries its original's
-        trial.set_constraint(BUDGET, n_params - budget)
+    if BUDGET_CONSTRAINT not in trial.constraints:  # a retry carries its original's
+        trial.set_constraint(BUDGET_CONSTRAINT, n_params - budget)
     if n_params > budget:
         reason = f"budget: {n_params:,} > {budget:,} parameters"
         trial.set_user_attr(PRUNED_REASON, reason)

@@ -20,9 +20,28 @@ from spaces import space_key
 from storage import Storage, mask_argv
 from trainers.config import MAX_SEED
 
-__all__ = ["Search", "create_or_resume", "load_study", "study_note"]
+__all__ = [
+    "BUDGET",
+    "COMMAND",
+    "FIDELITY",
+    "SPACE",
+    "Search",
+    "create_or_resume",
+    "load_study",
+    "made_by_search",
+    "study_note",
+]
 
-COMMAND = "command"  # study attribute: the command line that created the study, masked
+# Study attributes: what `search run` stores with a study
+SPACE = "space"  # what it searches: a registered name, or the path of the user's file
+BUDGET = "budget"  # trainable parameters a model may have
+FIDELITY = "fidelity"  # the Fidelity, as a dict
+COMMAND = "command"  # the command line that created the study, masked
+
+
+def made_by_search(attrs: dict[str, object]) -> bool:
+    """Whether a study of these user attributes was made by `search run`: it records its space."""
+    return SPACE in attrs
 
 
 @dataclass(frozen=True)
@@ -36,7 +55,7 @@ class Search:
 
     def attrs(self) -> dict[str, object]:
         """What is stored and checked."""
-        return {"space": self.space, "budget": self.budget, "fidelity": asdict(self.fidelity)}
+        return {SPACE: self.space, BUDGET: self.budget, FIDELITY: asdict(self.fidelity)}
 
 
 def load_study(storage: Storage, name: str | None) -> optuna.Study:
@@ -54,7 +73,7 @@ def load_study(storage: Storage, name: str | None) -> optuna.Study:
         raise UserError(f"no study {name!r} in {storage.description}; studies there: {known}")
     study = optuna.load_study(study_name=name, storage=storage.backend)
     _check_objectives(study)
-    if "space" not in study.user_attrs:
+    if not made_by_search(study.user_attrs):
         raise UserError(f"study {name!r} was not made by `search run` (it records no space); "
                         "allowed: a study `search run` made")  # fmt: skip
     return study
@@ -129,7 +148,7 @@ def create_or_resume(
         raise UserError(f"study {name!r} minimizes; allowed: a study that maximizes accuracy")
     for key, value in search.attrs().items():
         stored = study.user_attrs.get(key)
-        if key == "space" and isinstance(stored, str):  # a path stored as it was typed
+        if key == SPACE and isinstance(stored, str):  # a path stored as it was typed
             stored = space_key(stored)
         if stored is None and study.get_trials(deepcopy=False):  # another program's
             raise UserError(f"study {name!r} was not made by `search run` (it records no "

@@ -14,7 +14,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 __all__ = [
-    "BUDGET",
+    "BUDGET_CONSTRAINT",
     "CONFIG",
     "DEVICE",
     "FAIL_REASON",
@@ -66,12 +66,12 @@ ZOO = "zoo"  # the published design (spaces.ZOO) a warm-start trial is, by name
 METRICS = (VAL_LOSS, IMAGES_PER_S, WALL_S, PRECISION)  # from trainers.Metrics, when COMPLETE
 SAMPLED = (CONFIG, N_PARAMS, ZOO)  # what a trial is, set before it trains: what a retry inherits
 
-BUDGET = "budget"  # name of the constraint n_params - budget, feasible when <= 0
+BUDGET_CONSTRAINT = "budget"  # the constraint n_params - budget, feasible when <= 0
 
 
 def is_budget_rejected(trial: FrozenTrial) -> bool:
     """Whether the trial was pruned for being over budget, before any training."""
-    return trial.constraints.get(BUDGET, 0.0) > 0
+    return trial.constraints.get(BUDGET_CONSTRAINT, 0.0) > 0
 
 
 def is_trained(trial: FrozenTrial) -> bool:

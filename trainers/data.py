@@ -98,11 +98,13 @@ def _read_batches(
     for name in names:
         what = f"{folder / name}: not a CIFAR-10 batch file"
         batch = safe_pickle.load(folder / name, what)  # a pickle there runs no code
+        if not (isinstance(batch, dict) and b"data" in batch and b"labels" in batch):
+            raise UserError(f"{what} (no b'data' and b'labels' in it)")
         try:
-            images.append(torch.frombuffer(bytearray(batch[b"data"]), dtype=torch.uint8))  # type: ignore[index]
-            labels.extend(batch[b"labels"])  # type: ignore[index]
-        except (KeyError, TypeError, ValueError) as err:
-            raise UserError(f"{what} ({err!r})") from None
+            images.append(torch.frombuffer(bytearray(batch[b"data"]), dtype=torch.uint8))
+            labels.extend(batch[b"labels"])
+        except (TypeError, ValueError) as err:
+            raise UserError(f"{what} ({err})") from None
         read()
     return torch.cat(images).view(-1, 3, 32, 32), torch.tensor(labels, dtype=torch.int64)
 

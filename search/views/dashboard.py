@@ -14,7 +14,7 @@ import optuna_dashboard
 
 from errors import UserError
 from search.console import console, log
-from search.study import load_study
+from search.study import BUDGET, load_study, made_by_search
 from search.views.outcomes import outcomes_figure
 from storage import Storage, open_storage
 
@@ -50,8 +50,8 @@ def _study_with_outcomes(storage: Storage, study_id: int, body: bytes) -> bytes:
     """The study detail with the trials-by-outcome figure added, for a study `search run`
     made (it stores its space and an integer budget); any other study's detail as it is."""
     attrs = storage.backend.get_study_user_attrs(study_id)
-    budget = attrs.get("budget")
-    if "space" not in attrs or not isinstance(budget, int):
+    budget = attrs.get(BUDGET)
+    if not made_by_search(attrs) or not isinstance(budget, int):
         return body
     trials = storage.backend.get_all_trials(study_id, deepcopy=False)
     figure = json.dumps(outcomes_figure(trials, budget))

@@ -12,7 +12,7 @@ import yaml
 from optuna.trial import FrozenTrial
 
 from errors import UserError
-from search.study import COMMAND
+from search.study import BUDGET, COMMAND, FIDELITY, SPACE
 from search.trial import CONFIG, DEVICE, METRICS, N_PARAMS, ZOO
 from search.views.gain import gain, val_size_of
 from storage import Storage
@@ -62,9 +62,7 @@ def export_document(study: optuna.Study, trial: FrozenTrial, storage: Storage) -
             "study": study.study_name,
             "trial": trial.number,
             "storage": storage.masked,
-            "space": study.user_attrs.get("space"),
-            "budget": study.user_attrs.get("budget"),
-            "fidelity": study.user_attrs.get("fidelity"),
+            **{key: study.user_attrs.get(key) for key in (SPACE, BUDGET, FIDELITY)},
             "params": trial.params,
             "exported_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "versions": _versions(),

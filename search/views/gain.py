@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from search.study import FIDELITY
 from search.trial import N_PARAMS, ZOO, TrialOutcome, outcome
 
 __all__ = ["Gain", "gain", "standard_error", "val_size_of"]
@@ -24,7 +25,7 @@ def standard_error(accuracy: float, images: int) -> float:
 
 def val_size_of(study: optuna.Study) -> int | None:
     """How many held-out images validated the study's trials, if it recorded its fidelity."""
-    return (study.user_attrs.get("fidelity") or {}).get("val_size")
+    return (study.user_attrs.get(FIDELITY) or {}).get("val_size")
 
 
 def _best(trials: list[FrozenTrial]) -> FrozenTrial | None:

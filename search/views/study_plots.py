@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from optuna.trial import FrozenTrial, TrialState
 
+from search.study import BUDGET
 from search.trial import N_PARAMS, ZOO, TrialOutcome, is_budget_rejected, outcome
 from search.views.gain import Gain, gain
 from search.views.table import breakdown
@@ -120,7 +121,7 @@ def params_plot(study: optuna.Study) -> Figure:
     gained = gain(trials)
     if gained:
         _mark_gain(ax, trials, gained)
-    budget = study.user_attrs.get("budget")
+    budget = study.user_attrs.get(BUDGET)
     if budget:
         ax.axvline(budget / 1e6, c="tab:red", ls="--", label=f"budget {budget / 1e6:g}M")
     _rejected(ax, rejected)

@@ -8,7 +8,7 @@ from optuna.trial import TrialState
 from search.draft import Draft
 from search.fidelity import Fidelity
 from search.sampling import make_sampler, sample
-from search.trial import BUDGET, CONFIG, N_PARAMS, PRUNED_REASON, frozen
+from search.trial import BUDGET_CONSTRAINT, CONFIG, N_PARAMS, PRUNED_REASON, frozen
 from spaces import get_space
 from storage import open_storage
 from trainers import TrainConfig, count_params
@@ -66,7 +66,7 @@ def test_a_rejected_draft_costs_one_transaction_and_keeps_what_the_sampler_learn
     assert stored.params == record.params and len(stored.params) > 10
     assert stored.distributions == record.distributions
     n_params = stored.user_attrs[N_PARAMS]
-    assert stored.constraints[BUDGET] == n_params - 1
+    assert stored.constraints[BUDGET_CONSTRAINT] == n_params - 1
     assert stored.user_attrs[PRUNED_REASON] == f"budget: {n_params:,} > 1 parameters"
     assert count_params(TrainConfig.from_dict(stored.user_attrs[CONFIG]).model) == n_params
     assert stored.datetime_start <= stored.datetime_complete
@@ -113,7 +113,7 @@ def test_a_draft_never_touches_the_storage_until_written(storage_url):
     sample(draft, SPACE, FIDELITY, 5_000_000)
     draft.set_user_attr("note", "kept in memory")
     assert commits.count == 0 and study.get_trials() == []
-    assert draft.user_attrs["note"] == "kept in memory" and draft.constraints[BUDGET] < 0
+    assert draft.user_attrs["note"] == "kept in memory" and draft.constraints[BUDGET_CONSTRAINT] < 0
 
 
 def test_a_draft_samples_from_the_trials_it_was_made_from_without_reading_again(storage_url):

@@ -4,7 +4,7 @@ import optuna
 from optuna.trial import TrialState
 
 from search.trial import (
-    BUDGET,
+    BUDGET_CONSTRAINT,
     FAIL_REASON,
     PRUNED_REASON,
     RESUMED_FROM_EPOCH,
@@ -25,7 +25,7 @@ def ended(study, state, budget_excess=None, value=None, **attrs):
     """A trial of `study` that ended in `state`, with the constraint and user attributes given."""
     trial = study.ask()
     if budget_excess is not None:
-        trial.set_constraint(BUDGET, budget_excess)
+        trial.set_constraint(BUDGET_CONSTRAINT, budget_excess)
     for key, attr in attrs.items():
         trial.set_user_attr(key, attr)
     study.tell(trial, value, state=state)

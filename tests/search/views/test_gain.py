@@ -7,7 +7,7 @@ import yaml
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from search.trial import BUDGET, N_PARAMS, ZOO
+from search.trial import BUDGET_CONSTRAINT, N_PARAMS, ZOO
 from search.views.gain import gain
 from trainers import TrainConfig
 
@@ -65,7 +65,7 @@ def test_designs_the_pruner_stopped_are_named_as_not_compared():
     pruned = trial(None, 2_748_890, "WRN-16-4", TrialState.PRUNED)
     pruned.intermediate_values = {1: 0.2}  # a partial score: never the design's final one
     rejected = trial(None, 9_000_000, "ResNet-3x5-64", TrialState.PRUNED)
-    rejected.set_constraint(BUDGET, 1.0)  # over budget, never trained: the pruner stopped nothing
+    rejected.set_constraint(BUDGET_CONSTRAINT, 1.0)  # over budget, never trained: not stopped
     study = numbered([trial(0.85, 269_722, "ResNet-20"), pruned, rejected, trial(0.86, 3e6)])
     said = gain(study.trials)
     assert said.stopped == ("WRN-16-4",)
