@@ -4,7 +4,8 @@ Where no Ray head answers at the address `ray.init` goes to, it retries for minu
 Ray's own warnings. That happens with a typo'd port, a port of another server (it accepts the
 connection) and, with no address at all, a stale record of the last `ray start` (Ray joins the
 cluster it names, even after that cluster died). So the address is resolved as Ray resolves it
-and asked the standard gRPC health check, which a Ray head (its GCS) answers in milliseconds.
+and asked the standard gRPC health check, which a Ray head (its GCS) answers in milliseconds,
+over a channel made as Ray makes its own (TLS, token authentication, no HTTP proxy).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 
 import grpc
 from ray._common.utils import get_ray_address_file
+from ray._private.grpc_utils import init_grpc_channel
+from ray._private.ray_constants import GLOBAL_GRPC_OPTIONS
 from ray._private.services import canonicalize_bootstrap_address
 
 from errors import UserError
@@ -33,13 +36,13 @@ def _unanswered(address: str) -> str | None:
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
         return "not HOST:PORT"
-    with grpc.insecure_channel(f"{host}:{port}") as channel:
+    with init_grpc_channel(f"{host}:{port}", GLOBAL_GRPC_OPTIONS) as channel:
         try:
             reply = channel.unary_unary(HEALTH_CHECK)(b"", timeout=CONNECT_TIMEOUT_S)
         except grpc.RpcError as err:
             if client and err.code() == grpc.StatusCode.UNIMPLEMENTED:
                 return None  # Ray Client's server is gRPC but has no health check
-            why = (err.details() or err.code().name).rsplit(": ", 1)[-1]
+            why = (err.details() or err.code().name).rsplit(": ", 1)[-1].rstrip("]")
             return f"no Ray head answers there: {why}"
     return None if reply == SERVING else "its Ray head is not serving"
 
