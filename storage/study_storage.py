@@ -97,11 +97,10 @@ WRITTEN_BY_RUN = (
 )
 
 
-def _check_sqlite_file(url: sqlalchemy.URL, must_exist: bool) -> None:
+def _check_sqlite_file(url: sqlalchemy.URL, shown: str, must_exist: bool) -> None:
     path = sqlite_file(url)
     if path is None:  # in memory
         return
-    shown = mask(url.render_as_string(hide_password=False))
     if must_exist and not path.is_file():
         raise UserError(f"storage {shown}: no such file; allowed: {WRITTEN_BY_RUN}")
     if not must_exist and sqlite_uri(url) and url.query.get("mode") == "ro":  # `run` writes
@@ -130,14 +129,14 @@ def _check_holds_studies(url: str, engine_kwargs: dict) -> None:
                         f"{WRITTEN_BY_RUN}")  # fmt: skip
 
 
-def _set_wal(url: sqlalchemy.URL) -> None:
-    """Switch a SQLite file to WAL (a setting the file keeps), creating it if need be."""
-    path = sqlite_file(url)
-    if path is None:
+def _set_wal(url: sqlalchemy.URL, shown: str) -> None:
+    """Switch a SQLite file to WAL (a setting the file keeps), creating it if need be; opened
+    as SQLAlchemy will open it (a SQLite URI's mode and checks included)."""
+    if sqlite_file(url) is None:
         return
-    shown = mask(url.render_as_string(hide_password=False))
+    args, kwargs = url.get_dialect()().create_connect_args(url)
     try:
-        with sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S) as connection:
+        with sqlite3.connect(*args, **{**kwargs, "timeout": SQLITE_TIMEOUT_S}) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
     except sqlite3.Error as err:
         raise UserError(
@@ -181,12 +180,14 @@ def open_storage(
     sqlite, file = parsed.get_backend_name() == "sqlite", sqlite_file(parsed)
     engine_kwargs: dict = {"pool_pre_ping": True}
     if sqlite:
-        _check_sqlite_file(parsed, must_exist)
+        _check_sqlite_file(parsed, mask(url), must_exist)
         engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
+    if sqlite and file is None:  # each connection of a pool would be a database of its own
+        engine_kwargs["poolclass"] = sqlalchemy.pool.SingletonThreadPool  # as for sqlite://
     if must_exist:
         _check_holds_studies(url, engine_kwargs)
-    if sqlite:
-        _set_wal(parsed)
+    elif sqlite:  # a writer's: a reader writes nothing, and may read a read-only file
+        _set_wal(parsed, mask(url))
     beats: dict = {}
     if heartbeat_s is not None and not (sqlite and file is None):  # in memory: this process only
         beats = {"heartbeat_interval": heartbeat_s}  # stale trials: search.heartbeat.fail_dead

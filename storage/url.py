@@ -55,8 +55,8 @@ def mask(url: str) -> str:
         scheme, _, rest = url.partition("://")
         return mask(f"{scheme}://{rest.rpartition('@')[2]}").replace("://", "://***@", 1)
     shown = parsed.set(query={}).render_as_string(hide_password=True)
-    if parsed.get_backend_name() == "sqlite" and parsed.database:  # a path, as given (: / %)
-        shown = f"{parsed.drivername}:///{parsed.database}"
+    if parsed.get_backend_name() == "sqlite" and parsed.password is None:  # as given: a path
+        shown = url.partition("?")[0]  # keeps its : and % as typed
     pairs = [
         f"{key}={'***' if _secret(key) else value}"
         for key, values in parsed.query.items()

@@ -1,3 +1,4 @@
+import re
 import sqlite3
 
 import optuna
@@ -134,6 +135,32 @@ def test_a_sqlite_uri_is_its_file_read_only_for_readers(tmp_path, monkeypatch):
         "runs.db"
     ]  # nothing named file:runs.db
     read_only = "sqlite:///file:runs.db?uri=true&mode=ro"
+    storage.backend.engine.dispose()
+    with sqlite3.connect(tmp_path / "runs.db") as db:  # not WAL: a reader must leave it so
+        db.execute("PRAGMA journal_mode=DELETE")
+    before = (tmp_path / "runs.db").read_bytes()
     assert optuna.get_all_study_names(open_storage(read_only, must_exist=True).backend) == ["s"]
+    assert (tmp_path / "runs.db").read_bytes() == before
     with pytest.raises(UserError, match="mode=ro opens it read-only, and `search run` writes"):
         open_storage(read_only)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite:///file:b.db?uri=true&mode=bogus", "no such access mode: bogus"),
+        ("sqlite:///file://elsewhere/b.db?uri=true", "invalid uri authority: elsewhere"),
+    ],
+)
+def test_a_sqlite_uri_that_sqlite_refuses_writes_nothing(url, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match=f"storage {re.escape(url)}: cannot open .*{message}"):
+        open_storage(url)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///file::memory:?uri=true"])
+def test_sqlite_in_memory_is_one_database_for_the_process(url):
+    storage = open_storage(url)
+    optuna.create_study(study_name="s", storage=storage.backend).optimize(lambda t: 1.0, 3)
+    assert len(optuna.load_study(study_name="s", storage=storage.backend).trials) == 3

@@ -45,4 +45,8 @@ def test_a_sqlite_uri_names_its_file(tmp_path, monkeypatch):
     assert sqlite_file(make_url("sqlite:///file::memory:?uri=true")) is None
     assert sqlite_file(make_url("sqlite:///file:m?uri=true&mode=memory&cache=shared")) is None
     assert in_memory("sqlite:///file:m?uri=true&mode=memory") and not in_memory("sqlite:///a.db")
-    assert mask("sqlite:///file:a.db?uri=true&mode=ro") == "sqlite:///file:a.db?uri=true&mode=ro"
+    for given in ("sqlite:///file:a.db?uri=true&mode=ro", "sqlite:///a%3Fb.db", "sqlite://h/x.db"):
+        assert mask(given) == given  # as typed: no password to hide
+    assert mask("sqlite+pysqlcipher://:s3cret@/x.db?cipher=aes") == (
+        "sqlite+pysqlcipher://:***@/x.db?cipher=aes"
+    )
