@@ -17,12 +17,13 @@ import sqlalchemy
 from optuna.trial import FrozenTrial, TrialState
 
 from search.console import log
+from search.retry import NOT_RETRIED, can_retry, retry
 from search.trial import FAIL_REASON, as_sampled, rdb_of, trial_id
-from storage import GRACE_BEATS, NOT_RETRIED, can_retry, retry
 
-__all__ = ["HEARTBEAT_S", "Heartbeat", "fail_dead"]
+__all__ = ["GRACE_BEATS", "HEARTBEAT_S", "Heartbeat", "fail_dead"]
 
 _HICCUPS = (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError)
+GRACE_BEATS = 3  # missed heartbeats after which a running trial is failed and retried
 HEARTBEAT_S = "heartbeat_s"  # system attribute of a trial: seconds between its driver's beats
 # Optuna's table of heartbeats (its schema, stable since 2.9): when some trials last beat
 _BEATS = (
@@ -82,7 +83,7 @@ def fail_dead(study: optuna.Study, interval_s: float) -> None:
     """FAIL the running trials whose driver died, each judged by the beats its own driver
     promised (HEARTBEAT_S, which `Heartbeat.add` records; `interval_s`, this driver's, where
     none is), so that drivers run with different --heartbeat never fail each other's live
-    trials. One silent for GRACE_BEATS beats is queued again (storage.retry, with only what
+    trials. One silent for GRACE_BEATS beats is queued again (search.retry, with only what
     it was sampled as) to resume from its checkpoint. One that never beat and is older than
     that is orphaned: its driver died between creating it and its first beat, before it
     trained, and it is not queued again."""

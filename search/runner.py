@@ -22,9 +22,10 @@ from search.console import log
 from search.draft import Draft
 from search.executors import Executor
 from search.fidelity import Fidelity
-from search.heartbeat import Heartbeat, fail_dead
+from search.heartbeat import GRACE_BEATS, Heartbeat, fail_dead
 from search.interrupts import check, held
 from search.progress import TrialProgress
+from search.retry import NOT_RETRIED, can_retry, retry
 from search.sampling import sample
 from search.training import Outcome, fault_reason
 from search.trial import (
@@ -39,7 +40,6 @@ from search.trial import (
     trial_id,
 )
 from spaces import Space
-from storage import GRACE_BEATS, NOT_RETRIED, can_retry, retry
 
 __all__ = ["MAX_UNTRAINED_IN_A_ROW", "POLL_S", "Plan", "checkpoint_path", "run_trials"]
 

@@ -10,28 +10,16 @@ from typing import Any
 __all__ = [
     "DEFAULT_URL",
     "ENV_VAR",
-    "GRACE_BEATS",
-    "MAX_RETRIES",
-    "NOT_RETRIED",
-    "RETRY",
     "Storage",
-    "can_retry",
     "mask",
     "mask_argv",
     "open_storage",
     "resolve_url",
-    "retry",
 ]
 
 _MODULES = {  # name -> the module that defines it
-    "GRACE_BEATS": "storage.study_storage",
-    "MAX_RETRIES": "storage.study_storage",
-    "NOT_RETRIED": "storage.study_storage",
-    "RETRY": "storage.study_storage",
-    "can_retry": "storage.study_storage",
     "Storage": "storage.study_storage",
     "open_storage": "storage.study_storage",
-    "retry": "storage.study_storage",
     "DEFAULT_URL": "storage.url",
     "ENV_VAR": "storage.url",
     "mask": "storage.url",

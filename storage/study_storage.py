@@ -21,40 +21,13 @@ from errors import UserError
 from storage.url import ENV_VAR, mask, resolve_url, sqlite_file, sqlite_uri
 
 __all__ = [
-    "GRACE_BEATS",
-    "MAX_RETRIES",
-    "NOT_RETRIED",
-    "RETRY",
     "Storage",
-    "can_retry",
     "open_storage",
-    "retry",
 ]
 
 SQLITE_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before giving up
 PROXY_TIMEOUT_S = 30  # how long a worker waits for the driver's gRPC storage proxy
 TABLE_RACE_TRIES = 5  # attempts to open a new database other processes are setting up too
-GRACE_BEATS = 3  # missed heartbeats after which a running trial is failed and retried
-MAX_RETRIES = 3  # times a trial whose process died is queued again
-NOT_RETRIED = f"not queued again: its original was retried {MAX_RETRIES} times"  # its record
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-    RETRY = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)
-
-
-def can_retry(failed: optuna.trial.FrozenTrial) -> bool:
-    """Whether `retry` would queue the trial again: its original was retried fewer than
-    `MAX_RETRIES` times (Optuna's `retry_history`)."""
-    return len(failed.system_attrs.get("retry_history", [])) < MAX_RETRIES
-
-
-def retry(study: optuna.Study, failed: optuna.trial.FrozenTrial) -> bool:
-    """Queue a failed trial again (`RETRY`, as for a stale heartbeat), with its params and its
-    user and system attributes; False, and nothing queued, unless `can_retry`."""
-    if not can_retry(failed):
-        return False
-    RETRY(study, failed)
-    return True
 
 
 @dataclass(frozen=True)
@@ -152,9 +125,8 @@ def open_storage(
     one line naming them, before anything is written. With `must_exist`, a SQLite file that is
     not there yet fails too, instead of being created.
 
-    With `heartbeat_s`, running trials are expected to beat that often (`search.heartbeat`);
-    one silent for `GRACE_BEATS` of its driver's beats is failed and queued again (`retry`), to
-    resume from its checkpoint.
+    With `heartbeat_s`, running trials are expected to beat that often (`search.heartbeat`
+    fails and queues again the ones that stop).
     """
     url = resolve_url(url)
     if url.startswith("grpc://"):

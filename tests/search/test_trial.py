@@ -3,6 +3,7 @@
 import optuna
 from optuna.trial import TrialState
 
+from search.retry import RETRY
 from search.trial import (
     BUDGET_CONSTRAINT,
     FAIL_REASON,
@@ -18,7 +19,7 @@ from search.trial import (
     trained_count,
     trial_id,
 )
-from storage import RETRY, open_storage
+from storage import open_storage
 
 
 def ended(study, state, budget_excess=None, value=None, **attrs):

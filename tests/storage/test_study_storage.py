@@ -88,23 +88,6 @@ def test_a_reader_does_not_create_a_missing_sqlite_file(tmp_path):
     assert not (tmp_path / "missing.db").exists()
 
 
-def test_a_trial_that_fails_on_every_retry_is_retried_three_times_then_left(storage_url):
-    from storage import retry
-
-    study = optuna.create_study(storage=open_storage(storage_url).backend)
-    queued = []
-    trial = study.ask()
-    for _ in range(5):
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        queued.append(retry(study, study.trials[trial.number]))
-        if not queued[-1]:
-            break
-        trial = study.ask()  # the retry, with the original's parameters
-        assert study.trials[trial.number].system_attrs["failed_trial"] == 0
-    assert queued == [True, True, True, False]
-    assert [t.state.name for t in study.trials] == ["FAIL"] * 4
-
-
 def test_a_read_only_open_writes_nothing_to_a_database_without_studies(storage_url):
     """Status, export, report and the dashboard pointed at another application's database:
     refused, and the database left as it was (no Optuna tables, a SQLite file not made WAL)."""
