@@ -54,7 +54,7 @@ import optuna
 import ray_tune_peer  # beside this file: bench/ is the script's directory
 
 from search.fidelity import CPU_EPOCHS, CPU_TRAIN_SUBSET, CPU_VAL_SIZE
-from search.trial import ZOO
+from search.trial import DESIGN
 
 METHODS = ("default", "random", "tpe", "raytune", "zoo")
 STARTUP_S = {"raytune": 120}  # before its first trial: Ray starts (others: 30 s, see run_one)
@@ -195,7 +195,7 @@ def measure(
     print(f"seed {seed} {method:8s} best {final:.4f}  trials {states}", flush=True)
     if method == "zoo":
         for t in optuna.load_study(study_name=method, storage=storage).trials:
-            print(f"  {t.user_attrs.get(ZOO)}: {t.state.name} {t.value}", flush=True)
+            print(f"  {t.user_attrs.get(DESIGN)}: {t.state.name} {t.value}", flush=True)
     return curve
 
 

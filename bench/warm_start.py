@@ -25,7 +25,7 @@ import optuna
 from optuna.trial import TrialState
 
 from search import RunOptions, run_search
-from search.trial import ZOO, is_trained
+from search.trial import DESIGN, is_trained
 
 
 def best_so_far(study: optuna.Study) -> list[float]:
@@ -63,8 +63,8 @@ def main() -> None:
             for arm in curves:
                 study = run(arm, seed, args.trials, args.budget, Path(tmp))
                 curves[arm].append(best_so_far(study))
-                zoo = [f"{t.user_attrs[ZOO]} {t.value:.3f}" for t in study.trials
-                       if ZOO in t.user_attrs and t.state == TrialState.COMPLETE]  # fmt: skip
+                zoo = [f"{t.user_attrs[DESIGN]} {t.value:.3f}" for t in study.trials
+                       if DESIGN in t.user_attrs and t.state == TrialState.COMPLETE]  # fmt: skip
                 print(f"seed {seed} {arm}: " + " ".join(f"{b:.3f}" for b in curves[arm][-1])
                       + (f"  (designs: {', '.join(zoo)})" if zoo else ""), flush=True)  # fmt: skip
     print(f"\nmedian best-so-far over seeds {args.seeds}, by trained trial:")

@@ -8,7 +8,6 @@ differs only by its executor and how it describes where trials train.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +31,7 @@ from spaces import Space, get_space, probe, space_key
 from storage import Storage, open_storage
 from trainers import Metrics, autocast_dtype, count_params, describe_device, resolve_device
 from trainers.data import find_cifar10, load_cifar10
+from trainers.outputs import output_dir
 from trainers.step import check_graphs
 from trainers.train import train
 
@@ -176,19 +176,8 @@ def _ray_executor(
 
 
 def _writable(directory: Path) -> Path:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(
-            f"checkpoint directory {directory} cannot be created ({err.strerror}); allowed: "
-            "--checkpoint-dir naming a writable directory"
-        ) from None
-    if not os.access(directory, os.W_OK):
-        raise UserError(
-            f"checkpoint directory {directory} is not writable; allowed: --checkpoint-dir "
-            "naming a writable directory"
-        )
-    return directory
+    """The checkpoint directory, made if need be; UserError unless files can be written in it."""
+    return output_dir(directory, [], "checkpoint directory")
 
 
 def _remove_if_empty(directory: Path, and_root: bool) -> None:

@@ -184,6 +184,7 @@ class _Loop:
         except UserError:
             raise  # bad input training found (the data, say): nothing more can train
         except Exception as err:  # noqa: BLE001  # the one place a trial's fault is its FAIL
+            # (one raised in a Ray task comes back as Ray's RayError: RayExecutor._outcome)
             outcome = Outcome(TrialState.FAIL, reason=fault_reason(err))
         self.tell(trial, outcome)
         return False

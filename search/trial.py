@@ -16,6 +16,7 @@ from optuna.trial import FrozenTrial, TrialState
 __all__ = [
     "BUDGET_CONSTRAINT",
     "CONFIG",
+    "DESIGN",
     "DEVICE",
     "FAIL_REASON",
     "GPUS",
@@ -32,7 +33,6 @@ __all__ = [
     "RESUME_ERROR",
     "VAL_LOSS",
     "WALL_S",
-    "ZOO",
     "TrialOutcome",
     "as_sampled",
     "frozen",
@@ -62,9 +62,9 @@ RESUMED_FROM_EPOCH = "resumed_from_epoch"  # a retry: the epoch its checkpoint h
 RESUME_ERROR = "resume_error"  # a retry whose checkpoint could not be resumed: why
 NODE, HOST, PID, GPU_IDS = "node", "host", "pid", "gpu_ids"  # where a Ray task ran it
 GPUS = "gpus"  # the GPUs (a fraction where trials share one) a Ray task held
-ZOO = "zoo"  # the published design (spaces.ZOO) a warm-start trial is, by name
+DESIGN = "zoo"  # the published design (of spaces.ZOO) a warm-start trial is, by name
 METRICS = (VAL_LOSS, IMAGES_PER_S, WALL_S, PRECISION)  # from trainers.Metrics, when COMPLETE
-SAMPLED = (CONFIG, N_PARAMS, ZOO)  # what a trial is, set before it trains: what a retry inherits
+SAMPLED = (CONFIG, N_PARAMS, DESIGN)  # what a trial is, set before it trains: what a retry inherits
 
 BUDGET_CONSTRAINT = "budget"  # the constraint n_params - budget, feasible when <= 0
 

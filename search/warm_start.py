@@ -7,7 +7,7 @@ from __future__ import annotations
 import optuna
 
 from search.console import log
-from search.trial import ZOO
+from search.trial import DESIGN
 from spaces import designs_within
 from spaces.resnet_budget import MIN_FRACTION
 
@@ -24,7 +24,7 @@ def warm_start(study: optuna.Study, space: str, budget: int) -> list[str]:
         return []
     fit, others = designs_within(budget)
     for design in fit:
-        study.enqueue_trial(design.trial_params(budget), user_attrs={ZOO: design.name})
+        study.enqueue_trial(design.trial_params(budget), user_attrs={DESIGN: design.name})
     names = ", ".join(f"{d.name} ({d.n_params / 1e6:.2f}M)" for d in fit) or "none"
     log(f"warm start: {len(fit)} published design{'' if len(fit) == 1 else 's'} first: {names}")
     if others:

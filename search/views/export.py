@@ -13,7 +13,7 @@ from optuna.trial import FrozenTrial
 
 from errors import UserError
 from search.study import BUDGET, COMMAND, FIDELITY, SPACE
-from search.trial import CONFIG, DEVICE, METRICS, N_PARAMS, ZOO
+from search.trial import CONFIG, DESIGN, DEVICE, METRICS, N_PARAMS
 from search.views.gain import gain, val_size_of
 from storage import Storage
 from trainers import TrainConfig
@@ -56,7 +56,7 @@ def export_document(study: optuna.Study, trial: FrozenTrial, storage: Storage) -
         CONFIG: config,
         N_PARAMS: trial.user_attrs[N_PARAMS],
         "metrics": metrics,
-        **({ZOO: trial.user_attrs[ZOO]} if ZOO in trial.user_attrs else {}),
+        **({DESIGN: trial.user_attrs[DESIGN]} if DESIGN in trial.user_attrs else {}),
         **({"gain": {"line": gained.line(), **gained.as_dict()}} if gained else {}),
         "provenance": {
             "study": study.study_name,

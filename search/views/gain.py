@@ -13,7 +13,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from search.study import FIDELITY
-from search.trial import N_PARAMS, ZOO, TrialOutcome, outcome
+from search.trial import DESIGN, N_PARAMS, TrialOutcome, outcome
 
 __all__ = ["Gain", "gain", "standard_error", "val_size_of"]
 
@@ -78,7 +78,7 @@ class Gain:
         if self.published is None:
             return f"{said[0]}; no published design has completed yet"
         pub = self.published
-        said.append(f"best published design {pub.user_attrs[ZOO]} {pub.value:.3f} "
+        said.append(f"best published design {pub.user_attrs[DESIGN]} {pub.value:.3f} "
                     f"({_millions(pub)}, trial {pub.number})")  # fmt: skip
         if self.points is None:
             return f"{said[1]}; {said[0]}"
@@ -98,7 +98,10 @@ class Gain:
                 "val_accuracy": trial.value,
                 N_PARAMS: trial.user_attrs[N_PARAMS],
             }
-            return {**({"design": trial.user_attrs[ZOO]} if ZOO in trial.user_attrs else {}), **out}
+            return {
+                **({"design": trial.user_attrs[DESIGN]} if DESIGN in trial.user_attrs else {}),
+                **out,
+            }
 
         return {"found": one(self.found), "published": one(self.published),
                 "points": self.points, "points_se": self.points_se,
@@ -109,13 +112,13 @@ def gain(trials: Iterable[FrozenTrial], val_size: int | None = None) -> Gain | N
     """The gain over the zoo, or None for a study that tried no published design; with the
     number of validation images, its standard error too."""
     trials = list(trials)
-    if not any(ZOO in t.user_attrs for t in trials):
+    if not any(DESIGN in t.user_attrs for t in trials):
         return None
     done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    stopped = [t for t in trials if ZOO in t.user_attrs and outcome(t) == TrialOutcome.PRUNED]
+    stopped = [t for t in trials if DESIGN in t.user_attrs and outcome(t) == TrialOutcome.PRUNED]
     return Gain(
-        found=_best([t for t in done if ZOO not in t.user_attrs]),
-        published=_best([t for t in done if ZOO in t.user_attrs]),
+        found=_best([t for t in done if DESIGN not in t.user_attrs]),
+        published=_best([t for t in done if DESIGN in t.user_attrs]),
         val_size=val_size,
-        stopped=tuple(t.user_attrs[ZOO] for t in stopped),
+        stopped=tuple(t.user_attrs[DESIGN] for t in stopped),
     )

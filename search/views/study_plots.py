@@ -21,7 +21,7 @@ from matplotlib.ticker import MaxNLocator
 from optuna.trial import FrozenTrial, TrialState
 
 from search.study import BUDGET
-from search.trial import N_PARAMS, ZOO, TrialOutcome, is_budget_rejected, outcome
+from search.trial import DESIGN, N_PARAMS, TrialOutcome, is_budget_rejected, outcome
 from search.views.gain import Gain, gain
 from search.views.table import breakdown
 
@@ -138,13 +138,13 @@ def params_plot(study: optuna.Study) -> Figure:
 
 def _mark_gain(ax: plt.Axes, trials: list[FrozenTrial], gained: Gain) -> None:
     """The zoo's designs as named triangles; the best found and best published as stars."""
-    zoo = [t for t in _complete(trials) if ZOO in t.user_attrs]
+    zoo = [t for t in _complete(trials) if DESIGN in t.user_attrs]
     if zoo:
         sizes = [t.user_attrs[N_PARAMS] / 1e6 for t in zoo]
         ax.scatter(sizes, [t.value for t in zoo], marker="^", s=50, c="tab:green", zorder=4,
                    label="published designs (warm start)")  # fmt: skip
         for t in zoo:
-            ax.annotate(t.user_attrs[ZOO], (t.user_attrs[N_PARAMS] / 1e6, t.value), fontsize=7,
+            ax.annotate(t.user_attrs[DESIGN], (t.user_attrs[N_PARAMS] / 1e6, t.value), fontsize=7,
                         xytext=(4, -8), textcoords="offset points")  # fmt: skip
     for trial, colour, what in ((gained.published, "tab:green", "best published"),
                                 (gained.found, "tab:purple", "best found")):  # fmt: skip

@@ -8,7 +8,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from rich.table import Table
 
-from search.trial import CONFIG, N_PARAMS, ZOO, TrialOutcome, outcome, reason
+from search.trial import CONFIG, DESIGN, N_PARAMS, TrialOutcome, outcome, reason
 from search.views.model import describe_model
 
 __all__ = ["breakdown", "trials_table"]
@@ -53,7 +53,7 @@ def _row(trial: FrozenTrial) -> list[str]:
         schedule.get("name", ""),
         str(optim.get("batch_size", "")),
         f"{_mix(config['augment']):.2f}" if config else "",
-        "; ".join(filter(None, [trial.user_attrs.get(ZOO), reason(trial)])),
+        "; ".join(filter(None, [trial.user_attrs.get(DESIGN), reason(trial)])),
     ]
 
 

@@ -6,7 +6,7 @@ import optuna
 from optuna.trial import TrialState
 
 from search.heartbeat import HEARTBEAT_S, Heartbeat, fail_dead
-from search.trial import FAIL_REASON, RESUME_ERROR, ZOO, frozen, retried_from, trial_id
+from search.trial import DESIGN, FAIL_REASON, RESUME_ERROR, frozen, retried_from, trial_id
 from storage import open_storage
 
 
@@ -17,7 +17,7 @@ def test_each_trial_is_judged_by_its_own_drivers_beats_and_only_the_dead_are_fai
     backend = open_storage(storage_url, heartbeat_s=1).backend
     study = optuna.create_study(storage=backend, direction="maximize")
     orphan, live, slow, stale = (study.ask() for _ in range(4))
-    stale.set_user_attr(ZOO, "WRN-16-2")  # what it was sampled as
+    stale.set_user_attr(DESIGN, "WRN-16-2")  # what it was sampled as
     stale.set_user_attr(RESUME_ERROR, "checkpoint ... differs")  # how its own run went
     with Heartbeat(backend, 30) as other_driver:
         other_driver.add(trial_id(slow))
@@ -39,4 +39,4 @@ def test_each_trial_is_judged_by_its_own_drivers_beats_and_only_the_dead_are_fai
     assert reason == "orphaned: its driver died before the trial's first heartbeat"
     reason = frozen(stale).user_attrs[FAIL_REASON]
     assert reason == "no heartbeat for 3 s: its driver died; queued again"
-    assert retried_from(retry) == stale.number and retry.user_attrs == {ZOO: "WRN-16-2"}
+    assert retried_from(retry) == stale.number and retry.user_attrs == {DESIGN: "WRN-16-2"}

@@ -12,7 +12,7 @@ import pytest
 from optuna.trial import TrialState
 
 from search import RunOptions, run_search
-from search.trial import ZOO
+from search.trial import DESIGN
 from spaces import designs_within
 from tests.search.standins import Recorder, standin_train
 from trainers import TrainConfig
@@ -38,7 +38,7 @@ def test_a_new_study_trains_the_designs_within_budget_first(storage_url):
     study, said = run(storage_url, len(fit) + 3, recorder, budget=budget, pruner="none")
     trials = [t for t in study.get_trials() if t.state == TrialState.COMPLETE]
     first = trials[: len(fit)]
-    assert [t.user_attrs[ZOO] for t in first] == [d.name for d in fit]
+    assert [t.user_attrs[DESIGN] for t in first] == [d.name for d in fit]
     assert [t.number for t in first] == list(range(len(fit)))  # before any sampled trial
     for trial, design, config in zip(first, fit, recorder.configs, strict=False):
         expected = design.config(budget)
@@ -46,7 +46,7 @@ def test_a_new_study_trains_the_designs_within_budget_first(storage_url):
         assert config.epochs == 2 and config.data.train_subset == 500  # the run's fidelity
         assert TrainConfig.from_dict(trial.user_attrs["config"]) == config
         assert trial.user_attrs["n_params"] == design.n_params
-    assert not any(ZOO in t.user_attrs for t in study.get_trials()[len(fit) :])
+    assert not any(DESIGN in t.user_attrs for t in study.get_trials()[len(fit) :])
     first_two = "WRN-16-2 (0.69M), ResNet-20 (0.27M)"  # fewest blocks first
     assert f"warm start: {len(fit)} published designs first: {first_two}" in said
     assert "ResNet-110 (over)" in said and all(d.name in said for d in others)
@@ -55,13 +55,13 @@ def test_a_new_study_trains_the_designs_within_budget_first(storage_url):
 def test_no_warm_start_and_resuming_enqueue_none(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
     study, said = run(url, 3, budget=1_000_000, warm_start=False)
-    assert not any(ZOO in t.user_attrs for t in study.get_trials())
+    assert not any(DESIGN in t.user_attrs for t in study.get_trials())
     assert "warm start" not in said
     url = f"sqlite:///{tmp_path}/t.db"
     study, _ = run(url, 1, budget=1_000_000)  # 1 trained, 4 zoo designs still queued
     assert [t.state for t in study.get_trials()].count(TrialState.WAITING) == 4
     again, said = run(url, 7, budget=1_000_000)
-    zoo = [t.user_attrs[ZOO] for t in again.get_trials() if ZOO in t.user_attrs]
+    zoo = [t.user_attrs[DESIGN] for t in again.get_trials() if DESIGN in t.user_attrs]
     assert zoo == [d.name for d in designs_within(1_000_000)[0]]  # each once, queued ones resumed
     assert "warm start" not in said
 
@@ -69,7 +69,7 @@ def test_no_warm_start_and_resuming_enqueue_none(tmp_path):
 def test_a_user_space_gets_no_designs(tmp_path):
     study, said = run(f"sqlite:///{tmp_path}/s.db", 2, space="tests/data/tiny_space.py",
                       budget=1_000_000)  # fmt: skip
-    assert not any(ZOO in t.user_attrs for t in study.get_trials())
+    assert not any(DESIGN in t.user_attrs for t in study.get_trials())
     assert "warm start: none" in said
 
 
@@ -90,6 +90,6 @@ def test_a_study_stopped_while_it_is_made_is_made_whole_first(tmp_path, monkeypa
     with pytest.raises(KeyboardInterrupt):
         run(url, 3, budget=1_000_000)
     study = optuna.load_study(study_name="w", storage=url)
-    queued = [t.user_attrs[ZOO] for t in study.get_trials() if t.state == TrialState.WAITING]
+    queued = [t.user_attrs[DESIGN] for t in study.get_trials() if t.state == TrialState.WAITING]
     assert queued == [d.name for d in designs_within(1_000_000)[0]]
     assert len(study.get_trials()) == len(queued)  # stopped before the loop

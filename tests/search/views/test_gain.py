@@ -7,7 +7,7 @@ import yaml
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from search.trial import BUDGET_CONSTRAINT, N_PARAMS, ZOO
+from search.trial import BUDGET_CONSTRAINT, DESIGN, N_PARAMS
 from search.views.gain import gain
 from trainers import TrainConfig
 
@@ -15,7 +15,7 @@ LR = {"lr": FloatDistribution(0.01, 0.5)}
 
 
 def trial(value, n_params, zoo=None, state=TrialState.COMPLETE):
-    attrs = {N_PARAMS: n_params, **({ZOO: zoo} if zoo else {})}
+    attrs = {N_PARAMS: n_params, **({DESIGN: zoo} if zoo else {})}
     return create_trial(state=state, value=value if state == TrialState.COMPLETE else None,
                         params={"lr": 0.1}, distributions=LR, user_attrs=attrs)  # fmt: skip
 

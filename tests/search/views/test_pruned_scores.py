@@ -10,7 +10,7 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from search.trial import CONFIG, N_PARAMS, PRUNED_REASON, ZOO
+from search.trial import CONFIG, DESIGN, N_PARAMS, PRUNED_REASON
 from search.views.export import best_trial
 from search.views.gain import gain
 from search.views.report import trials_frame
@@ -42,7 +42,7 @@ def study(tmp_path):
     storage = f"sqlite:///{tmp_path}/p.db"
     study = optuna.create_study(study_name="p", storage=storage, direction="maximize")
     study.set_user_attr("space", "resnet_budget")  # as `search run` records it
-    _trial(study, [0.5, 0.8], 0.8, **{ZOO: "ResNet-20"})
+    _trial(study, [0.5, 0.8], 0.8, **{DESIGN: "ResNet-20"})
     _trial(study, [0.4, 0.7], 0.7)
     reason = f"pruner: validation accuracy {PARTIAL:.4f} after epoch 1 of 2"
     _trial(study, [PARTIAL], **{PRUNED_REASON: reason})
