@@ -15,19 +15,12 @@ import argparse
 
 import optuna
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from search.fidelity import default_fidelity
 from spaces import get_space, probe
-from trainers import ModelConfig, build_model, count_params
+from trainers import count_params
+from trainers.counting import count_macs
 from trainers.train import train
-
-
-def macs(model: ModelConfig) -> float:
-    """Multiply-accumulates of one forward pass of one image, counted on the meta device."""
-    with FlopCounterMode(display=False) as counter:
-        build_model(model, "meta")(torch.empty(1, 3, 32, 32, device="meta"))
-    return counter.get_total_flops() / 2
 
 
 def main() -> None:
@@ -43,14 +36,14 @@ def main() -> None:
         for _, config in probe(get_space("resnet_budget"), args.samples, seed=0)
         if 4_000_000 <= count_params(config.model) <= 5_000_000
     ]
-    ranked = sorted(near_5m, key=lambda c: macs(c.model))
+    ranked = sorted(near_5m, key=lambda c: count_macs(c.model))
     print(f"{len(ranked)} of {args.samples} sampled configs have 4M to 5M parameters")
     for label, config in [("lightest", ranked[0]), ("median", ranked[len(ranked) // 2]),
                           ("heaviest", ranked[-1])]:  # fmt: skip
         m = train(config, data_dir=args.data_dir, device="cpu")
         model = config.model
         print(
-            f"{label:<8} {m.n_params:>9,} params {macs(model) / 1e9:5.2f} GMACs  "
+            f"{label:<8} {m.n_params:>9,} params {count_macs(model) / 1e9:5.2f} GMACs  "
             f"{model.block} {model.depths} x {model.widths}, batch {config.optim.batch_size}: "
             f"{m.wall_s:6.1f} s, {m.images_per_s:4.0f} train img/s, val acc {m.val_accuracy:.3f}"
         )

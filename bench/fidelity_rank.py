@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pandas as pd
-from cpu_fidelity import macs  # beside this file: bench/ is the script's directory
 
 from search.fidelity import Fidelity
 from search.views.gain import standard_error
 from spaces import designs_within, get_space, probe
 from trainers import TrainConfig, count_params
+from trainers.counting import count_macs
 from trainers.train import train
 
 # name -> (epochs, training images, validation images); "reference" is the longer run.
@@ -54,7 +54,7 @@ def pick_configs(n: int, budget: int, max_gmacs: float) -> list[TrainConfig]:
     """`n` seeded draws of the space within the budget and the compute cap."""
     space, picked = get_space("resnet_budget"), []
     for _, config in probe(space, 40 * n, seed=0, budget=budget):
-        if count_params(config.model) <= budget and macs(config.model) <= max_gmacs * 1e9:
+        if count_params(config.model) <= budget and count_macs(config.model) <= max_gmacs * 1e9:
             picked.append(config)
         if len(picked) == n:
             return picked

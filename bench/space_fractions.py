@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import optuna
 
-from spaces import call_space, get_space
+from spaces import get_space, probe
 from trainers import TrainConfig, count_params
 
 BUDGETS = (500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000)
@@ -22,13 +22,7 @@ BUDGETS = (500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000)
 
 def random_configs(space_name: str, budget: int, draws: int) -> Iterator[TrainConfig]:
     """`draws` configs of the space at `budget`, sampled by a seeded RandomSampler."""
-    space = get_space(space_name)
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    for _ in range(draws):
-        trial = study.ask()
-        config = call_space(space, trial, budget)
-        study.tell(trial, 0.0)
-        yield config
+    return (config for _, config in probe(get_space(space_name), draws, budget=budget))
 
 
 def fractions(space_name: str, budget: int, draws: int) -> list[float]:
