@@ -20,7 +20,7 @@ from search.fidelity import default_fidelity
 from spaces import get_space, probe
 from trainers import count_params
 from trainers.counting import count_macs
-from trainers.train import train
+from trainers.loop import train
 
 
 def main() -> None:

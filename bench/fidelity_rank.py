@@ -34,7 +34,7 @@ from search.views.gain import standard_error
 from spaces import designs_within, get_space, probe
 from trainers import TrainConfig, count_params
 from trainers.counting import count_macs
-from trainers.train import train
+from trainers.loop import train
 
 # name -> (epochs, training images, validation images); "reference" is the longer run.
 CANDIDATES = {

@@ -5,7 +5,7 @@ GPUs). One command on a GPU machine (issue 15), or two to stay within a 10-minut
     source .gpu/setup.sh && python3 bench/gpu_fill.py --skip-trials  # 2 min on an H200
     source .gpu/setup.sh && python3 bench/gpu_fill.py --skip-images --settings 1 2 4
 
-Part 1 trains [3,4,3] x (64,128,256) and a 20,000-parameter model with `trainers.train.fit`, as
+Part 1 trains [3,4,3] x (64,128,256) and a 20,000-parameter model with `trainers.loop.fit`, as
 a trial trains (the autocast the device gets), at batches 64, 128 and 512: 2 epochs on 10,000
 images, eager, with `graphs` (the whole step captured as one CUDA graph, trainers/step.py) and
 with `compile` (torch.compile of the forward, CUDA graphs); a mode that fails is marked so, with
@@ -43,7 +43,7 @@ from search.trial import is_trained
 from trainers import ModelConfig, OptimConfig, TrainConfig, count_params
 from trainers.config import DataConfig
 from trainers.data import split
-from trainers.train import fit, prepare
+from trainers.loop import fit, prepare
 
 MODELS = {
     "[3,4,3] x (64,128,256)": ModelConfig(64, (3, 4, 3), (64, 128, 256)),

@@ -34,7 +34,7 @@ from spaces import ZOO
 from trainers import autocast_dtype, resolve_device
 from trainers.config import TRAIN_IMAGES, TrainConfig
 from trainers.data import Split, split
-from trainers.train import fit, prepare
+from trainers.loop import fit, prepare
 
 MODES = ("eager", "graphs")
 

@@ -2,7 +2,7 @@
 
 Every knob of issue 13 (shortcut, activation, stochastic depth, optimizer, Nesterov, MixUp,
 TrivialAugment, RandAugment; CutMix for reference) changes one field of the same small config;
-"all on" turns every one on together. Each is trained by `trainers.train.fit` (autocast as the
+"all on" turns every one on together. Each is trained by `trainers.loop.fit` (autocast as the
 trainer picks it here) on a few hundred real CIFAR-10 images, and its images/s read as `fit`
 reports it (evaluation excluded). The machine is shared and noisy, so the configs take turns,
 round after round, and each figure is the median of its rounds' epochs after the first; ratios
@@ -27,9 +27,9 @@ import torch
 from trainers import ModelConfig, OptimConfig, TrainConfig, autocast_dtype
 from trainers.config import DataConfig
 from trainers.data import split
+from trainers.loop import fit, prepare
 from trainers.resnet import count_params
 from trainers.step import use_graphs
-from trainers.train import fit, prepare
 
 MODEL = ModelConfig(32, (1, 1, 1), (32, 64, 128))  # bench/trainer_throughput.py's small model
 BATCH = 128

@@ -18,7 +18,7 @@ seed would train the same models to the same accuracies on a CPU.
 
 All sample `resnet_budget` under 1,000,000 parameters (`--budget`; `search run`'s own default
 is 5,000,000, where the zoo holds 13 designs instead of 5) at the CPU fidelity `search run`
-defaults to (search/fidelity.py) and train with `trainers.train`, one trial at a time. A
+defaults to (search/fidelity.py) and train with `trainers.loop`, one trial at a time. A
 method's clock starts when its first trial starts; best-so-far counts only trials that trained
 all their epochs (COMPLETE; for Ray Tune, those that reported their last epoch), so a pruned or
 ASHA-stopped trial's partial score never counts. The goals: the default's final best at least
@@ -67,7 +67,7 @@ def run_baseline(method: str, seed: int, storage: str, budget: int) -> None:
     from search.fidelity import Fidelity
     from spaces import call_space, get_space
     from trainers import count_params
-    from trainers.train import train
+    from trainers.loop import train
 
     space, fidelity = get_space("resnet_budget"), Fidelity(**FIDELITY)
 

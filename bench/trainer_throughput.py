@@ -1,6 +1,6 @@
 """Training images per second: our trainer against a plain PyTorch reference loop, same CPU.
 
-Ours: `trainers.train.fit` (uint8 images resident on the device, crop/flip as whole-batch tensor
+Ours: `trainers.loop.fit` (uint8 images resident on the device, crop/flip as whole-batch tensor
 ops, channels_last, autocast), its second epoch's images/s as it reports them. The reference:
 the loop most CIFAR notebooks write, a torchvision-style Dataset with per-sample PIL transforms
 (RandomCrop(32, padding=4), RandomHorizontalFlip, ToTensor, Normalize) in a DataLoader with
@@ -25,7 +25,7 @@ from torchvision import transforms
 from trainers import ModelConfig, OptimConfig, TrainConfig, autocast_dtype, build_model
 from trainers.config import DataConfig
 from trainers.data import MEAN, STD, load_cifar10, split
-from trainers.train import fit
+from trainers.loop import fit
 
 MODELS = {
     "small (1,1,1) x (32,64,128)": ModelConfig(32, (1, 1, 1), (32, 64, 128)),

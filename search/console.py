@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 if TYPE_CHECKING:
-    from trainers.train import Report  # a type only: this module loads no torch
+    from trainers.loop import Report  # a type only: this module loads no torch
 
 __all__ = ["console", "epoch_lines", "epoch_progress", "log", "stdout", "step"]
 

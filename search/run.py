@@ -31,9 +31,9 @@ from spaces import Space, get_space, probe, space_key
 from storage import Storage, open_storage
 from trainers import Metrics, autocast_dtype, count_params, describe_device, resolve_device
 from trainers.data import find_cifar10, load_cifar10
+from trainers.loop import train
 from trainers.outputs import output_dir
 from trainers.step import check_graphs
-from trainers.train import train
 
 if TYPE_CHECKING:
     from search.executors.resources import Resources

@@ -6,8 +6,6 @@ counting its model never imports torch.
 """
 
 import importlib
-import sys
-import types
 from typing import Any
 
 from trainers.config import (
@@ -49,9 +47,9 @@ _TORCH_NAMES = {  # name -> the module that defines it; each imports torch
     "Policy": "trainers.policies",
     "ResNet": "trainers.resnet",
     "build_model": "trainers.resnet",
-    "Metrics": "trainers.train",
-    "Report": "trainers.train",
-    "train": "trainers.train",
+    "Metrics": "trainers.loop",
+    "Report": "trainers.loop",
+    "train": "trainers.loop",
 }
 
 
@@ -62,15 +60,3 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(_TORCH_NAMES[name]), name)
     globals()[name] = value
     return value
-
-
-class _Package(types.ModuleType):
-    """This package, whose `train` stays the training function: Python sets a package's
-    attribute to each submodule it loads, and the function's module is also named train."""
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name != "train" or not isinstance(value, types.ModuleType):
-            super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -21,8 +21,8 @@ from trainers.config import NUM_CLASSES, TrainConfig
 from trainers.data import CLASSES, Cifar10, normalize
 from trainers.device import autocast_dtype, resolve_device
 from trainers.inputs import read_inputs
+from trainers.loop import prepare
 from trainers.resnet import build_model, count_params
-from trainers.train import prepare
 
 __all__ = [
     "MODEL_FILE",

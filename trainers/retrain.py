@@ -15,9 +15,9 @@ from trainers.checkpoint import check
 from trainers.config import RETRAIN_EPOCHS, TrainConfig
 from trainers.data import split
 from trainers.evaluation import MODEL_FILE, StepProgress, save_run, score_test_set
+from trainers.loop import BatchProgress, Report, fit, prepare
 from trainers.outputs import output_dir, to_json
 from trainers.plots import save_curves
-from trainers.train import BatchProgress, Report, fit, prepare
 
 __all__ = ["CHECKPOINT_FILE", "full_fidelity", "prepare_out", "retrain"]
 

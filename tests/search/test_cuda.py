@@ -89,7 +89,7 @@ class AllocatesTooMuchOnce:
     def __call__(self, config, report=None, **kwargs):
         import torch
 
-        from trainers.train import train
+        from trainers.loop import train
 
         if not self.called:
             self.called = True

@@ -5,7 +5,7 @@ from optuna.trial import TrialState
 from search.training import train_trial
 from search.trial import RESUME_ERROR, RESUMED_FROM_EPOCH
 from trainers import DataConfig, ModelConfig, OptimConfig, TrainConfig
-from trainers.train import train
+from trainers.loop import train
 
 CONFIG = TrainConfig(
     model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)),

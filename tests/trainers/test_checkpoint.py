@@ -8,7 +8,7 @@ from tests.trainers.conftest import SMALL
 from trainers import AugmentConfig, ModelConfig, OptimConfig, TrainConfig
 from trainers.checkpoint import check
 from trainers.device import numerics
-from trainers.train import fit
+from trainers.loop import fit
 
 CONFIG = TrainConfig(
     model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16), dropout=0.1),

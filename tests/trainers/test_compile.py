@@ -7,8 +7,8 @@ import pytest
 
 from tests.trainers.conftest import SMALL
 from trainers import ModelConfig, OptimConfig, TrainConfig
+from trainers.loop import fit
 from trainers.state import TrainState
-from trainers.train import fit
 
 pytestmark = pytest.mark.slow  # compiling takes seconds per model on 2 CPU cores
 

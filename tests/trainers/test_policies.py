@@ -8,8 +8,8 @@ from trainers import AugmentConfig, DataConfig, ModelConfig, OptimConfig, TrainC
 from trainers import policies as policies_module
 from trainers.augment_ops import NAMES, apply
 from trainers.data import Batches, Split
+from trainers.loop import fit
 from trainers.policies import BINS, Policy, op_space
-from trainers.train import fit
 
 POLICIES = ["trivialaugment", "randaugment"]
 

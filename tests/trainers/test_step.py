@@ -4,12 +4,12 @@ cannot be captured, a clear ConfigError."""
 
 import dataclasses
 import functools
-import importlib
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+import trainers.loop
 from errors import ConfigError
 from tests.trainers.conftest import SMALL
 from trainers import AugmentConfig, DataConfig, ModelConfig, OptimConfig, TrainConfig
@@ -17,9 +17,9 @@ from trainers.checkpoint import check
 from trainers.config import NUM_CLASSES
 from trainers.data import load_cifar10, split
 from trainers.device import numerics
+from trainers.loop import fit, train
 from trainers.state import TrainState
 from trainers.step import WARMUP_STEPS, GraphStep, check_graphs, eager_step, use_graphs
-from trainers.train import fit, train
 
 PLAIN = TrainConfig(  # no random draws inside the model: eager and graph draw alike
     model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)),
@@ -103,8 +103,7 @@ def test_a_trial_replays_a_cuda_graph_by_default_on_cuda_only(fake_cifar, monkey
         made.append(args)
         return GraphStep(*args)
 
-    module = importlib.import_module("trainers.train")  # `trainers.train` is the function
-    monkeypatch.setattr(module, "GraphStep", graph_step)
+    monkeypatch.setattr(trainers.loop, "GraphStep", graph_step)
     train(PLAIN, data_dir=fake_cifar, device=device)
     assert len(made) == (device == "cuda")
     train(PLAIN, data_dir=fake_cifar, device=device, graphs=False)
