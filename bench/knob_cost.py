@@ -26,9 +26,9 @@ import torch
 
 from trainers import ModelConfig, OptimConfig, TrainConfig, autocast_dtype
 from trainers.config import DataConfig
+from trainers.counting import count_params
 from trainers.data import split
 from trainers.loop import fit, prepare
-from trainers.resnet import count_params
 from trainers.step import use_graphs
 
 MODEL = ModelConfig(32, (1, 1, 1), (32, 64, 128))  # bench/trainer_throughput.py's small model

@@ -10,19 +10,14 @@ import importlib
 from typing import Any
 
 __all__ = [
-    "BUDGET_CONSTRAINT",
     "DEFAULT_BUDGET",
     "Fidelity",
-    "Outcome",
     "RunOptions",
     "default_fidelity",
     "is_budget_rejected",
     "is_trained",
     "load_study",
     "run_search",
-    "sample",
-    "train_trial",
-    "trained_count",
 ]
 
 _MODULES = {  # name -> the module that defines it
@@ -31,14 +26,9 @@ _MODULES = {  # name -> the module that defines it
     "DEFAULT_BUDGET": "search.options",
     "RunOptions": "search.options",
     "run_search": "search.run",
-    "sample": "search.sampling",
     "load_study": "search.study",
-    "Outcome": "search.training",
-    "train_trial": "search.training",
-    "BUDGET_CONSTRAINT": "search.trial",
     "is_budget_rejected": "search.trial",
     "is_trained": "search.trial",
-    "trained_count": "search.trial",
 }
 
 

@@ -1,5 +1,6 @@
 """The house rules a change must keep: imports point one way, no module imports itself back,
-and every file and function fits a reader's screen (DEVELOPERS.md, "How the code should look").
+and every file and function fits a reader's screen (the developers' guide, "How the code
+should look"; ../shared/DESIGN.md).
 """
 
 import ast

@@ -18,11 +18,12 @@ from torch import nn
 from errors import UserError
 from trainers.checkpoint import load_file
 from trainers.config import NUM_CLASSES, TrainConfig
+from trainers.counting import count_params
 from trainers.data import CLASSES, Cifar10, normalize
 from trainers.device import autocast_dtype, resolve_device
 from trainers.inputs import read_inputs
 from trainers.loop import prepare
-from trainers.resnet import build_model, count_params
+from trainers.resnet import build_model
 
 __all__ = [
     "MODEL_FILE",

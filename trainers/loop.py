@@ -23,10 +23,10 @@ from torch import nn
 from errors import DivergedError
 from trainers.checkpoint import Progress, restore, save
 from trainers.config import TrainConfig
+from trainers.counting import count_params
 from trainers.data import Batches, Cifar10, Split, load_cifar10, normalize, split
 from trainers.device import autocast_dtype, describe_device, precision_name, resolve_device
 from trainers.memory import check_fits
-from trainers.resnet import count_params
 from trainers.state import TrainState
 from trainers.step import GraphStep, Step, check_graphs, eager_step, use_graphs
 

@@ -21,9 +21,8 @@ import torch
 
 from errors import ConfigError
 from trainers.config import TrainConfig
-from trainers.counting import IMAGE_SIZE
+from trainers.counting import IMAGE_SIZE, count_params, stage_plan
 from trainers.device import describe_device
-from trainers.resnet import count_params, stage_plan
 
 __all__ = ["available_bytes", "check_fits", "training_bytes"]
 

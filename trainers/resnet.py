@@ -1,4 +1,4 @@
-"""CIFAR ResNets built from per-stage depths and widths, and their exact parameter counts.
+"""CIFAR ResNets built from per-stage depths and widths, by the stage plan that counts them.
 
 Like torchvision's `ResNet(block, layers)`, but with a CIFAR stem (one 3x3 convolution, no
 max-pool), any number of stages from 2 to 5 and a width per stage; projection or parameter-free
@@ -17,27 +17,16 @@ from torch import nn
 from torchvision.ops import stochastic_depth
 
 from trainers.config import NUM_CLASSES, ModelConfig
-from trainers.counting import (
-    BlockPlan,
-    basic_block_params,
-    count_params,
-    param_counts,
-    preact_block_params,
-    stage_plan,
-)
+from trainers.counting import BlockPlan, basic_block_params, preact_block_params, stage_plan
 
 __all__ = [
     "ACTIVATIONS",
     "BasicBlock",
-    "BlockPlan",
     "Conv1x1",
     "PadShortcut",
     "PreActBlock",
     "ResNet",
     "build_model",
-    "count_params",
-    "param_counts",
-    "stage_plan",
 ]
 
 

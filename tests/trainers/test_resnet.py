@@ -7,8 +7,8 @@ import torch
 
 from tests.conftest import ROOT
 from trainers import ModelConfig, build_model, count_params, param_counts
-from trainers.counting import count_macs
-from trainers.resnet import BasicBlock, BlockPlan, Conv1x1, PadShortcut, PreActBlock, stage_plan
+from trainers.counting import BlockPlan, count_macs, stage_plan
+from trainers.resnet import BasicBlock, Conv1x1, PadShortcut, PreActBlock
 
 
 def numel(model: torch.nn.Module) -> int:
