@@ -177,7 +177,7 @@ def _ray_executor(
 
 def _writable(directory: Path) -> Path:
     """The checkpoint directory, made if need be; UserError unless files can be written in it."""
-    return output_dir(directory, [], "checkpoint directory")
+    return output_dir(directory, [], "checkpoint directory (--checkpoint-dir)")
 
 
 def _remove_if_empty(directory: Path, and_root: bool) -> None:

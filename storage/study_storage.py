@@ -76,12 +76,22 @@ def _check_sqlite_file(url: sqlalchemy.URL, shown: str, must_exist: bool) -> Non
         return
     if must_exist and not path.is_file():
         raise UserError(f"storage {shown}: no such file; allowed: {WRITTEN_BY_RUN}")
-    if not must_exist and sqlite_uri(url) and url.query.get("mode") == "ro":  # `run` writes
-        raise UserError(f"storage {shown}: mode=ro opens it read-only, and `search run` writes "
-                        "to it; allowed: the URL without mode=ro")  # fmt: skip
+    if not must_exist and sqlite_uri(url) and (said := _read_only(url)):  # `search run` writes
+        raise UserError(f"storage {shown}: {said} opens it read-only, and `search run` writes to "
+                        f"it; allowed: the URL without {said}")  # fmt: skip
     if not path.parent.is_dir():
         raise UserError(f"storage {shown}: directory {path.parent} does not exist; allowed: a "
                         "file in an existing directory")  # fmt: skip
+
+
+def _read_only(url: sqlalchemy.URL) -> str | None:
+    """What of a SQLite URI's query opens the file read-only (mode=ro, immutable=1), if any."""
+    mode, immutable = url.query.get("mode"), url.query.get("immutable")
+    if mode == "ro":
+        return "mode=ro"
+    if isinstance(immutable, str) and immutable.lower() in ("1", "yes", "true", "on"):
+        return f"immutable={immutable}"  # SQLite's booleans
+    return None
 
 
 def _check_holds_studies(url: str, engine_kwargs: dict) -> None:
@@ -107,7 +117,10 @@ def _set_wal(url: sqlalchemy.URL, shown: str) -> None:
     as SQLAlchemy will open it (a SQLite URI's mode and checks included)."""
     if sqlite_file(url) is None:
         return
-    args, kwargs = url.get_dialect()().create_connect_args(url)
+    try:
+        args, kwargs = url.get_dialect()().create_connect_args(url)
+    except (sqlalchemy.exc.ArgumentError, ValueError, TypeError) as err:  # a host, a user, ...
+        raise UserError(f"storage {shown} is unreachable: {_reason(err)}") from None
     try:
         with sqlite3.connect(*args, **{**kwargs, "timeout": SQLITE_TIMEOUT_S}) as connection:
             connection.execute("PRAGMA journal_mode=WAL")

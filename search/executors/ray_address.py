@@ -30,13 +30,19 @@ ALLOWED = ("allowed: HOST:PORT of a running Ray head (`ray start --head` prints 
            "ray://HOST:PORT of its Ray Client server, or auto")  # fmt: skip
 
 
+def _host_port(address: str) -> str | None:
+    """HOST:PORT of `address` ([ray://]HOST:PORT), or None where it is not that."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    return f"{host}:{port}" if host and port.isdigit() else None
+
+
 def _unanswered(address: str) -> str | None:
     """Why no Ray head answers at `address` ([ray://]HOST:PORT), or None where one does."""
     client = address.startswith("ray://")
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
+    host_port = _host_port(address)
+    if host_port is None:
         return "not HOST:PORT"
-    with init_grpc_channel(f"{host}:{port}", GLOBAL_GRPC_OPTIONS) as channel:
+    with init_grpc_channel(host_port, GLOBAL_GRPC_OPTIONS) as channel:
         try:
             reply = channel.unary_unary(HEALTH_CHECK)(b"", timeout=CONNECT_TIMEOUT_S)
         except grpc.RpcError as err:
@@ -69,8 +75,11 @@ def ray_target(address: str | None) -> str | None:
         return address
     env = os.environ.get("RAY_ADDRESS") if address in (None, "auto") else None
     given = f"RAY_ADDRESS={env}" if env else f"--ray-address {address}"
-    if (env or address or "").startswith("ray://"):  # Ray Client: ray.init takes it as it is
-        found: str | None = env or address
+    wanted = env or address
+    if wanted not in (None, "auto", "local") and _host_port(wanted) is None:  # before Ray reads it
+        raise UserError(f"{given}: not HOST:PORT; {ALLOWED}")
+    if (wanted or "").startswith("ray://"):  # Ray Client: ray.init takes it as it is
+        found: str | None = wanted
     else:
         found = _resolved(address, given)
     if found is None:

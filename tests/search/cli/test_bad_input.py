@@ -64,7 +64,7 @@ BAD_INPUTS = [
     (["train", "unknown.yaml", "--epochs", "0"], "--epochs must be 1 to 10,000, got 0"),
     (["train", "tiny.yaml", "--epochs", "10" + "0" * 22], "--epochs must be 1 to 10,000, got 1"),
     (["run", "--storage", "sqlite:////proc/x.db"], "cannot open or create the SQLite file"),
-    (["run", "--checkpoint-dir", "binary.pt"], "cannot create it (Not a directory); allowed"),
+    (["run", "--checkpoint-dir", "binary.pt"], "(--checkpoint-dir) binary.pt/new: cannot create"),
     (["run", "--checkpoint-dir", "binary.pt", "--storage", "sqlite:///x.db"], "binary.pt/new"),
     (["run", "--heartbeat", "0"], "--heartbeat must be 1 to 3,600 seconds, got 0"),
     (["run", "--timeout", "0"], "--timeout must be 1 to 31,622,400 seconds, got 0"),
