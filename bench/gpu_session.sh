@@ -60,10 +60,18 @@ step() {  # step NAME SECONDS COMMAND...: run it if asked, not run before on thi
     return
   fi
   touch "$ran/$name"  # run once: a second run of a step that failed or ran out would fare no
-  STEP_LEFT=$((left - 10)) timeout -k 5 $((left - 10)) "$@" > "$out/$name.log" 2>&1  # better
+  GPU_SESSION_STEP="$name-$$" STEP_LEFT=$((left - 10)) timeout -k 5 $((left - 10)) "$@" \
+    > "$out/$name.log" 2>&1  # better
   echo "$name: exit $? after $(($(date +%s) - start)) s" | tee -a "$out/summary.txt"
-  for program in raylet gcs_server; do pkill -9 -x "$program"; done  # nothing a killed step
-  pkill -9 -f "^ray::" || true  # started keeps the GPU (-x, ^: never this command line)
+  kill_left "$name-$$"
+}
+kill_left() {  # kill_left MARK: what a step left running keeps the GPU (Ray's daemons and
+  # workers start sessions of their own, so `timeout` does not reach them): every process
+  # whose environment carries the step's mark, and never another program's (a user's Ray)
+  local pids
+  pids=$(grep -lsz "^GPU_SESSION_STEP=$1\$" /proc/[0-9]*/environ | cut -d/ -f3)
+  [ -z "$pids" ] || kill -9 $pids 2>/dev/null
+  return 0
 }
 # Ray's programs, unpacked from .gpu/ray.tar.xz without their execute bits (prepare extracts the
 # wheel with zipfile), would fail every step that starts Ray: "Permission denied: gcs_server"
