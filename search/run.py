@@ -28,7 +28,7 @@ from search.runner import Plan, run_trials
 from search.study import Search, create_or_resume
 from search.trial import frozen, trained_count
 from spaces import Space, get_space, probe, space_key
-from storage import Storage, open_storage
+from storage import Storage, check_storage, open_storage
 from trainers import Metrics, autocast_dtype, count_params, describe_device, resolve_device
 from trainers.data import find_cifar10, load_cifar10
 from trainers.loop import train
@@ -70,6 +70,11 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
             f"(smallest of {PROBES} sampled: {smallest:,} parameters); "
             f"allowed: a budget of at least {smallest:,}"
         )
+    data_dir = find_cifar10(options.data_dir)  # a missing copy is downloaded (or fails) here
+    if options.checkpoint_dir is not None:  # refused before a new storage is made
+        _writable(options.checkpoint_dir / checkpoint_dirname(options.study_name))
+    if options.uses_ray:  # said before Ray takes seconds to start
+        check_storage(options.storage)
     with contextlib.ExitStack() as stack:
         resources = _ray_resources(options, stack) if options.uses_ray else None
         device = resources.device if resources else resolve_device(options.device)
@@ -80,9 +85,6 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
             check_graphs(device, None if auto else autocast_dtype(device, options.precision),
                          options.compile)  # fmt: skip
         fidelity = default_fidelity(device, options.epochs, options.train_subset, options.val_size)
-        data_dir = find_cifar10(options.data_dir)  # a missing copy is downloaded (or fails) here
-        if options.checkpoint_dir is not None:  # refused before a new storage is made
-            _writable(options.checkpoint_dir / checkpoint_dirname(options.study_name))
         storage = open_storage(options.storage, heartbeat_s=options.heartbeat_s)
         stack.enter_context(interrupts.raising())  # held while a new study is written
         study, plan = _open(options, space, fidelity, storage, started)

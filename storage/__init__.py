@@ -11,6 +11,7 @@ __all__ = [
     "DEFAULT_URL",
     "ENV_VAR",
     "Storage",
+    "check_storage",
     "mask",
     "mask_argv",
     "open_storage",
@@ -19,6 +20,7 @@ __all__ = [
 
 _MODULES = {  # name -> the module that defines it
     "Storage": "storage.study_storage",
+    "check_storage": "storage.study_storage",
     "open_storage": "storage.study_storage",
     "DEFAULT_URL": "storage.url",
     "ENV_VAR": "storage.url",

@@ -22,6 +22,7 @@ from storage.url import ENV_VAR, mask, resolve_url, sqlite_file, sqlite_uri
 
 __all__ = [
     "Storage",
+    "check_storage",
     "open_storage",
 ]
 
@@ -94,22 +95,18 @@ def _read_only(url: sqlalchemy.URL) -> str | None:
     return None
 
 
-def _check_holds_studies(url: str, engine_kwargs: dict) -> None:
-    """UserError unless the database has Optuna's tables: opening it as a storage would
-    create them, and a command that only reads must write nothing to a database it was wrongly
-    pointed at."""
+def _holds_studies(url: str, engine_kwargs: dict) -> bool:
+    """Whether the database has Optuna's tables, read without writing anything; UserError where
+    it cannot be reached."""
     try:
         engine = sqlalchemy.create_engine(url, **engine_kwargs)  # imports the URL's driver
         try:
             with engine.connect() as connection:
-                found = sqlalchemy.inspect(connection).has_table("studies")
+                return sqlalchemy.inspect(connection).has_table("studies")
         finally:
             engine.dispose()
     except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
         raise UserError(f"storage {mask(url)} is unreachable: {_reason(err)}") from None
-    if not found:
-        raise UserError(f"storage {mask(url)} holds no studies (no Optuna tables); allowed: "
-                        f"{WRITTEN_BY_RUN}")  # fmt: skip
 
 
 def _set_wal(url: sqlalchemy.URL, shown: str) -> None:
@@ -131,6 +128,20 @@ def _set_wal(url: sqlalchemy.URL, shown: str) -> None:
         ) from None
 
 
+def check_storage(url: str | None = None) -> None:
+    """UserError where `open_storage(url)` would refuse the URL or not reach its database, said
+    without writing anything: for a run that starts Ray first (seconds), so a typo is said first.
+    """
+    url = resolve_url(url)
+    if url.startswith("grpc://"):
+        _open_proxy(url)
+        return
+    parsed = _parse(url)
+    engine_kwargs = _engine_kwargs(parsed, mask(url), must_exist=False)
+    if parsed.get_backend_name() != "sqlite":  # a SQLite file is made by the run
+        _holds_studies(url, engine_kwargs)
+
+
 def open_storage(
     url: str | None = None, must_exist: bool = False, heartbeat_s: int | None = None
 ) -> Storage:
@@ -144,6 +155,29 @@ def open_storage(
     url = resolve_url(url)
     if url.startswith("grpc://"):
         return Storage(url, _open_proxy(url))
+    parsed = _parse(url)
+    sqlite, file = parsed.get_backend_name() == "sqlite", sqlite_file(parsed)
+    engine_kwargs = _engine_kwargs(parsed, mask(url), must_exist)
+    if must_exist and not _holds_studies(url, engine_kwargs):
+        raise UserError(f"storage {mask(url)} holds no studies (no Optuna tables); allowed: "
+                        f"{WRITTEN_BY_RUN}")  # fmt: skip
+    if not must_exist and sqlite:  # a writer's: a reader writes nothing, and may read a
+        _set_wal(parsed, mask(url))  # read-only file
+    beats: dict = {}
+    if heartbeat_s is not None and not (sqlite and file is None):  # in memory: this process only
+        beats = {"heartbeat_interval": heartbeat_s}  # stale trials: search.heartbeat.fail_dead
+    try:
+        backend = _rdb_storage(url, engine_kwargs, beats)
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:  # nothing was written
+        raise UserError(f"storage {mask(url)} is unreachable: {_reason(err)}") from None
+    if file is not None:
+        sqlalchemy.event.listen(backend.engine, "connect", _sqlite_connection)
+        backend.engine.dispose()  # connections opened from now on get the setting
+    return Storage(url, backend, sqlite, file)
+
+
+def _parse(url: str) -> sqlalchemy.URL:
+    """`url` parsed; UserError where SQLAlchemy cannot take it."""
     try:
         parsed = make_url(url)
         parsed.get_dialect()  # a scheme SQLAlchemy does not know (foo://) is said here
@@ -162,28 +196,18 @@ def open_storage(
             f"storage {mask(url)}: its user-info holds an @ that is not encoded; allowed: the "
             "password with each @ written as %40"
         )
-    sqlite, file = parsed.get_backend_name() == "sqlite", sqlite_file(parsed)
+    return parsed
+
+
+def _engine_kwargs(parsed: sqlalchemy.URL, shown: str, must_exist: bool) -> dict:
+    """How the engine connects; a SQLite file's path checked (there, with `must_exist`)."""
     engine_kwargs: dict = {"pool_pre_ping": True}
-    if sqlite:
-        _check_sqlite_file(parsed, mask(url), must_exist)
+    if parsed.get_backend_name() == "sqlite":
+        _check_sqlite_file(parsed, shown, must_exist)
         engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
-    if sqlite and file is None:  # each connection of a pool would be a database of its own
-        engine_kwargs["poolclass"] = sqlalchemy.pool.SingletonThreadPool  # as for sqlite://
-    if must_exist:
-        _check_holds_studies(url, engine_kwargs)
-    elif sqlite:  # a writer's: a reader writes nothing, and may read a read-only file
-        _set_wal(parsed, mask(url))
-    beats: dict = {}
-    if heartbeat_s is not None and not (sqlite and file is None):  # in memory: this process only
-        beats = {"heartbeat_interval": heartbeat_s}  # stale trials: search.heartbeat.fail_dead
-    try:
-        backend = _rdb_storage(url, engine_kwargs, beats)
-    except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:  # nothing was written
-        raise UserError(f"storage {mask(url)} is unreachable: {_reason(err)}") from None
-    if file is not None:
-        sqlalchemy.event.listen(backend.engine, "connect", _sqlite_connection)
-        backend.engine.dispose()  # connections opened from now on get the setting
-    return Storage(url, backend, sqlite, file)
+        if sqlite_file(parsed) is None:  # each connection of a pool would be a database of
+            engine_kwargs["poolclass"] = sqlalchemy.pool.SingletonThreadPool  # its own
+    return engine_kwargs
 
 
 def _rdb_storage(url: str, engine_kwargs: dict, beats: dict) -> optuna.storages.RDBStorage:

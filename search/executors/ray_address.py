@@ -24,6 +24,7 @@ from search.console import log
 __all__ = ["CONNECT_TIMEOUT_S", "ray_target"]
 
 CONNECT_TIMEOUT_S = 10  # for a Ray head to answer
+CLIENT_PORT = "10001 unless `ray start --ray-client-server-port` chose another"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 SERVING = b"\x08\x01"  # a grpc.health.v1.HealthCheckResponse saying SERVING, as sent
 ALLOWED = ("allowed: HOST:PORT of a running Ray head (`ray start --head` prints it), "
@@ -50,6 +51,8 @@ def _unanswered(address: str) -> str | None:
                 return None  # Ray Client's server is gRPC but has no health check
             why = (err.details() or err.code().name).rsplit(": ", 1)[-1].rstrip("]")
             return f"no Ray head answers there: {why}"
+    if client:  # a Ray head's own port: Ray Client would wait 30 s on it, then fail
+        return f"{host_port} is a Ray head's own port, not its Ray Client server's ({CLIENT_PORT})"
     return None if reply == SERVING else "its Ray head is not serving"
 
 

@@ -92,6 +92,24 @@ def test_a_budget_below_every_model_fails_before_storage_is_touched(tmp_path):
     assert not (tmp_path / "s.db").exists()
 
 
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("sqlite:///{tmp}/nowhere/s.db", "does not exist; allowed: a file in an existing"),
+        ("sqlite:///file:{tmp}/s.db?uri=true&mode=ro", "mode=ro opens it read-only"),
+        ("postgresql://postgres@127.0.0.1:1/test", "is unreachable: connection failed"),
+    ],
+)
+def test_a_bad_storage_is_refused_before_ray_starts(tmp_path, monkeypatch, url, said):
+    """Ray takes seconds to start (more where a cluster is joined): a typo is said first."""
+    import ray
+
+    monkeypatch.setattr(ray, "init", lambda *_, **__: pytest.fail("Ray started first"))
+    with pytest.raises(UserError, match=said):
+        run(url.format(tmp=tmp_path), trials=2, workers=2)
+    assert list(tmp_path.iterdir()) == []  # nothing made
+
+
 def test_resuming_with_another_budget_is_refused(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
     run(url, trials=1)

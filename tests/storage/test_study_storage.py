@@ -5,7 +5,8 @@ import optuna
 import pytest
 
 from errors import UserError
-from storage import open_storage
+from storage import check_storage, open_storage
+from storage.url import sqlite_file
 
 
 def test_a_study_round_trips_on_every_backend(storage_url):
@@ -77,9 +78,24 @@ def test_sqlite_files_are_in_wal_mode_with_normal_sync(tmp_path):
     ],
 )
 def test_bad_urls_fail_in_one_line_without_the_password(url, message):
-    with pytest.raises(UserError, match=message) as err:
-        open_storage(url)
-    assert "s3cret" not in str(err.value) and "\n" not in str(err.value)
+    for opened in (open_storage, check_storage):  # check_storage: the same, writing nothing
+        with pytest.raises(UserError, match=message) as err:
+            opened(url)
+        assert "s3cret" not in str(err.value) and "\n" not in str(err.value)
+
+
+def test_checking_a_storage_writes_nothing(storage_url):
+    """What `search run` says before Ray starts: a reachable database is left as it was."""
+    import sqlalchemy
+
+    check_storage(storage_url)
+    if file := sqlite_file(sqlalchemy.make_url(storage_url)):
+        assert not file.exists()  # the run makes it
+        return
+    engine = sqlalchemy.create_engine(storage_url)
+    with engine.connect() as connection:
+        assert "studies" not in sqlalchemy.inspect(connection).get_table_names()
+    engine.dispose()
 
 
 def test_a_reader_does_not_create_a_missing_sqlite_file(tmp_path):

@@ -5,6 +5,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -65,14 +66,33 @@ def test_an_address_where_no_ray_head_answers_is_one_line(not_ray, capfd, caplog
     assert "Failed to convert" not in capfd.readouterr().err + caplog.text  # Ray's traceback
 
 
+def _wait_for_port(port: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def test_a_running_ray_head_is_joined(ray_tmp, monkeypatch):
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    client_port = closed_port().rpartition(":")[2]
+    head = {"num_cpus": 1, "ray_client_server_port": int(client_port)}
+    cluster = Cluster(initialize_head=True, head_node_args=head)
     try:
+        client = f"ray://127.0.0.1:{client_port}"  # Ray Client's server: no health check
+        _wait_for_port(int(client_port))  # the head starts it after it returns
+        assert ray_target(client) == client
         assert ray_target(cluster.address) == cluster.address
         monkeypatch.setenv("http_proxy", f"http://{closed_port()}")  # Ray's gRPC skips proxies
         assert ray_target(cluster.address) == cluster.address
         port = cluster.address.rpartition(":")[2]
         assert ray_target(f"localhost:{port}") == f"localhost:{port}"  # resolved as Ray does
+        with pytest.raises(UserError, match=f"ray://{cluster.address}: .* a Ray head's own port"):
+            ray_target(f"ray://{cluster.address}")  # before: Ray Client waited 30 s, then failed
         (ray_tmp / "ray_current_cluster").write_text(cluster.address)
         assert ray_target("auto") == "auto"  # Ray joins the one its record names
         assert ray_target(None) is None
