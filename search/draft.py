@@ -130,11 +130,13 @@ class Draft(optuna.Trial):
     def write(self, state: TrialState) -> optuna.Trial | FrozenTrial:
         """Store the draft in one transaction: RUNNING gives the trial to train; PRUNED or
         FAIL gives the finished record (the sampler's `after_trial` heard of it, as on tell)."""
-        study, record = self.home, copy.deepcopy(self._cached_frozen_trial)
+        study = self.home
+        if state.is_finished():  # as on tell, before it is stored: what the sampler writes
+            study.sampler.after_trial(self.study, self._cached_frozen_trial, state, None)
+        record = copy.deepcopy(self._cached_frozen_trial)  # (its constraints) is in it then
         record.state = state
         if state.is_finished():
             record.datetime_complete = datetime.datetime.now()
-            study.sampler.after_trial(study, record, state, None)
         rdb = rdb_of(study)
         if rdb is None:  # Optuna's gRPC proxy or memory: the storage's own template path
             record._trial_id = storage_of(study).create_new_trial(study_id_of(study), record)

@@ -141,3 +141,46 @@ def test_a_draft_refuses_a_parameter_the_study_samples_from_other_choices(storag
         with pytest.raises(ValueError, match="does not support dynamic value space"):
             trial.suggest_categorical("lr", [0.001, 0.0003])
         assert trial.suggest_categorical("lr", [0.1, 0.05]) in (0.1, 0.05)  # the same: fine
+
+
+class Heard(optuna.samplers.TPESampler):
+    """The project's sampler, with `constraints_func` (deprecated in Optuna 5, still taken: it
+    writes the trial's constraints in `after_trial`), noting what `after_trial` heard."""
+
+    def __init__(self):
+        super().__init__(seed=0, multivariate=True, constraints_func=lambda trial: [1.0])
+        self.heard = []
+
+    def after_trial(self, study, trial, state, values):
+        self.heard.append((state, dict(trial.params)))
+        super().after_trial(study, trial, state, values)
+
+
+@pytest.mark.parametrize("state", [TrialState.PRUNED, TrialState.FAIL])
+@pytest.mark.filterwarnings("ignore:.*constraints_func:FutureWarning")  # Optuna 5: deprecated
+def test_a_finished_draft_is_told_to_the_sampler_as_study_tell_would(storage_url, state):
+    """Before: `after_trial` got the draft before it was stored, so a sampler that writes there
+    (constraints_func) failed every rejection with `KeyError: 'Record does not exist.'`."""
+    sampler = Heard()
+    study = optuna.create_study(storage=open_storage(storage_url).backend, sampler=sampler,
+                                direction="maximize")  # fmt: skip
+    draft = Draft(study, study.get_trials(deepcopy=False))
+    x = draft.suggest_float("x", 0, 1)
+    record = draft.write(state)
+    assert sampler.heard == [(state, {"x": x})]
+    if state == TrialState.PRUNED:  # Optuna asks constraints_func of COMPLETE and PRUNED only
+        stored = study.trials[-1].system_attrs["constraints"]
+        assert list(stored) == [1.0] == list(record.system_attrs["constraints"])
+    running = Draft(study, study.get_trials(deepcopy=False))
+    running.suggest_float("x", 0, 1)
+    running.write(TrialState.RUNNING)  # not finished: nothing to tell
+    assert len(sampler.heard) == 1
+
+
+def test_a_model_of_exactly_the_budget_fits_and_one_parameter_more_does_not():
+    config = TrainConfig()
+    n = count_params(config.model)
+    study = optuna.create_study(direction="maximize")
+    sample(study.ask(), lambda trial: config, FIDELITY, budget=n)  # no TrialPruned
+    with pytest.raises(optuna.TrialPruned, match=f"budget: {n:,} > {n - 1:,} parameters"):
+        sample(study.ask(), lambda trial: config, FIDELITY, budget=n - 1)

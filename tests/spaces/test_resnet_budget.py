@@ -112,3 +112,18 @@ def test_spaces_lists_the_new_parameters():
     for name in ("budget_fraction", "shortcut", "activation", "optimizer", "policy", "mix",
                  "stochastic_depth", "milestones", "narrow_stem"):  # fmt: skip
         assert name in found
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_the_sampled_recipe_reaches_the_config(optimizer):
+    """Every published design trains at batch 128: values a design does not use, written here
+    rather than recomputed, show the space passes on what was sampled."""
+    from spaces import ZOO
+
+    design = next(d for d in ZOO if d.name == "WRN-16-2")
+    params = {**design.trial_params(1_000_000), "batch_size": 512, "label_smoothing": 0.15,
+              "optimizer": optimizer, "adamw_lr": 3e-3, "adamw_weight_decay": 0.05}  # fmt: skip
+    config = resnet_budget(optuna.trial.FixedTrial(params), 1_000_000)
+    assert (config.optim.optimizer, config.optim.batch_size, config.optim.label_smoothing) == (
+        optimizer, 512, 0.15)  # fmt: skip
+    assert config.model == design.model

@@ -50,3 +50,16 @@ def test_a_sqlite_uri_names_its_file(tmp_path, monkeypatch):
     assert mask("sqlite+pysqlcipher://:s3cret@/x.db?cipher=aes") == (
         "sqlite+pysqlcipher://:***@/x.db?cipher=aes"
     )
+
+
+def test_query_parameters_that_hold_a_key_are_masked():
+    assert mask("postgresql://u@h/db?sslmode=require&api_key=abc") == (
+        "postgresql://u@h/db?sslmode=require&api_key=***"
+    )
+    assert "abc" not in mask("postgresql://u@h/db?accessKey=abc")
+
+
+def test_an_unparsable_url_still_hides_its_secret_query_parameters():
+    masked = mask("postgresql://u@h:notaport/db?password=s3cret&sslmode=require")
+    assert masked == "h:notaport/db?password=***&sslmode=require"
+    assert "t0k" not in mask("postgresql://u:pw@h:port/db?token=t0k")
