@@ -22,9 +22,10 @@ from search.console import log, step
 from search.executors import Executor, LocalExecutor
 from search.fidelity import Fidelity, default_fidelity
 from search.options import RunOptions, checkpoint_dirname
+from search.plan import Plan
 from search.progress import TrialProgress
 from search.pruning import describe_pruner
-from search.runner import Plan, run_trials
+from search.runner import run_trials
 from search.study import Search, create_or_resume
 from search.trial import frozen, trained_count
 from spaces import Space, get_space, probe, space_key

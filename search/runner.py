@@ -9,10 +9,8 @@ fail the ones whose driver died (no heartbeat) and run them again from their che
 from __future__ import annotations
 
 import time
-import warnings
 from contextlib import suppress
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -21,9 +19,9 @@ from errors import ConfigError, SearchError, UserError
 from search.console import log
 from search.draft import Draft
 from search.executors import Executor
-from search.fidelity import Fidelity
 from search.heartbeat import GRACE_BEATS, Heartbeat, fail_dead
 from search.interrupts import check, held
+from search.plan import Plan, checkpoint_path
 from search.progress import TrialProgress
 from search.retry import NOT_RETRIED, can_retry, retry
 from search.sampling import sample
@@ -33,37 +31,18 @@ from search.trial import (
     as_sampled,
     frozen,
     is_trained,
+    pop_queued,
     reason,
     retried_from,
     storage_of,
     trained_count,
     trial_id,
 )
-from spaces import Space
 
-__all__ = ["MAX_UNTRAINED_IN_A_ROW", "POLL_S", "Plan", "checkpoint_path", "run_trials"]
+__all__ = ["MAX_UNTRAINED_IN_A_ROW", "POLL_S", "run_trials"]
 
 MAX_UNTRAINED_IN_A_ROW = 100  # budget rejections or failures in a row before a run gives up
 POLL_S = 1.0  # how often the loop looks at trials running elsewhere (Ray workers)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What the loop samples, how much of it to train, where trials checkpoint."""
-
-    space: Space
-    fidelity: Fidelity
-    budget: int
-    target: int  # trained trials the whole study should hold
-    checkpoints: Path  # directory of the study's trial checkpoints
-    heartbeat_s: int = 10  # seconds between heartbeats of running trials
-    deadline: float | None = None  # time.monotonic() after which no trial starts; None: never
-
-
-def checkpoint_path(directory: Path, trial: FrozenTrial) -> Path:
-    """Where a trial checkpoints: its retries share the original trial's file."""
-    number = retried_from(trial)
-    return directory / f"trial-{trial.number if number is None else number}.pt"
 
 
 class _GaveUp(SearchError):
@@ -88,22 +67,33 @@ class _Loop:
         self.waiting_said = self.time_up_said = False  # each said once
 
     def ask(self) -> optuna.Trial:
-        """A queued trial (a published design, a retry) if the study holds one, in hand; else
-        a draft, sampled in memory and written in one transaction once it is known whether it
-        trains (search.draft)."""
+        """A queued trial if the study holds one, in hand: retries first (they resume their
+        checkpoints, as the same command promises), then the published designs in their order;
+        else a draft, sampled in memory and written in one transaction once it is known whether
+        it trains (search.draft)."""
         trials = self.study.get_trials(deepcopy=False)
-        if not any(t.state == TrialState.WAITING for t in trials):
+        queued = [t for t in trials if t.state == TrialState.WAITING]
+        if not queued:
             return Draft(self.study, trials)
-        with held(), warnings.catch_warnings():  # this loop beats for ask/tell trials itself
-            warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used")
-            trial = self.study.ask()
-            self.hold(trial)
-        return trial
+        queued.sort(key=lambda t: (retried_from(t) is None, t.number))
+        with held():
+            trial = pop_queued(self.study, queued)
+            if trial is not None:
+                self.hold(trial)
+                return trial
+        return Draft(self.study, self.study.get_trials(deepcopy=False))  # others took them
 
     def hold(self, trial: optuna.Trial) -> None:
         """Beat for a trial that is RUNNING in the storage and keep it until it is told."""
         self.beats.add(trial_id(trial))
         self.in_hand[trial.number] = trial
+
+    def requeue(self, trial: optuna.Trial) -> None:
+        """Put a trial taken from the queue back in it, for this or another driver to run."""
+        with held():
+            storage_of(self.study).set_trial_state_values(trial_id(trial), TrialState.WAITING)
+            self.beats.discard(trial_id(trial))
+            del self.in_hand[trial.number]
 
     def admit(self, trial: optuna.Trial) -> optuna.Trial:
         """The sampled trial RUNNING in the storage and in hand (a draft is written now)."""
@@ -164,7 +154,9 @@ class _Loop:
     def start(self, trial: optuna.Trial) -> bool:
         """Sample the trial and hand it to the executor; False if it ended here instead (over
         budget, or a fault of its space, its config or, in this process, its training). Raises
-        _Surplus, the trial told FAIL, if other drivers took the last place meanwhile."""
+        _Surplus if other drivers took the last place meanwhile: a sampled trial is told FAIL,
+        a queued one (a published design, a retry) goes back in the queue."""
+        queued = not isinstance(trial, Draft)
         try:
             with held():  # a queued trial's sampler writes to the storage
                 config = sample(trial, self.plan.space, self.plan.fidelity, self.plan.budget)
@@ -179,7 +171,10 @@ class _Loop:
         except ConfigError as err:
             outcome = Outcome(TrialState.FAIL, reason=str(err))
         except _Surplus:
-            self.tell(trial, Outcome(TrialState.FAIL, reason="surplus: others took the place"))
+            if queued:
+                self.requeue(trial)
+            else:
+                self.tell(trial, Outcome(TrialState.FAIL, reason="surplus: others took the place"))
             raise
         except UserError:
             raise  # bad input training found (the data, say): nothing more can train

@@ -12,10 +12,11 @@ from optuna.trial import TrialState
 from errors import UserError
 from search import Fidelity, is_budget_rejected, is_trained
 from search.executors import LocalExecutor
+from search.plan import Plan
 from search.progress import TrialProgress
-from search.runner import Plan, run_trials
-from search.trial import IMAGES_PER_S, reason, retried_from
-from spaces import get_space
+from search.runner import run_trials
+from search.trial import DESIGN, IMAGES_PER_S, reason, retried_from
+from spaces import designs_within, get_space
 from storage import open_storage
 from tests.search.standins import (
     BadInputOnEveryWorker,
@@ -250,3 +251,40 @@ def test_a_trial_another_driver_completed_first_is_not_queued_again(tmp_path):
     run_trials(study, plan, DyingWorker(other), TrialProgress())
     trained = [t for t in study.trials if not is_budget_rejected(t)]
     assert [(t.state, t.value) for t in trained] == [(TrialState.COMPLETE, 0.5)]
+
+
+def queue_designs(study, count):
+    for design in designs_within(5_000_000)[0][:count]:
+        study.enqueue_trial(design.trial_params(5_000_000), user_attrs={DESIGN: design.name})
+
+
+def test_a_retry_runs_before_the_designs_still_queued(storage_url):
+    """What was cut off resumes first, as the same command promises: before, a retry waited
+    behind every published design still queued, and a run whose --trials the designs filled
+    ended with it queued and its checkpoint left behind."""
+    study = optuna.create_study(storage=open_storage(storage_url).backend, direction="maximize")
+    queue_designs(study, 3)  # #0-#2
+    worker, checkpoints = DyingWorker(), Path(tempfile.mkdtemp())
+    run_trials(study, Plan(SPACE, FIDELITY, 5_000_000, 1, checkpoints), worker, TrialProgress())
+    assert [t.number for t in worker.given] == [0, 3, 4, 5, 1]  # #0 and its 3 retries, then #1
+    assert [t.state for t in study.trials[1:3]] == [TrialState.COMPLETE, TrialState.WAITING]
+
+
+def test_a_queued_trial_that_loses_the_last_place_goes_back_in_the_queue(storage_url):
+    """Another driver took the last place while this one sampled a published design: the
+    design is queued again for a later run (before: told FAIL, it was never trained)."""
+    backend = open_storage(storage_url).backend
+    study = optuna.create_study(storage=backend, direction="maximize")
+    other = optuna.load_study(study_name=study.study_name, storage=backend)
+    queue_designs(study, 1)
+
+    def space(trial, budget):
+        if not other.get_trials(states=(TrialState.COMPLETE,)):
+            other.tell(other.ask(), 0.5)  # the other driver's trial ends: the place is taken
+        return SPACE(trial, budget)
+
+    run(study, 1, standin_train, space=space)
+    design, others = study.trials
+    assert (design.state, design.user_attrs[DESIGN]) == (TrialState.WAITING, "WRN-16-2")
+    assert others.state == TrialState.COMPLETE
+    assert not list(study.get_trials(states=(TrialState.FAIL,)))
