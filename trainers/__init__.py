@@ -15,8 +15,8 @@ from trainers.config import (
     OptimConfig,
     ScheduleConfig,
     TrainConfig,
-    load_config,
 )
+from trainers.config_file import load_config
 from trainers.counting import count_params, param_counts
 
 __all__ = [

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from itertools import pairwise
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-from errors import ConfigError, UserError
+from errors import ConfigError
 from trainers.typed import coerce as _coerce
 from trainers.typed import convert as _convert
 from trainers.typed import require as _require
@@ -31,7 +27,6 @@ __all__ = [
     "OptimConfig",
     "ScheduleConfig",
     "TrainConfig",
-    "load_config",
 ]
 
 
@@ -240,49 +235,3 @@ class TrainConfig:
     def from_dict(cls, data: object) -> TrainConfig:
         """Build a config from a nested dict; missing keys take defaults, unknown keys fail."""
         return _convert(cls, data, "")
-
-
-class _UniqueKeys(yaml.SafeLoader):
-    """YAML's safe loader, refusing a key given twice in one mapping (where it would keep the
-    last silently, and a config would train with a value its reader did not see)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`: the loader merges it
-                continue
-            key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, Hashable):
-                continue  # refused below, by the safe loader
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} given twice", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep)
-
-
-def load_config(path: str | Path) -> TrainConfig:
-    """Read a config from YAML or JSON: a bare config, or an export holding one under `config`."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise UserError(f"cannot read config {path}: {err.strerror}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"cannot read config {path}: not a text file (YAML or JSON)") from None
-    try:
-        data = yaml.load(text, _UniqueKeys)  # JSON is YAML too
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or "malformed"
-        raise UserError(f"{path} is not valid YAML or JSON{at}: {problem}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path} must hold a mapping of config keys, got {type(data).__name__}")
-    if "config" in data and isinstance(data["config"], dict):
-        data = data["config"]  # an export written by `search export`
-    try:
-        return TrainConfig.from_dict(data)
-    except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from None

@@ -123,6 +123,7 @@ def test_export_writes_json_when_asked(cli, fake_cifar):
     assert cli("export", "--study", "j", "-o", "best.json").code == 0
     document = json.loads(Path("best.json").read_text())
     assert set(document) == {"config", "n_params", "metrics", "provenance"}
+    assert load_config(Path("best.json")).data.train_subset == 256  # n_params checked too
     assert document["config"]["data"]["train_subset"] == 256
 
 

@@ -1,0 +1,78 @@
+"""Config files: YAML or JSON, bare or an export, read with every key and count checked."""
+
+import pytest
+
+from errors import ConfigError, UserError
+from trainers import ModelConfig, OptimConfig, count_params, load_config
+
+
+def test_missing_keys_take_defaults_and_an_export_is_read_through_its_config_key(tmp_path):
+    n = count_params(ModelConfig())
+    (tmp_path / "e.yaml").write_text(f"config:\n  optim:\n    lr: 1e-2\nn_params: {n}\n")
+    config = load_config(tmp_path / "e.yaml")
+    assert config.optim == OptimConfig(lr=0.01)
+    assert config.model == ModelConfig()
+
+
+def test_a_config_that_cannot_train_is_a_config_error_and_an_unreadable_file_is_not(tmp_path):
+    (tmp_path / "c.yaml").write_text("optim:\n  lr: 1e300\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: optim\.lr must be"):
+        load_config(tmp_path / "c.yaml")
+    with pytest.raises(UserError, match="cannot read config") as caught:
+        load_config(tmp_path / "missing.yaml")
+    assert not isinstance(caught.value, ConfigError)
+
+
+def test_malformed_yaml_names_the_file_and_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("model:\n  depths: [1, 2\n")
+    with pytest.raises(UserError, match=r"bad\.yaml is not valid YAML or JSON at line"):
+        load_config(path)
+
+
+def test_yaml_merge_keys_are_read_and_a_key_given_twice_is_still_refused(tmp_path):
+    common = "common: &common {stem_width: 8, depths: [1, 1], widths: [8, 16]}\n"
+    path = tmp_path / "merged.yaml"
+    path.write_text(common + "config:\n  model:\n    <<: *common\n    stem_width: 16\n")
+    model = load_config(path).model
+    assert (model.stem_width, model.depths, model.widths) == (16, (1, 1), (8, 16))
+    path.write_text(common + "config:\n  model:\n    <<: *common\n    dropout: 0.1\n"
+                    "    dropout: 0.2\n")  # fmt: skip
+    with pytest.raises(UserError, match="key 'dropout' given twice"):
+        load_config(path)
+
+
+def test_a_missing_file_and_a_non_mapping_fail_clearly(tmp_path):
+    with pytest.raises(UserError, match="cannot read config"):
+        load_config(tmp_path / "nope.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n")
+    with pytest.raises(UserError, match="must hold a mapping"):
+        load_config(tmp_path / "list.yaml")
+
+
+def test_an_edited_export_that_moved_a_key_out_of_config_is_refused(tmp_path):
+    """One indentation slip put `model:` beside `config:`: the file then read as the default
+    ResNet-18 (11.2M parameters), trained without a word."""
+    model = "model:\n  stem_width: 8\n  depths: [1, 1]\n  widths: [8, 16]\n"
+    n = count_params(ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))
+    path = tmp_path / "e.yaml"
+    path.write_text(f"config:\n  epochs: 2\n{model}n_params: {n}\n")
+    with pytest.raises(
+        ConfigError, match="'model' beside config, not in it; allowed: the config's keys under"
+    ):
+        load_config(path)
+
+
+def test_an_export_whose_model_was_edited_is_refused_unless_n_params_goes_too(tmp_path):
+    model = ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16))
+    n = count_params(model)
+    path = tmp_path / "e.yaml"
+    edited = "config:\n  model:\n    stem_width: 8\n    depths: [1, 1]\n    widths: [8, 32]\n"
+    path.write_text(f"{edited}n_params: {n}\n")
+    wider = count_params(ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 32)))
+    with pytest.raises(ConfigError, match=f"builds a model of {wider:,} parameters, not the expo"):
+        load_config(path)
+    path.write_text(edited)  # the user's own model now: trained as it says
+    assert load_config(path).model.widths == (8, 32)
+    path.write_text(edited.replace("[8, 32]", "[8, 16]") + f"n_params: {n}\n")
+    assert load_config(path).model == model

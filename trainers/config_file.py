@@ -1,0 +1,77 @@
+"""Reading a config file: YAML or JSON, a bare config or an export of `search export`, which
+holds the config under `config` and what it built beside it (checked: an edit that moved one of
+the config's keys out of `config:`, or changed the model, is said, not trained)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Hashable
+from pathlib import Path
+
+import yaml
+
+from errors import ConfigError, UserError
+from trainers.config import TrainConfig
+from trainers.counting import count_params
+
+__all__ = ["load_config"]
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (where it would keep the
+    last silently, and a config would train with a value its reader did not see)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`: the loader merges it
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue  # refused below, by the safe loader
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Read a config from YAML or JSON: a bare config, or an export holding one under `config`."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise UserError(f"cannot read config {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"cannot read config {path}: not a text file (YAML or JSON)") from None
+    try:
+        data = yaml.load(text, _UniqueKeys)  # JSON is YAML too
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or "malformed"
+        raise UserError(f"{path} is not valid YAML or JSON{at}: {problem}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path} must hold a mapping of config keys, got {type(data).__name__}")
+    export = None
+    if "config" in data and isinstance(data["config"], dict):
+        export, data = data, data["config"]  # an export written by `search export`
+        fields = {f.name for f in dataclasses.fields(TrainConfig)}
+        if stray := sorted(fields & set(export)):  # an indentation slip: it would be ignored
+            raise ConfigError(
+                f"{path}: {stray[0]!r} beside config, not in it; allowed: the config's keys "
+                "under config:"
+            )
+    try:
+        config = TrainConfig.from_dict(data)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+    exported = export.get("n_params") if export else None
+    if isinstance(exported, int) and (built := count_params(config.model)) != exported:
+        raise ConfigError(
+            f"{path}: its config builds a model of {built:,} parameters, not the exported "
+            f"n_params {exported:,}; allowed: the exported model, or an edited one without n_params"
+        )
+    return config
