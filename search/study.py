@@ -3,6 +3,7 @@ only if it searches the same thing, or loaded by name for status, export and rep
 
 from __future__ import annotations
 
+import datetime
 import shlex
 import sys
 import warnings
@@ -11,10 +12,12 @@ from dataclasses import asdict, dataclass
 import optuna
 
 from errors import UserError
+from search.console import log
 from search.fidelity import Fidelity
 from search.interrupts import held
 from search.pruning import describe_pruner, make_pruner
 from search.sampling import make_sampler
+from search.trial import DESIGN
 from search.warm_start import warm_start
 from spaces import space_key
 from storage import Storage, mask_argv
@@ -23,8 +26,11 @@ from trainers.config import MAX_SEED
 __all__ = [
     "BUDGET",
     "COMMAND",
+    "CREATING",
+    "CREATION_GRACE_S",
     "FIDELITY",
     "SPACE",
+    "WARM_START",
     "Search",
     "create_or_resume",
     "load_study",
@@ -37,6 +43,9 @@ SPACE = "space"  # what it searches: a registered name, or the path of the user'
 BUDGET = "budget"  # trainable parameters a model may have
 FIDELITY = "fidelity"  # the Fidelity, as a dict
 COMMAND = "command"  # the command line that created the study, masked
+CREATING = "creating_since"  # when its creation began (UTC, ISO 8601): its first attribute
+WARM_START = "warm_start"  # the published designs queued first (names): its last, so it is whole
+CREATION_GRACE_S = 60  # after which a study without WARM_START was left half-made by its creator
 
 
 def made_by_search(attrs: dict[str, object]) -> bool:
@@ -120,6 +129,7 @@ def _create(storage: Storage, name: str, search: Search, warm: bool) -> bool:
             )
         except optuna.exceptions.DuplicatedStudyError:
             return False
+        study.set_user_attr(CREATING, datetime.datetime.now(datetime.UTC).isoformat())
         with warnings.catch_warnings():  # experimental since Optuna 3.2; dashboards read it
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names(["val_accuracy"])
@@ -128,9 +138,27 @@ def _create(storage: Storage, name: str, search: Search, warm: bool) -> bool:
         command = shlex.join(["search", *mask_argv(sys.argv[1:])])
         study.set_user_attr(COMMAND, command)
         optuna_dashboard.save_note(study, study_note(search, command))
-        if warm:
-            warm_start(study, search.space, search.budget)
+        study.set_user_attr(
+            WARM_START, warm_start(study, search.space, search.budget) if warm else []
+        )
     return True
+
+
+def _made_whole(study: optuna.Study, search: Search, warm: bool) -> None:
+    """Queue the designs of a study whose creator died before it had (SIGKILL, a power cut:
+    signals it cannot hold off), once it is clearly not still writing it; a study is resumed,
+    never made again, so they would never be queued. Studies of earlier versions are whole."""
+    attrs = study.user_attrs
+    if WARM_START in attrs or CREATING not in attrs:
+        return
+    begun = datetime.datetime.fromisoformat(attrs[CREATING])
+    if (datetime.datetime.now(datetime.UTC) - begun).total_seconds() < CREATION_GRACE_S:
+        return  # its creator may still be writing it; the next run looks again
+    queued = {t.user_attrs.get(DESIGN) for t in study.get_trials(deepcopy=False)}
+    log(f"study {study.study_name!r} was left half-made by a process that died; making it whole")
+    with held():
+        names = warm_start(study, search.space, search.budget, queued) if warm else []
+        study.set_user_attr(WARM_START, names)
 
 
 def create_or_resume(
@@ -160,6 +188,8 @@ def create_or_resume(
                 f"study {name!r} was created with {key} {stored!r}, not {value!r}; "
                 f"allowed: the same {key}, or a new --study name"
             )
+    if not created:
+        _made_whole(study, search, warm)
     if seed is not None and not created:  # resumed: don't replay the random start-up
         seed = (seed + len(study.get_trials(deepcopy=False))) % (MAX_SEED + 1)
     study.sampler = make_sampler(seed)

@@ -4,6 +4,8 @@ fit its budget, each with its published recipe, enqueued as ordinary trials (Opt
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 import optuna
 
 from search.console import log
@@ -16,14 +18,17 @@ __all__ = ["ZOO_SPACE", "warm_start"]
 ZOO_SPACE = "resnet_budget"  # the space whose parameters the zoo's designs are written in
 
 
-def warm_start(study: optuna.Study, space: str, budget: int) -> list[str]:
-    """Enqueue the zoo's designs within `budget` as the study's first trials; their names."""
+def warm_start(
+    study: optuna.Study, space: str, budget: int, queued: Container[str | None] = ()
+) -> list[str]:
+    """Enqueue the zoo's designs within `budget` as the study's first trials, but those
+    `queued` already; the names of all within budget."""
     if space != ZOO_SPACE:
         log(f"warm start: none (the published designs are written in {ZOO_SPACE!r}'s "
             f"parameters, not {space!r}'s)")  # fmt: skip
         return []
     fit, others = designs_within(budget)
-    for design in fit:
+    for design in (d for d in fit if d.name not in queued):
         study.enqueue_trial(design.trial_params(budget), user_attrs={DESIGN: design.name})
     names = ", ".join(f"{d.name} ({d.n_params / 1e6:.2f}M)" for d in fit) or "none"
     log(f"warm start: {len(fit)} published design{'' if len(fit) == 1 else 's'} first: {names}")

@@ -1,6 +1,7 @@
 """Warm start: a new `resnet_budget` study trains the published designs within its budget first,
 on every storage backend; `--no-warm-start` and resuming enqueue none."""
 
+import datetime
 import io
 import os
 import signal
@@ -11,7 +12,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from search import RunOptions, run_search
+from search import Fidelity, RunOptions, run_search
+from search.study import CREATING, CREATION_GRACE_S, WARM_START, Search
 from search.trial import DESIGN
 from spaces import designs_within
 from tests.search.standins import Recorder, standin_train
@@ -93,3 +95,50 @@ def test_a_study_stopped_while_it_is_made_is_made_whole_first(tmp_path, monkeypa
     queued = [t.user_attrs[DESIGN] for t in study.get_trials() if t.state == TrialState.WAITING]
     assert queued == [d.name for d in designs_within(1_000_000)[0]]
     assert len(study.get_trials()) == len(queued)  # stopped before the loop
+
+
+def half_made(url, seconds_ago, designs=0):
+    """The study a creator killed (SIGKILL: it cannot be held off) left: begun `seconds_ago`,
+    its settings written and `designs` of its designs queued when `designs` > 0."""
+    study = optuna.create_study(study_name="w", storage=url, direction="maximize")
+    begun = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=seconds_ago)
+    study.set_user_attr(CREATING, begun.isoformat())
+    if designs:
+        search = Search("resnet_budget", 1_000_000, Fidelity(2, 500, 500))
+        for key, value in search.attrs().items():
+            study.set_user_attr(key, value)
+        for design in designs_within(1_000_000)[0][:designs]:  # as warm_start queues them
+            study.enqueue_trial(design.trial_params(1_000_000), user_attrs={DESIGN: design.name})
+    return study
+
+
+@pytest.mark.parametrize("designs", [0, 2], ids=["no-settings", "2-designs-queued"])
+def test_a_study_its_creator_left_half_made_gets_its_designs_once(tmp_path, designs):
+    url = f"sqlite:///{tmp_path}/s.db"
+    half_made(url, CREATION_GRACE_S + 1, designs)
+    study, said = run(url, 1, budget=1_000_000)
+    assert "was left half-made by a process that died; making it whole" in said
+    names = [d.name for d in designs_within(1_000_000)[0]]
+    queued = [t.user_attrs[DESIGN] for t in study.get_trials() if DESIGN in t.user_attrs]
+    assert sorted(queued) == sorted(names)  # each once
+    assert study.user_attrs[WARM_START] == names
+    _, said = run(url, 2, budget=1_000_000)
+    assert "half-made" not in said and "warm start" not in said
+
+
+def test_a_study_being_made_or_made_before_the_marker_is_left_as_it_is(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    half_made(url, 1)  # its creator may still be writing it
+    study, said = run(url, 1, budget=1_000_000)
+    assert "half-made" not in said and not any(DESIGN in t.user_attrs for t in study.trials)
+    old = optuna.create_study(study_name="w", storage=f"sqlite:///{tmp_path}/o.db",
+                              direction="maximize")  # fmt: skip  # an earlier version's
+    study, said = run(f"sqlite:///{tmp_path}/o.db", 1, budget=1_000_000)
+    assert "half-made" not in said and not any(DESIGN in t.user_attrs for t in study.trials)
+    assert old.study_name == study.study_name
+
+
+def test_a_new_study_records_when_its_making_began_and_the_designs_it_queued(tmp_path):
+    study, _ = run(f"sqlite:///{tmp_path}/s.db", 1, budget=1_000_000)
+    assert study.user_attrs[WARM_START] == [d.name for d in designs_within(1_000_000)[0]]
+    assert datetime.datetime.fromisoformat(study.user_attrs[CREATING]).tzinfo is not None
