@@ -18,7 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from search.console import log
 from search.retry import NOT_RETRIED, can_retry, retry
-from search.trial import FAIL_REASON, as_sampled, rdb_of, trial_id
+from search.trial import DESIGN, FAIL_REASON, as_sampled, rdb_of, retried_from, trial_id
 
 __all__ = ["GRACE_BEATS", "HEARTBEAT_S", "Heartbeat", "fail_dead"]
 
@@ -86,7 +86,8 @@ def fail_dead(study: optuna.Study, interval_s: float) -> None:
     trials. One silent for GRACE_BEATS beats is queued again (search.retry, with only what
     it was sampled as) to resume from its checkpoint. One that never beat and is older than
     that is orphaned: its driver died between creating it and its first beat, before it
-    trained, and it is not queued again."""
+    trained; only a published design or a retry is queued again (a sampled one is not: the
+    sampler draws anew)."""
     storage = rdb_of(study)
     if storage is None or not storage.heartbeat_interval:
         return
@@ -106,8 +107,10 @@ def fail_dead(study: optuna.Study, interval_s: float) -> None:
             _fail(study, storage, trial, f"no heartbeat for {grace_s:g} s: its driver died; {then}",
                   again=queued)  # fmt: skip
         elif beat is None and datetime.now() - started > grace:
-            why = "orphaned: its driver died before the trial's first heartbeat"
-            _fail(study, storage, trial, why, again=False)
+            queued = DESIGN in trial.user_attrs or retried_from(trial) is not None
+            then = "; queued again" if queued and can_retry(trial) else ""
+            why = f"orphaned: its driver died before the trial's first heartbeat{then}"
+            _fail(study, storage, trial, why, again=bool(then))
 
 
 def _fail(

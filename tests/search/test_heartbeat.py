@@ -13,10 +13,12 @@ from storage import open_storage
 def test_each_trial_is_judged_by_its_own_drivers_beats_and_only_the_dead_are_failed(storage_url):
     """Beats every second here; one driver beats every 30 s (--heartbeat 30): its live trial
     is not failed by this one's three seconds. A stale trial is queued again with only what it
-    was sampled as; one that never beat is orphaned and not queued again."""
+    was sampled as; one that never beat is orphaned and not queued again, unless it is a
+    published design (or a retry): the sampler would never propose it again."""
     backend = open_storage(storage_url, heartbeat_s=1).backend
     study = optuna.create_study(storage=backend, direction="maximize")
-    orphan, live, slow, stale = (study.ask() for _ in range(4))
+    orphan, live, slow, stale, orphan_design = (study.ask() for _ in range(5))
+    orphan_design.set_user_attr(DESIGN, "ResNet-20")
     stale.set_user_attr(DESIGN, "WRN-16-2")  # what it was sampled as
     stale.set_user_attr(RESUME_ERROR, "checkpoint ... differs")  # how its own run went
     with Heartbeat(backend, 30) as other_driver:
@@ -29,14 +31,18 @@ def test_each_trial_is_judged_by_its_own_drivers_beats_and_only_the_dead_are_fai
     fail_dead(study, 1)
     fail_dead(study, 1)  # again, as every driver does: nothing changes
     trials = study.get_trials()
-    retry = trials[-1]
+    retry, design_again = trials[-2:]
     numbers = {state: [t.number for t in trials if t.state == state] for state in TrialState}
-    assert numbers[TrialState.FAIL] == [orphan.number, stale.number]
+    assert numbers[TrialState.FAIL] == [orphan.number, stale.number, orphan_design.number]
     assert numbers[TrialState.RUNNING] == [live.number, slow.number, young.number]
-    assert numbers[TrialState.WAITING] == [retry.number]
+    assert numbers[TrialState.WAITING] == [retry.number, design_again.number]
     assert frozen(slow).system_attrs[HEARTBEAT_S] == 30
     reason = frozen(orphan).user_attrs[FAIL_REASON]
     assert reason == "orphaned: its driver died before the trial's first heartbeat"
     reason = frozen(stale).user_attrs[FAIL_REASON]
     assert reason == "no heartbeat for 3 s: its driver died; queued again"
     assert retried_from(retry) == stale.number and retry.user_attrs == {DESIGN: "WRN-16-2"}
+    reason = frozen(orphan_design).user_attrs[FAIL_REASON]
+    assert reason == "orphaned: its driver died before the trial's first heartbeat; queued again"
+    assert retried_from(design_again) == orphan_design.number
+    assert design_again.user_attrs == {DESIGN: "ResNet-20"}
