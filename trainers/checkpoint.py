@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,10 +68,17 @@ def save(
 
 def load_file(path: Path, kind: str, keys: set[str], allowed: str = "") -> dict[str, Any]:
     """A dict saved by torch.save that holds `keys`, loaded on the CPU without running code
-    (weights_only); a truncated or foreign file is a UserError naming it as not a `kind`."""
+    (weights_only); a truncated or foreign file (a pickle, a YAML export: anything but the zip
+    archive torch.save writes) is a UserError naming it as not a `kind`."""
     suffix = f"; {allowed}" if allowed else ""
+    if not zipfile.is_zipfile(path):  # torch.load would read it as a pickle: warnings, crashes
+        raise UserError(
+            f"{path} is truncated or not a {kind} (not a file torch.save wrote){suffix}"
+        )
     try:
-        document = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # its warnings are about the file: said in one line below
+            warnings.simplefilter("ignore")
+            document = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
         raise UserError(f"{path} is truncated or not a {kind} ({_why(err)}){suffix}") from None
     if not isinstance(document, dict) or not keys <= document.keys():

@@ -1,4 +1,6 @@
 import dataclasses
+import pickle
+import warnings
 
 import pytest
 import torch
@@ -6,7 +8,7 @@ import torch
 from errors import UserError
 from tests.trainers.conftest import SMALL
 from trainers import AugmentConfig, ModelConfig, OptimConfig, TrainConfig
-from trainers.checkpoint import check
+from trainers.checkpoint import check, load_file
 from trainers.device import numerics
 from trainers.loop import fit
 
@@ -123,12 +125,25 @@ def test_a_checkpoint_resumes_only_in_the_numerics_it_was_written_in(data, tmp_p
 
 
 def test_a_file_of_other_objects_is_refused_without_torchs_advice_to_load_it_unsafely(tmp_path):
-    import pickle
-
-    from trainers.checkpoint import load_file
-
     path = tmp_path / "objects.pt"
-    path.write_bytes(pickle.dumps({"weights": object}))
+    torch.save({"weights": object}, path)
     with pytest.raises(UserError, match="holds more than tensors and plain data") as err:
         load_file(path, "model file", {"weights"})
     assert "weights_only" not in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [pickle.dumps({"weights": 1}, protocol=4), b"weights: 1\n", b"", b"PK\x03\x04 cut"],
+    ids=["pickle", "yaml", "empty", "zip-header"],
+)
+def test_a_file_torch_save_did_not_write_is_one_line_without_torchs_warnings(tmp_path, content):
+    path = tmp_path / "x.pkl"  # what a user passes for a run: an input pickle, an export
+    path.write_bytes(content)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warned of the pickle protocol, in two lines
+        with pytest.raises(UserError) as err:
+            load_file(path, "model file", {"weights"}, "allowed: a run")
+    assert str(err.value) == (
+        f"{path} is truncated or not a model file (not a file torch.save wrote); allowed: a run"
+    )

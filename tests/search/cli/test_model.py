@@ -200,6 +200,8 @@ BAD_INPUTS = [
     (["predict", "nowhere", "--input", "ok.pkl"], "nowhere: no model.pt there; allowed"),
     (["predict", "junk.pkl", "--input", "ok.pkl"], "junk.pkl is truncated or not a model file"),
     (["evaluate", "nowhere"], "nowhere: no model.pt there"),
+    (["evaluate", "ok.pkl"], "ok.pkl is truncated or not a model file (not a file torch.save"),
+    (["evaluate", "tiny.yaml"], "tiny.yaml is truncated or not a model file (not a file torch"),
     (["evaluate", ".", "--precision", "fp8"], "unknown precision 'fp8'; allowed: auto"),
     (["train", "tiny.yaml", "--ema", "1"], "ema must be 0 (off) or a decay in (0, 1), got 1.0"),
     (["train", "tiny.yaml", "--merge-val", "--train-subset", "50001"], "0 (all) to 50,000"),
