@@ -3,7 +3,8 @@
 A pickle is a dict with b'data' (N uint8 images, N x 32 x 32 x 3 or N x 3072 channel-planar as
 in CIFAR's batch files) and b'ids' (N distinct ids, integers or strings); string keys are
 accepted too. It is read by `safe_pickle`, which loads no code. A folder's images are taken in
-natural name order (2.png before 10.png), each id the file name without extension.
+natural name order (2.png before 10.png), each id the file name without extension; their pixels
+are 8-bit (a 16-bit grayscale PNG is refused).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 SIDE = 32
 LAYOUTS = "N x 32 x 32 x 3 or N x 3072 (channel-planar)"
 ALLOWED_PICKLE = "allowed: a dict with b'data' and b'ids'"
+WIDE_MODES = {"I", "F", "I;16", "I;16L", "I;16B", "I;16N"}  # PIL's 16-bit, 32-bit, float pixels
 
 
 def read_inputs(path: str | Path) -> tuple[list[str], torch.Tensor]:
@@ -130,6 +132,9 @@ def _read_folder(folder: Path) -> tuple[list[str], torch.Tensor]:
                     width, height = image.size
                     raise UserError(f"--input {file}: {width}x{height} pixels; allowed: 32x32 "
                                     "images")  # fmt: skip
+                if image.mode in WIDE_MODES:  # convert("RGB") would clip each pixel to 255
+                    raise UserError(f"--input {file}: 16-bit or float pixels (mode "
+                                    f"{image.mode}); allowed: 8-bit images")  # fmt: skip
                 pixels = np.array(image.convert("RGB"))  # a writable copy
         except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as err:
             raise UserError(f"--input {file}: not a readable image ({err})") from None

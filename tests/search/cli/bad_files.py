@@ -102,6 +102,8 @@ def write_bad_files(where):
     png = b"".join((len(c) - 4).to_bytes(4, "big") + c + zlib.crc32(c).to_bytes(4, "big")
                    for c in chunks)  # fmt: skip
     (where / "bomb" / "0.png").write_bytes(b"\x89PNG\r\n\x1a\n" + png)
+    (where / "deep").mkdir()  # a 16-bit grayscale PNG: PIL's convert("RGB") makes it white
+    Image.fromarray(np.full((32, 32), 1000, np.uint16)).save(where / "deep" / "0.png")
     (where / "twice").mkdir()  # 1.png and 1.jpg: both id 1
     for name in ("0.png", "1.png", "1.jpg"):
         Image.fromarray(IMAGES[0]).save(where / "twice" / name)

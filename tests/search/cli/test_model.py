@@ -197,6 +197,7 @@ BAD_INPUTS = [
     (["predict", ".", "--input", "big"], "big/0.png: 28x28 pixels; allowed: 32x32 images"),
     (["predict", ".", "--input", "bomb"], "bomb/0.png: not a readable image (Image size (400000"),
     (["predict", ".", "--input", "empty"], "empty: no image files there"),
+    (["predict", ".", "--input", "deep"], "deep/0.png: 16-bit or float pixels (mode I;16); all"),
     (["predict", "nowhere", "--input", "ok.pkl"], "nowhere: no model.pt there; allowed"),
     (["predict", "junk.pkl", "--input", "ok.pkl"], "junk.pkl is truncated or not a model file"),
     (["evaluate", "nowhere"], "nowhere: no model.pt there"),
