@@ -14,7 +14,11 @@ from pathlib import Path
 
 from errors import UserError
 
-__all__ = ["output_dir", "output_file", "to_json"]
+__all__ = ["EVALUATION_FILES", "output_dir", "output_file", "to_json"]
+
+# what `search evaluate` writes, by default into the run's directory: stale, with the files of
+# a run, once a new training of that directory replaces its model (`trainers.retrain`)
+EVALUATION_FILES = ("confusion.png", "evaluation.json")
 
 
 def _probe(folder: Path, option: str, path: Path, allowed: str) -> None:

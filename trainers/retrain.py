@@ -1,7 +1,8 @@
 """Retraining a chosen config at full fidelity, scoring it once on the test set, saving it.
 
 A run's --out directory holds checkpoint.pt while it trains (every epoch; `resume` goes on from
-it), then model.pt (config and weights), metrics.json and curves.png.
+it), then model.pt (config and weights), metrics.json and curves.png; the files `search evaluate`
+wrote there for a model trained before are removed when the new model.pt replaces it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from trainers.config import RETRAIN_EPOCHS, TrainConfig
 from trainers.data import split
 from trainers.evaluation import MODEL_FILE, StepProgress, save_run, score_test_set
 from trainers.loop import BatchProgress, Report, fit, prepare
-from trainers.outputs import output_dir, to_json
+from trainers.outputs import EVALUATION_FILES, output_dir, to_json
 from trainers.plots import save_curves
 
 __all__ = ["CHECKPOINT_FILE", "full_fidelity", "prepare_out", "retrain"]
@@ -28,6 +29,7 @@ RUN_FILES = (
     MODEL_FILE,
     "metrics.json",
     "curves.png",
+    *EVALUATION_FILES,  # removed: they scored the model this run replaces
 )
 
 
@@ -87,7 +89,8 @@ def retrain(
     graphs: bool = False,
 ) -> dict:
     """Train `config`, score it on the 10,000 test images (also with flip TTA if `tta`), write
-    model.pt, metrics.json and curves.png beside `checkpoint`. Returns the metrics written.
+    model.pt, metrics.json and curves.png beside `checkpoint` (and remove the evaluation files
+    of the model it replaces). Returns the metrics written.
 
     `checkpoint` is what `prepare_out` returned: a run it holds (resuming) goes on from it.
     The per-epoch reports validate on the held-out split (none with `merge_val`), comparable
@@ -104,6 +107,8 @@ def retrain(
     for name, scores in score_test_set(model, data, dtype, passes, progress).items():
         result[f"{name}_accuracy"] = scores.accuracy
     result["config"] = config.to_dict()
+    for name in EVALUATION_FILES:  # an earlier model's scores: not this one's
+        (out / name).unlink(missing_ok=True)
     save_run(out / MODEL_FILE, config, model)
     (out / "metrics.json").write_text(to_json(result))
     length = f"{config.epochs} epoch{'s' * (config.epochs != 1)}"

@@ -22,7 +22,7 @@ from search.cli.options import Compile, CudaGraphs, DataDir, Device, Precision
 from search.console import epoch_lines, epoch_progress, log, stdout, step
 from trainers import count_params, load_config, param_counts
 from trainers.config import MAX_EPOCHS, RETRAIN_EPOCHS, TRAIN_IMAGES, TrainConfig
-from trainers.outputs import output_dir, output_file, to_json
+from trainers.outputs import EVALUATION_FILES, output_dir, output_file, to_json
 
 __all__ = ["evaluate", "params", "predict", "train"]
 
@@ -30,7 +30,6 @@ Run = Annotated[
     Path, typer.Argument(help="The --out directory of `search train`, or its model.pt.")
 ]
 ConfigFile = Annotated[Path, typer.Argument(help="A config or an export (YAML or JSON).")]
-EVALUATION_FILES = ("confusion.png", "evaluation.json")
 
 
 def params(

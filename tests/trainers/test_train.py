@@ -95,6 +95,19 @@ def test_retrain_saves_a_checkpoint_of_the_same_model_and_test_metrics(fake_cifa
     assert checkpoint["n_params"] == count_params(TINY.model)
 
 
+def test_retraining_into_a_run_removes_the_evaluation_of_the_model_it_replaces(
+    fake_cifar, tmp_path
+):
+    config = full_fidelity(TINY, epochs=1, train_subset=128)
+    out = tmp_path / "run"
+    retrain(config, prepare_out(out, config, False, CPU), data_dir=fake_cifar)
+    evaluated = out / "evaluation.json", out / "confusion.png"  # what `search evaluate` writes
+    for path in evaluated:
+        path.write_text("the first model's scores")
+    retrain(config, prepare_out(out, config, False, CPU), data_dir=fake_cifar)
+    assert (out / "model.pt").is_file() and not [p for p in evaluated if p.exists()]
+
+
 def test_retrain_tells_how_each_epoch_goes_batch_by_batch(fake_cifar, tmp_path):
     config = full_fidelity(TINY, epochs=2, train_subset=640)  # 5 batches of 128 an epoch
     heard = []
