@@ -37,6 +37,7 @@ class Progress:
     epoch: int = 0  # last finished epoch
     seen: int = 0  # training images processed
     train_s: float = 0.0  # seconds spent training (evaluation excluded)
+    wall_s: float = 0.0  # seconds `fit` ran, in every process, through the last saved epoch
     history: list[dict[str, float]] = field(default_factory=list)  # figures of each epoch
 
 

@@ -49,7 +49,8 @@ class Metrics:
     val_loss: float  # mean cross-entropy on them, without label smoothing
     epochs: int  # epochs run
     images_per_s: float  # training images per second, evaluation excluded
-    wall_s: float  # seconds for the whole run, data and model set-up included
+    wall_s: float  # seconds for the whole run, data and model set-up included; resumed, the
+    # earlier processes' too, through their last saved epoch (their data loading excluded)
     n_params: int  # trainable parameters
     device: str  # where it ran, e.g. "cpu" or "cuda:0 (NVIDIA H100 80GB HBM3)"
     precision: str  # autocast dtype: "bf16", "fp16" or "fp32"
@@ -147,6 +148,7 @@ def fit(
     if checkpoint is not None and checkpoint.exists():
         done = restore(checkpoint, config, state, batches.generator)
         _replay(done.history, report)
+        start -= done.wall_s  # the processes that trained it before count too
     step = _training_step(state, config, dtype, graphs)
     for epoch in range(done.epoch + 1, config.epochs + 1):
         tick = time.perf_counter()
@@ -163,6 +165,7 @@ def fit(
         figures = {"val_accuracy": val_accuracy, "val_loss": val_loss, "train_loss": train_loss,
                    "train_accuracy": train_accuracy}  # fmt: skip
         done.history.append(figures)
+        done.wall_s = time.perf_counter() - start
         if checkpoint is not None:
             save(checkpoint, config, state, batches.generator, done)
         if report is not None:
@@ -224,8 +227,9 @@ def train(
     data, dtype = prepare(data_dir, device, precision)
     graphs = use_graphs(graphs, data.train_images.device, dtype, compile)
     data = split(data, config.data)
+    set_up_s = time.perf_counter() - start
     _, metrics = fit(config, data, report, dtype, checkpoint, compile=compile, graphs=graphs)
-    return dataclasses.replace(metrics, wall_s=time.perf_counter() - start)
+    return dataclasses.replace(metrics, wall_s=set_up_s + metrics.wall_s)
 
 
 def prepare(

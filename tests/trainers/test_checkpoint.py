@@ -1,5 +1,6 @@
 import dataclasses
 import pickle
+import time
 import warnings
 
 import pytest
@@ -76,6 +77,21 @@ def test_a_resumed_run_ends_exactly_as_an_uninterrupted_one(
     assert resumed_metrics.val_loss == straight_metrics.val_loss
     for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_a_resumed_run_counts_the_time_of_the_process_it_resumes(data, tmp_path):
+    def slow_then_stop(epoch, value, **_):
+        time.sleep(1.0)  # after epoch 1 was saved: in the time saved with epoch 2
+        if epoch == 2:
+            raise Stop
+
+    tick = time.perf_counter()
+    with pytest.raises(Stop):
+        fit(CONFIG, data, slow_then_stop, checkpoint=tmp_path / "b.pt")
+    first, tick = time.perf_counter() - tick, time.perf_counter()
+    _, metrics = fit(CONFIG, data, checkpoint=tmp_path / "b.pt")
+    second = time.perf_counter() - tick
+    assert second + 1.0 < metrics.wall_s < first + second  # both processes', not the last's
 
 
 def test_a_finished_checkpoint_reports_and_returns_without_training(data, tmp_path):

@@ -1,6 +1,7 @@
 import dataclasses
 import json
 import math
+import time
 
 import pytest
 import torch
@@ -106,6 +107,31 @@ def test_retraining_into_a_run_removes_the_evaluation_of_the_model_it_replaces(
         path.write_text("the first model's scores")
     retrain(config, prepare_out(out, config, False, CPU), data_dir=fake_cifar)
     assert (out / "model.pt").is_file() and not [p for p in evaluated if p.exists()]
+
+
+class Stop(Exception):
+    pass
+
+
+def test_a_resumed_retraining_counts_the_time_of_the_process_it_resumes(fake_cifar, tmp_path):
+    config = full_fidelity(TINY, epochs=2, train_subset=128)
+
+    def slow_then_stop(epoch, value, **_):
+        time.sleep(1.0)  # after epoch 1 was saved: in the time saved with epoch 2
+        if epoch == 2:
+            raise Stop  # as if killed right after epoch 2 was saved
+
+    out, tick = tmp_path / "run", time.perf_counter()
+    with pytest.raises(Stop):
+        retrain(config, prepare_out(out, config, False, CPU), slow_then_stop,
+                data_dir=fake_cifar, precision="fp32")  # fmt: skip
+    first, tick, scoring = time.perf_counter() - tick, time.perf_counter(), []
+    result = retrain(config, prepare_out(out, config, True, CPU), data_dir=fake_cifar,
+                     precision="fp32", progress=lambda *_: scoring.append(time.perf_counter()),
+                     )  # fmt: skip
+    trained = scoring[0] - tick  # the resumed process's time until its test scoring began
+    assert trained + 0.5 < result["wall_s"] < first + trained  # both processes', not the last's
+    assert json.loads((out / "metrics.json").read_text())["wall_s"] == result["wall_s"]
 
 
 def test_retrain_tells_how_each_epoch_goes_batch_by_batch(fake_cifar, tmp_path):
