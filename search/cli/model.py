@@ -57,6 +57,8 @@ def _train_config(
 
     if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
         raise UserError(f"--epochs must be 1 to {MAX_EPOCHS:,}, got {epochs}")
+    if ema is not None and not 0.0 <= ema < 1.0:  # NaN too
+        raise UserError(f"--ema must be 0 (off) or a decay in (0, 1), got {ema}")
     config = load_config(file)
     available = TRAIN_IMAGES if merge_val else TRAIN_IMAGES - config.data.val_size
     if not 0 <= train_subset <= available:

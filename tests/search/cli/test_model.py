@@ -204,7 +204,8 @@ BAD_INPUTS = [
     (["evaluate", "ok.pkl"], "ok.pkl is truncated or not a model file (not a file torch.save"),
     (["evaluate", "tiny.yaml"], "tiny.yaml is truncated or not a model file (not a file torch"),
     (["evaluate", ".", "--precision", "fp8"], "unknown precision 'fp8'; allowed: auto"),
-    (["train", "tiny.yaml", "--ema", "1"], "ema must be 0 (off) or a decay in (0, 1), got 1.0"),
+    (["train", "tiny.yaml", "--ema", "1"], "--ema must be 0 (off) or a decay in (0, 1), got 1.0"),
+    (["train", "tiny.yaml", "--ema", "nan"], "--ema must be 0 (off) or a decay in (0, 1), got n"),
     (["train", "tiny.yaml", "--merge-val", "--train-subset", "50001"], "0 (all) to 50,000"),
     # issue 12: ids and data of every wrong kind, and pickles that name code or crash numpy
     (["predict", ".", "--input", "intids.pkl"], "b'ids' is of type int; allowed: a list or 1-D"),
