@@ -223,9 +223,9 @@ def status(
 def export(
     study: Study = None,
     storage: Storage = None,
-    out: Annotated[Path, typer.Option("-o", "--out", help="YAML, or JSON if it ends in .json.")] = (
-        Path("best.yaml")
-    ),
+    out: Annotated[
+        Path, typer.Option("-o", "--out", help="YAML, or JSON if it ends in .json (any case).")
+    ] = (Path("best.yaml")),
 ) -> None:
     """Write the best trial's full config, metrics and provenance."""
     from search.study import load_study

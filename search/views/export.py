@@ -71,9 +71,9 @@ def export_document(study: optuna.Study, trial: FrozenTrial, storage: Storage) -
 
 
 def write_document(document: dict, path: str | Path) -> Path:
-    """Write as JSON if the name ends in .json, else YAML."""
+    """Write as JSON if the name ends in .json (any case: .JSON too), else YAML."""
     path = Path(path)
-    if path.suffix == ".json":
+    if path.suffix.lower() == ".json":
         text = to_json(document)
     else:
         text = yaml.safe_dump(document, sort_keys=False)

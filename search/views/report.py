@@ -17,12 +17,15 @@ from optuna.trial import FrozenTrial, TrialState
 from errors import UserError
 from search.trial import (
     CONFIG,
+    DESIGN,
     DEVICE,
     FAIL_REASON,
     IMAGES_PER_S,
     N_PARAMS,
+    PRECISION,
     PRUNED_REASON,
     VAL_LOSS,
+    WALL_S,
     reason,
 )
 from search.views.gain import gain, val_size_of
@@ -38,12 +41,14 @@ REPORT_FILES = ("trials.csv", "history.png", "params.png", "curves.png", "import
 
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
-    """One row per trial: Optuna's columns, the metrics, and the config flattened (config.*)."""
+    """One row per trial: Optuna's columns, the published design's name (zoo), the metrics, and
+    the config flattened (config.*)."""
     frame = study.trials_dataframe(attrs=("number", "state", "value", "duration", "params"))
     frame = frame.rename(columns={"value": "val_accuracy", "value_val_accuracy": "val_accuracy"})
     frame["duration"] = pd.to_timedelta(frame["duration"]).dt.total_seconds()  # None: running
     trials = study.get_trials(deepcopy=False)
-    for key in (N_PARAMS, PRUNED_REASON, FAIL_REASON, IMAGES_PER_S, VAL_LOSS, DEVICE):
+    for key in (DESIGN, N_PARAMS, PRUNED_REASON, FAIL_REASON, IMAGES_PER_S, VAL_LOSS, WALL_S,
+                DEVICE, PRECISION):  # fmt: skip
         frame[key] = [t.user_attrs.get(key) for t in trials]
     frame["reason"] = [reason(t) for t in trials]  # as `search status` and the run say it
     frame["epochs_reported"] = [len(t.intermediate_values) for t in trials]

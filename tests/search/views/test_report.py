@@ -6,6 +6,7 @@ import pytest
 
 from errors import UserError
 from search import RunOptions, is_budget_rejected, run_search
+from search.trial import DESIGN, PRECISION, WALL_S
 from search.views.report import trials_frame, write_report
 from tests.search.standins import standin_train
 
@@ -47,6 +48,17 @@ def test_the_csv_has_a_row_per_trial_and_the_config_in_columns(study, tmp_path):
     assert len(rejected) and rejected["pruned_reason"].str.startswith("budget: ").all()
     assert (rejected["reason"] == rejected["pruned_reason"]).all()
     assert trials_frame(study)["config.optim.lr"].notna().all()
+
+
+def test_the_csv_names_the_published_designs_and_has_every_metric_a_trial_records(study, tmp_path):
+    write_report(study, tmp_path)
+    frame = pd.read_csv(tmp_path / "trials.csv")
+    designs = [t.user_attrs.get(DESIGN) for t in study.trials]
+    assert "ResNet-20" in designs  # the warm start's first: fits the budget of 600,000
+    assert [d if isinstance(d, str) else None for d in frame[DESIGN]] == designs
+    complete = frame[frame["state"] == "COMPLETE"]
+    assert len(complete) and (complete[WALL_S] == 0.01).all()  # as standin_train measured
+    assert (complete[PRECISION] == "fp32").all()
 
 
 def test_an_empty_study_has_nothing_to_report(tmp_path):
