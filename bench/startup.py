@@ -23,7 +23,9 @@ from pathlib import Path
 
 import optuna
 
-from trainers import ModelConfig, TrainConfig, count_params
+from search.fidelity import default_fidelity
+from search.study import Search
+from trainers import ModelConfig, TrainConfig, count_params, resolve_device
 
 OPTUNA_ALONE = (
     "import optuna; optuna.load_study(study_name='demo', storage='sqlite:///search.db')"
@@ -46,6 +48,9 @@ def make_study(where: Path, trials: int = 25) -> None:
     study = optuna.create_study(
         study_name="demo", storage=f"sqlite:///{where / 'search.db'}", direction="maximize"
     )
+    search = Search("resnet_budget", 5_000_000, default_fidelity(resolve_device("cpu")))
+    for key, value in search.attrs().items():  # what `status` and `export` ask of a study
+        study.set_user_attr(key, value)
     for i in range(trials):
         model = ModelConfig(stem_width=8 * (1 + i % 4), depths=(1, 1), widths=(16, 32))
         config = TrainConfig(model=model)
