@@ -67,15 +67,16 @@ def measure(args: argparse.Namespace, fresh: bool) -> None:
             ray.shutdown()
         end_to_end = time.perf_counter() - start
     trained = [t for t in study.trials if is_trained(t)]
-    first = min(t.datetime_start for t in study.trials)
-    last = max(t.datetime_complete for t in study.trials)
+    ended = [t for t in study.trials if t.state.is_finished()]  # not the designs left queued
+    first = min(t.datetime_start for t in ended)
+    last = max(t.datetime_complete for t in ended)
     makespan = (last - first).total_seconds()
     ideal = len(trained) * trial_s / args.workers
     overhead_ms = [1000 * (t.duration.total_seconds() - trial_s) for t in trained]
     workers = "a new worker process per trial" if fresh else "worker processes reused"
     print(
         f"{len(trained)} trials of {trial_s:g} s on {args.workers} workers, {workers} "
-        f"({len(study.trials) - len(trained)} over-budget samples rejected by the driver)"
+        f"({len(ended) - len(trained)} over-budget samples rejected by the driver)"
     )
     print(
         f"makespan (first ask to last tell): {makespan:.1f} s; ideal {ideal:.1f} s; "
