@@ -76,6 +76,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
+    if args.epochs < 2:  # the first epoch of each round is warm-up, left out of the median
+        parser.error(f"--epochs must be at least 2, got {args.epochs}")
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     dtype = autocast_dtype(device, "auto")
