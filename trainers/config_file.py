@@ -1,6 +1,7 @@
-"""Reading a config file: YAML or JSON, a bare config or an export of `search export`, which
-holds the config under `config` and what it built beside it (checked: an edit that moved one of
-the config's keys out of `config:`, or changed the model, is said, not trained)."""
+"""Reading a config file: YAML or JSON, a bare config, or an export of `search export` (or a
+run's metrics.json), which holds the config under `config` and what it built beside it
+(checked: an edit that moved one of the config's keys out of `config:`, or changed the model,
+is said, not trained)."""
 
 from __future__ import annotations
 
@@ -57,9 +58,10 @@ def load_config(path: str | Path) -> TrainConfig:
         raise UserError(f"{path} must hold a mapping of config keys, got {type(data).__name__}")
     export = None
     if "config" in data and isinstance(data["config"], dict):
-        export, data = data, data["config"]  # an export written by `search export`
+        export, data = data, data["config"]  # `search export`'s, or a run's metrics.json
         fields = {f.name for f in dataclasses.fields(TrainConfig)}
-        if stray := sorted(fields & set(export)):  # an indentation slip: it would be ignored
+        exported = "provenance" in export  # `search export`'s, not a run's metrics.json
+        if exported and (stray := sorted(fields & set(export))):  # an indentation slip
             raise ConfigError(
                 f"{path}: {stray[0]!r} beside config, not in it; allowed: the config's keys "
                 "under config:"
@@ -68,10 +70,10 @@ def load_config(path: str | Path) -> TrainConfig:
         config = TrainConfig.from_dict(data)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
-    exported = export.get("n_params") if export else None
-    if isinstance(exported, int) and (built := count_params(config.model)) != exported:
+    n_params = export.get("n_params") if export else None
+    if isinstance(n_params, int) and (built := count_params(config.model)) != n_params:
         raise ConfigError(
             f"{path}: its config builds a model of {built:,} parameters, not the exported "
-            f"n_params {exported:,}; allowed: the exported model, or an edited one without n_params"
+            f"n_params {n_params:,}; allowed: the exported model, or an edited one without n_params"
         )
     return config

@@ -1,9 +1,11 @@
 """Config files: YAML or JSON, bare or an export, read with every key and count checked."""
 
+import json
+
 import pytest
 
 from errors import ConfigError, UserError
-from trainers import ModelConfig, OptimConfig, count_params, load_config
+from trainers import ModelConfig, OptimConfig, TrainConfig, count_params, load_config
 
 
 def test_missing_keys_take_defaults_and_an_export_is_read_through_its_config_key(tmp_path):
@@ -56,7 +58,7 @@ def test_an_edited_export_that_moved_a_key_out_of_config_is_refused(tmp_path):
     model = "model:\n  stem_width: 8\n  depths: [1, 1]\n  widths: [8, 16]\n"
     n = count_params(ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))
     path = tmp_path / "e.yaml"
-    path.write_text(f"config:\n  epochs: 2\n{model}n_params: {n}\n")
+    path.write_text(f"config:\n  epochs: 2\n{model}n_params: {n}\nprovenance: {{trial: 3}}\n")
     with pytest.raises(
         ConfigError, match="'model' beside config, not in it; allowed: the config's keys under"
     ):
@@ -76,3 +78,11 @@ def test_an_export_whose_model_was_edited_is_refused_unless_n_params_goes_too(tm
     assert load_config(path).model.widths == (8, 32)
     path.write_text(edited.replace("[8, 32]", "[8, 16]") + f"n_params: {n}\n")
     assert load_config(path).model == model
+
+
+def test_a_runs_metrics_json_is_read_through_its_config(tmp_path):
+    """`search train` writes the run's figures beside its config: `epochs` among them."""
+    config = TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)), epochs=3)
+    metrics = {"epochs": 3, "n_params": count_params(config.model), "config": config.to_dict()}
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    assert load_config(tmp_path / "metrics.json") == config
