@@ -19,7 +19,7 @@ from errors import ConfigError, SearchError, UserError
 from search.console import log
 from search.draft import Draft
 from search.executors import Executor
-from search.heartbeat import GRACE_BEATS, Heartbeat, fail_dead
+from search.heartbeat import GRACE_BEATS, Heartbeat, fail_dead, forget_beats
 from search.interrupts import check, held
 from search.plan import Plan, checkpoint_path
 from search.progress import TrialProgress
@@ -91,8 +91,9 @@ class _Loop:
     def requeue(self, trial: optuna.Trial) -> None:
         """Put a trial taken from the queue back in it, for this or another driver to run."""
         with held():
-            storage_of(self.study).set_trial_state_values(trial_id(trial), TrialState.WAITING)
             self.beats.discard(trial_id(trial))
+            forget_beats(self.study, trial)
+            storage_of(self.study).set_trial_state_values(trial_id(trial), TrialState.WAITING)
             del self.in_hand[trial.number]
 
     def admit(self, trial: optuna.Trial) -> optuna.Trial:

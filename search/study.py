@@ -18,7 +18,7 @@ from search.interrupts import held
 from search.pruning import describe_pruner, make_pruner
 from search.sampling import make_sampler
 from search.trial import DESIGN
-from search.warm_start import warm_start
+from search.warm_start import drop_doubles, warm_start
 from spaces import space_key
 from storage import Storage, mask_argv
 from trainers.config import MAX_SEED
@@ -159,6 +159,10 @@ def _made_whole(study: optuna.Study, search: Search, warm: bool) -> None:
     with held():
         names = warm_start(study, search.space, search.budget, queued) if warm else []
         study.set_user_attr(WARM_START, names)
+        if dropped := drop_doubles(study):  # another driver made it whole at the same moment
+            log(
+                f"{dropped} of the designs another process queued too are dropped: each trains once"
+            )
 
 
 def create_or_resume(

@@ -4,16 +4,18 @@ fit its budget, each with its published recipe, enqueued as ordinary trials (Opt
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Container
 
 import optuna
+from optuna.trial import TrialState
 
 from search.console import log
-from search.trial import DESIGN
+from search.trial import DESIGN, FAIL_REASON, retried_from, storage_of, trial_id
 from spaces import designs_within
 from spaces.resnet_budget import MIN_FRACTION
 
-__all__ = ["ZOO_SPACE", "warm_start"]
+__all__ = ["ZOO_SPACE", "drop_doubles", "warm_start"]
 
 ZOO_SPACE = "resnet_budget"  # the space whose parameters the zoo's designs are written in
 
@@ -37,3 +39,23 @@ def warm_start(
                for d in others}  # fmt: skip
         log("warm start: skipped " + ", ".join(f"{n} ({w})" for n, w in why.items()))
     return [d.name for d in fit]
+
+
+def drop_doubles(study: optuna.Study) -> int:
+    """FAIL the later copy of each design queued twice (drivers that made one study whole at
+    the same moment each queued what it lacked), so that each trains once; how many."""
+    storage, first, dropped = storage_of(study), {}, 0
+    for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+        name = trial.user_attrs.get(DESIGN)
+        if name is None or retried_from(trial) is not None:  # a retry runs a design again
+            continue
+        original = first.setdefault(name, trial.number)
+        if original == trial.number or trial.state != TrialState.WAITING:
+            continue
+        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+            if storage.set_trial_state_values(trial_id(trial), TrialState.RUNNING):  # taken
+                storage.set_trial_user_attr(trial_id(trial), FAIL_REASON,
+                                            f"queued twice: a copy of #{original}")  # fmt: skip
+                storage.set_trial_state_values(trial_id(trial), TrialState.FAIL)
+                dropped += 1
+    return dropped

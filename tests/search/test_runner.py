@@ -7,6 +7,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy
 from optuna.trial import TrialState
 
 from errors import UserError
@@ -15,7 +16,7 @@ from search.executors import LocalExecutor
 from search.plan import Plan
 from search.progress import TrialProgress
 from search.runner import run_trials
-from search.trial import DESIGN, IMAGES_PER_S, reason, retried_from
+from search.trial import DESIGN, IMAGES_PER_S, reason, retried_from, trial_id
 from spaces import designs_within, get_space
 from storage import open_storage
 from tests.search.standins import (
@@ -270,10 +271,12 @@ def test_a_retry_runs_before_the_designs_still_queued(storage_url):
     assert [t.state for t in study.trials[1:3]] == [TrialState.COMPLETE, TrialState.WAITING]
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # the other driver's ask
 def test_a_queued_trial_that_loses_the_last_place_goes_back_in_the_queue(storage_url):
     """Another driver took the last place while this one sampled a published design: the
-    design is queued again for a later run (before: told FAIL, it was never trained)."""
-    backend = open_storage(storage_url).backend
+    design is queued again for a later run (before: told FAIL, it was never trained), without
+    this driver's heartbeats (by them another driver would fail it once it was taken again)."""
+    backend = open_storage(storage_url, heartbeat_s=1).backend
     study = optuna.create_study(storage=backend, direction="maximize")
     other = optuna.load_study(study_name=study.study_name, storage=backend)
     queue_designs(study, 1)
@@ -288,3 +291,6 @@ def test_a_queued_trial_that_loses_the_last_place_goes_back_in_the_queue(storage
     assert (design.state, design.user_attrs[DESIGN]) == (TrialState.WAITING, "WRN-16-2")
     assert others.state == TrialState.COMPLETE
     assert not list(study.get_trials(states=(TrialState.FAIL,)))
+    with backend.engine.connect() as connection:
+        beats = connection.execute(sqlalchemy.text("SELECT trial_id FROM trial_heartbeats"))
+        assert trial_id(design) not in beats.scalars().all()

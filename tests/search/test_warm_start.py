@@ -142,3 +142,27 @@ def test_a_new_study_records_when_its_making_began_and_the_designs_it_queued(tmp
     study, _ = run(f"sqlite:///{tmp_path}/s.db", 1, budget=1_000_000)
     assert study.user_attrs[WARM_START] == [d.name for d in designs_within(1_000_000)[0]]
     assert datetime.datetime.fromisoformat(study.user_attrs[CREATING]).tzinfo is not None
+
+
+def test_drivers_that_make_one_study_whole_at_once_queue_each_design_once(tmp_path, monkeypatch):
+    """Two drivers resume a half-made study at the same moment: each reads that the designs
+    are missing and queues them; the later copies are dropped, so each design trains once."""
+    import search.study
+    from search.warm_start import warm_start
+
+    def both_drivers(study, *args):
+        warm_start(study, *args)  # the other driver's, landed just before this one's
+        return warm_start(study, *args)
+
+    monkeypatch.setattr(search.study, "warm_start", both_drivers)
+    url = f"sqlite:///{tmp_path}/s.db"
+    half_made(url, CREATION_GRACE_S + 1)
+    study, said = run(url, 1, budget=1_000_000)
+    names = [d.name for d in designs_within(1_000_000)[0]]
+    dropped = [t for t in study.get_trials() if t.state == TrialState.FAIL]
+    kept = [t.user_attrs[DESIGN] for t in study.get_trials() if t.state != TrialState.FAIL]
+    assert kept == names and len(dropped) == len(names)
+    assert [t.user_attrs["fail_reason"] for t in dropped] == [
+        f"queued twice: a copy of #{n}" for n in range(len(names))
+    ]
+    assert f"{len(names)} of the designs another process queued too are dropped" in said
