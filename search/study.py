@@ -141,6 +141,7 @@ def _create(storage: Storage, name: str, search: Search, warm: bool) -> bool:
         study.set_user_attr(
             WARM_START, warm_start(study, search.space, search.budget) if warm else []
         )
+        _drop_doubles(study)  # held up past the grace, it may find another run made it whole
     return True
 
 
@@ -159,10 +160,12 @@ def _made_whole(study: optuna.Study, search: Search, warm: bool) -> None:
     with held():
         names = warm_start(study, search.space, search.budget, queued) if warm else []
         study.set_user_attr(WARM_START, names)
-        if dropped := drop_doubles(study):  # another driver made it whole at the same moment
-            log(
-                f"{dropped} of the designs another process queued too are dropped: each trains once"
-            )
+        _drop_doubles(study)  # another driver may have made it whole at the same moment
+
+
+def _drop_doubles(study: optuna.Study) -> None:
+    if dropped := drop_doubles(study):
+        log(f"{dropped} of the designs another process queued too are dropped: each trains once")
 
 
 def create_or_resume(

@@ -14,7 +14,7 @@ from optuna.trial import TrialState
 
 from search import Fidelity, RunOptions, run_search
 from search.study import CREATING, CREATION_GRACE_S, WARM_START, Search
-from search.trial import DESIGN
+from search.trial import DESIGN, retried_from
 from spaces import designs_within
 from tests.search.standins import Recorder, standin_train
 from trainers import TrainConfig
@@ -166,3 +166,44 @@ def test_drivers_that_make_one_study_whole_at_once_queue_each_design_once(tmp_pa
         f"queued twice: a copy of #{n}" for n in range(len(names))
     ]
     assert f"{len(names)} of the designs another process queued too are dropped" in said
+
+
+def test_a_creator_held_up_past_the_grace_drops_its_own_copies(tmp_path, monkeypatch):
+    """The creator stalls (SIGSTOP, a lock wait) for over a minute before queuing the designs;
+    another run meanwhile finds the study half-made and queues them. The creator's copies,
+    queued after, are dropped: the other run's may already train."""
+    import optuna_dashboard
+
+    from search.study import create_or_resume
+    from storage import open_storage
+
+    save_note = optuna_dashboard.save_note
+    url = f"sqlite:///{tmp_path}/s.db"
+
+    def held_up(study, note):
+        begun = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=61)
+        study.set_user_attr(CREATING, begun.isoformat())  # as if a minute had passed
+        search = Search("resnet_budget", 1_000_000, Fidelity(2, 500, 500))
+        create_or_resume(open_storage(url), "w", search, seed=None)  # the other run
+        save_note(study, note)
+
+    monkeypatch.setattr(optuna_dashboard, "save_note", held_up)
+    study, said = run(url, 1, budget=1_000_000)
+    names = [d.name for d in designs_within(1_000_000)[0]]
+    kept = [t.user_attrs[DESIGN] for t in study.get_trials() if t.state != TrialState.FAIL]
+    assert kept == names and "of the designs another process queued too are dropped" in said
+
+
+def test_a_retry_of_a_design_is_no_double(tmp_path):
+    """A run within the grace was stopped on a design, leaving its retry queued: making the
+    study whole keeps the retry (it is the design run again, not a copy)."""
+    from search.retry import retry
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = half_made(url, CREATION_GRACE_S + 1, designs=2)
+    first = study.ask()  # design #0, stopped
+    study.tell(first, state=TrialState.FAIL)
+    retry(study, study.trials[first.number])
+    study, _ = run(url, 1, budget=1_000_000)
+    again = [t for t in study.get_trials() if retried_from(t) == first.number]
+    assert len(again) == 1 and again[0].state != TrialState.FAIL
