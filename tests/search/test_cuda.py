@@ -14,6 +14,7 @@ import yaml
 from search import RunOptions, run_search
 from tests.conftest import TINY_SPACE
 from tests.search.cli.test_model import TINY, read_csv, search, write_inputs
+from trainers import count_params
 
 pytestmark = [pytest.mark.gpu, pytest.mark.slow]
 
@@ -57,7 +58,9 @@ def test_trials_sharing_a_gpu_train_with_the_whole_step_as_a_cuda_graph(tmp_path
 
 
 def test_train_evaluate_and_predict_on_the_gpu(tmp_path, cifar_dir):
-    (tmp_path / "best.yaml").write_text(yaml.safe_dump({"config": TINY.to_dict(), "n_params": 1}))
+    (tmp_path / "best.yaml").write_text(
+        yaml.safe_dump({"config": TINY.to_dict(), "n_params": count_params(TINY.model)})
+    )
     trained = search("train", "best.yaml", "--epochs", "2", "--train-subset", "8000",
                      "--data-dir", cifar_dir, "--device", "cuda", "--out", "run",
                      "--cuda-graphs", cwd=tmp_path)  # fmt: skip

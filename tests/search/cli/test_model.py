@@ -61,7 +61,9 @@ def read_csv(path):
 def test_train_interrupted_resumed_evaluated_and_predicted_on_real_cifar10(
     tmp_path, cifar_dir, spawn
 ):
-    (tmp_path / "best.yaml").write_text(yaml.safe_dump({"config": TINY.to_dict(), "n_params": 1}))
+    (tmp_path / "best.yaml").write_text(
+        yaml.safe_dump({"config": TINY.to_dict(), "n_params": count_params(TINY.model)})
+    )
     args = ["train", "best.yaml", "--epochs", "2", "--train-subset", "8000", "--ema", "0.99",
             "--tta", "--data-dir", cifar_dir]  # fmt: skip
     straight = search(*args, "--out", "straight", cwd=tmp_path)
