@@ -2,7 +2,7 @@
 # The GPU figures and tests the open issues ask for, in order of worth, in one device call: it
 # starts no step unless the step's SECONDS are left of the call's (default 540: a 10-minute
 # call), and a step may use what is left. Sized for a 15-minute lease, whose start (about a
-# minute) and transfers count: on an H200, 15 of the tests took 137 s (27 now: an estimated
+# minute) and transfers count: on an H200, 15 of the tests took 137 s (28 now: an estimated
 # 180-200 s), so tests and sharing (3 settings of 85 s) fill the first call, and the same
 # command again within the 30 s the machine stays warm, with what the lease has left
 # (status's budget_left_s less about 45 s) in place of LEFT, runs the steps the first did
