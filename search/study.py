@@ -82,6 +82,10 @@ def load_study(storage: Storage, name: str | None) -> optuna.Study:
         raise UserError(f"no study {name!r} in {storage.description}; studies there: {known}")
     study = optuna.load_study(study_name=name, storage=storage.backend)
     _check_objectives(study)
+    if not made_by_search(study.user_attrs) and CREATING in study.user_attrs:
+        raise UserError(f"study {name!r} is half-made: a `search run` began it and has not "
+                        "recorded its space (it is being made, or its process died); allowed: "
+                        "the `search run` command that began it, which makes it whole")  # fmt: skip
     if not made_by_search(study.user_attrs):
         raise UserError(f"study {name!r} was not made by `search run` (it records no space); "
                         "allowed: a study `search run` made")  # fmt: skip
@@ -135,7 +139,7 @@ def _create(storage: Storage, name: str, search: Search, warm: bool) -> bool:
             study.set_metric_names(["val_accuracy"])
         for key, value in search.attrs().items():
             study.set_user_attr(key, value)
-        command = shlex.join(["search", *mask_argv(sys.argv[1:])])
+        command = _command()
         study.set_user_attr(COMMAND, command)
         optuna_dashboard.save_note(study, study_note(search, command))
         study.set_user_attr(
@@ -158,9 +162,16 @@ def _made_whole(study: optuna.Study, search: Search, warm: bool) -> None:
     queued = {t.user_attrs.get(DESIGN) for t in study.get_trials(deepcopy=False)}
     log(f"study {study.study_name!r} was left half-made by a process that died; making it whole")
     with held():
+        if COMMAND not in attrs:  # what export and status name as the command to go on with
+            study.set_user_attr(COMMAND, _command())
         names = warm_start(study, search.space, search.budget, queued) if warm else []
         study.set_user_attr(WARM_START, names)
         _drop_doubles(study)  # another driver may have made it whole at the same moment
+
+
+def _command() -> str:
+    """This process's command line, masked: the one that goes on with the study."""
+    return shlex.join(["search", *mask_argv(sys.argv[1:])])
 
 
 def _drop_doubles(study: optuna.Study) -> None:

@@ -122,6 +122,7 @@ def test_a_study_its_creator_left_half_made_gets_its_designs_once(tmp_path, desi
     queued = [t.user_attrs[DESIGN] for t in study.get_trials() if DESIGN in t.user_attrs]
     assert sorted(queued) == sorted(names)  # each once
     assert study.user_attrs[WARM_START] == names
+    assert study.user_attrs["command"].startswith("search")  # the command export names
     _, said = run(url, 2, budget=1_000_000)
     assert "half-made" not in said and "warm start" not in said
 
@@ -207,3 +208,15 @@ def test_a_retry_of_a_design_is_no_double(tmp_path):
     study, _ = run(url, 1, budget=1_000_000)
     again = [t for t in study.get_trials() if retried_from(t) == first.number]
     assert len(again) == 1 and again[0].state != TrialState.FAIL
+
+
+def test_a_half_made_study_is_said_to_be_half_made_by_the_views(tmp_path):
+    """Not "not made by `search run`": the same `search run` makes it whole."""
+    from errors import UserError
+    from search.study import load_study
+    from storage import open_storage
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    half_made(url, CREATION_GRACE_S + 1)
+    with pytest.raises(UserError, match="study 'w' is half-made: a `search run` began it"):
+        load_study(open_storage(url, must_exist=True), None)
