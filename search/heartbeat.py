@@ -109,10 +109,11 @@ def fail_dead(study: optuna.Study, interval_s: float) -> None:
             _fail(study, storage, trial, f"no heartbeat for {grace_s:g} s: its driver died; {then}",
                   again=queued)  # fmt: skip
         elif beat is None and datetime.now() - started > grace:
-            again = DESIGN in trial.user_attrs or retried_from(trial) is not None
-            then = ("; queued again" if can_retry(trial) else f"; {NOT_RETRIED}") if again else ""
+            queued = DESIGN in trial.user_attrs or retried_from(trial) is not None
+            again = queued and can_retry(trial)
+            then = "; queued again" if again else f"; {NOT_RETRIED}" if queued else ""
             why = f"orphaned: its driver died before the trial's first heartbeat{then}"
-            _fail(study, storage, trial, why, again=again and can_retry(trial))
+            _fail(study, storage, trial, why, again=again)
 
 
 def _fail(
