@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 import warnings
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,12 +119,21 @@ def _set_wal(url: sqlalchemy.URL, shown: str) -> None:
         args, kwargs = url.get_dialect()().create_connect_args(url)
     except (sqlalchemy.exc.ArgumentError, ValueError, TypeError) as err:  # a host, a user, ...
         raise UserError(f"storage {shown} is unreachable: {_reason(err)}") from None
-    try:
-        with sqlite3.connect(*args, **{**kwargs, "timeout": SQLITE_TIMEOUT_S}) as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
-    except sqlite3.Error as err:
+    deadline = time.monotonic() + SQLITE_TIMEOUT_S
+    while True:
+        try:
+            with closing(sqlite3.connect(*args, **{**kwargs, "timeout": SQLITE_TIMEOUT_S})) as db:
+                db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:  # the switch needs the file to itself, and
+            if "locked" in str(err) and time.monotonic() < deadline:  # SQLite does not wait
+                time.sleep(0.05)  # for it: another process opening or reading it, try again
+                continue
+            error = err
+        except sqlite3.Error as err:
+            error = err
         raise UserError(
-            f"storage {shown}: cannot open or create the SQLite file ({err}); allowed: a file "
+            f"storage {shown}: cannot open or create the SQLite file ({error}); allowed: a file "
             "in a writable directory"
         ) from None
 

@@ -1,5 +1,7 @@
 import re
 import sqlite3
+import threading
+import time
 
 import optuna
 import pytest
@@ -64,6 +66,26 @@ def test_sqlite_files_are_in_wal_mode_with_normal_sync(tmp_path):
     with storage.backend.engine.connect() as connection:
         synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
     assert synchronous == 1  # NORMAL
+
+
+def test_a_sqlite_file_being_written_is_made_wal_once_the_writer_is_done(tmp_path):
+    """SQLite refuses the switch to WAL at once, without its busy timeout, while another
+    process writes the file (or switches it too): two workers opening one file at once met it
+    (`database is locked`). The opener waits for the writer instead."""
+    path = tmp_path / "runs.db"
+    optuna.create_study(study_name="s", storage=f"sqlite:///{path}")  # Optuna's: not WAL
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")  # holds the file's reserved lock, as a writer does
+    done = threading.Timer(0.5, writer.execute, ("COMMIT",))
+    done.start()
+    start = time.monotonic()
+    storage = open_storage(f"sqlite:///{path}")
+    assert time.monotonic() - start >= 0.4  # it waited for the writer
+    done.join()
+    writer.close()
+    assert storage.backend.get_all_studies()[0].study_name == "s"
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 @pytest.mark.parametrize(
