@@ -66,19 +66,23 @@ class Heartbeat:
             self.trial_ids.add(trial_id)
 
     def discard(self, trial_id: int) -> None:
+        """Beat no more for the trial; once this returns, no beat for it is on its way (one
+        would write its row again after `forget_beats` deleted it)."""
         with self.lock:
             self.trial_ids.discard(trial_id)
 
     def _beat(self) -> None:
         while not self.stopped.wait(self.interval_s):
-            with self.lock:
-                trial_ids = list(self.trial_ids)
-            for beating in trial_ids:
-                try:
-                    self.storage.record_heartbeat(beating)
-                except _HICCUPS as err:  # a database hiccup: beat again
-                    log(f"heartbeat of trial id {beating} not recorded ({type(err).__name__}); "
-                        f"retrying in {self.interval_s:g} s")  # fmt: skip
+            with self.lock:  # held while beating: `discard` waits for a beat under way
+                for beating in self.trial_ids:
+                    self._beat_for(beating)
+
+    def _beat_for(self, trial_id: int) -> None:
+        try:
+            self.storage.record_heartbeat(trial_id)
+        except _HICCUPS as err:  # a database hiccup: beat again
+            log(f"heartbeat of trial id {trial_id} not recorded ({type(err).__name__}); "
+                f"retrying in {self.interval_s:g} s")  # fmt: skip
 
 
 def fail_dead(study: optuna.Study, interval_s: float) -> None:

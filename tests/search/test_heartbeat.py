@@ -1,11 +1,13 @@
 """Dead drivers' trials, found in Optuna's heartbeat table read directly, on every backend."""
 
+import threading
 import time
 
 import optuna
+import sqlalchemy
 from optuna.trial import TrialState
 
-from search.heartbeat import HEARTBEAT_S, Heartbeat, fail_dead
+from search.heartbeat import HEARTBEAT_S, Heartbeat, fail_dead, forget_beats
 from search.trial import DESIGN, FAIL_REASON, RESUME_ERROR, frozen, retried_from, trial_id
 from storage import open_storage
 
@@ -46,3 +48,34 @@ def test_each_trial_is_judged_by_its_own_drivers_beats_and_only_the_dead_are_fai
     assert reason == "orphaned: its driver died before the trial's first heartbeat; queued again"
     assert retried_from(design_again) == orphan_design.number
     assert design_again.user_attrs == {DESIGN: "ResNet-20"}
+
+
+def test_once_a_trial_is_discarded_no_beat_for_it_is_on_its_way(storage_url, monkeypatch):
+    """A trial put back in the queue loses its heartbeat row (forget_beats); a beat still under
+    way when it was discarded would write the row again, and fail_dead would judge whoever
+    takes the trial next by this driver's beats."""
+    backend = open_storage(storage_url, heartbeat_s=1).backend
+    study = optuna.create_study(storage=backend)
+    trial = study.ask()
+    beating, go_on, record = threading.Event(), threading.Event(), backend.record_heartbeat
+
+    def slow_beat(beating_id: int) -> None:  # the database slow to answer a beat
+        beating.set()
+        go_on.wait(10)
+        record(beating_id)
+
+    with Heartbeat(backend, 0.01) as beats:
+        beats.add(trial_id(trial))
+        monkeypatch.setattr(backend, "record_heartbeat", slow_beat)
+        assert beating.wait(10)  # a beat is under way
+        discarding = threading.Thread(target=beats.discard, args=(trial_id(trial),))
+        discarding.start()
+        discarding.join(0.3)
+        assert discarding.is_alive()  # it waits for the beat under way
+        go_on.set()
+        discarding.join(10)
+        forget_beats(study, trial)
+        time.sleep(0.2)  # twenty beats' time: none comes for the trial
+    with backend.engine.connect() as connection:
+        rows = connection.execute(sqlalchemy.text("SELECT trial_id FROM trial_heartbeats"))
+        assert rows.all() == []
