@@ -182,6 +182,9 @@ def open_storage(
         raise UserError(f"storage {mask(url)} is unreachable: {_reason(err)}") from None
     if file is not None:
         sqlalchemy.event.listen(backend.engine, "connect", _sqlite_connection)
+        if not must_exist:  # a writer's transactions are atomic (a reader's only read)
+            sqlalchemy.event.listen(backend.engine, "connect", _sqlite_transactions_here)
+            sqlalchemy.event.listen(backend.engine, "begin", _begin_immediate)
         backend.engine.dispose()  # connections opened from now on get the setting
     return Storage(url, backend, sqlite, file)
 
@@ -244,6 +247,21 @@ def _sqlite_connection(connection: sqlite3.Connection, record: object) -> None:
     of each trial's writes); a crash of the program loses nothing, a power cut at most the last
     commits, and the file stays consistent either way (SQLite's WAL documentation)."""
     connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def _sqlite_transactions_here(connection: sqlite3.Connection, record: object) -> None:
+    """Python's sqlite3 begins a transaction only at the first write, so the reads of a
+    read-then-write (Optuna's: is the trial still WAITING, then set it RUNNING; is it still
+    RUNNING, then set it FAIL) ran outside it, and two processes could both act on what they
+    read: both took one queued trial. Transactions begin where SQLAlchemy begins them."""
+    connection.isolation_level = None  # no implicit BEGIN: `_begin_immediate` says it
+
+
+def _begin_immediate(connection: sqlalchemy.Connection) -> None:
+    """Every transaction takes the write lock at once, waiting the busy timeout for it: one
+    that only read first and then wrote would be refused at once ("database is locked"), without
+    waiting, whenever another process had written since its read (SQLite's WAL mode)."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _open_proxy(url: str) -> optuna.storages.BaseStorage:

@@ -2,9 +2,15 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
 
 import optuna
+import psycopg
 import pytest
+import sqlalchemy
+from optuna.trial import TrialState
 
 from errors import UserError
 from storage import check_storage, open_storage
@@ -108,8 +114,6 @@ def test_bad_urls_fail_in_one_line_without_the_password(url, message):
 
 def test_checking_a_storage_writes_nothing(storage_url):
     """What `search run` says before Ray starts: a reachable database is left as it was."""
-    import sqlalchemy
-
     check_storage(storage_url)
     if file := sqlite_file(sqlalchemy.make_url(storage_url)):
         assert not file.exists()  # the run makes it
@@ -129,8 +133,6 @@ def test_a_reader_does_not_create_a_missing_sqlite_file(tmp_path):
 def test_a_read_only_open_writes_nothing_to_a_database_without_studies(storage_url):
     """Status, export, report and the dashboard pointed at another application's database:
     refused, and the database left as it was (no Optuna tables, a SQLite file not made WAL)."""
-    import sqlalchemy
-
     engine = sqlalchemy.create_engine(storage_url)
     with engine.begin() as connection:
         connection.execute(sqlalchemy.text("CREATE TABLE other (x INTEGER)"))
@@ -188,3 +190,33 @@ def test_sqlite_in_memory_is_one_database_for_the_process(url):
     storage = open_storage(url)
     optuna.create_study(study_name="s", storage=storage.backend).optimize(lambda t: 1.0, 3)
     assert len(optuna.load_study(study_name="s", storage=storage.backend).trials) == 3
+
+
+@contextmanager
+def _writing(url: str, trial_id: int) -> Iterator[None]:
+    """Another process in the middle of a write of the trial (SQLite: the file's write lock;
+    PostgreSQL: its row) for the block."""
+    if file := sqlite_file(sqlalchemy.make_url(url)):
+        with closing(sqlite3.connect(file, isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            yield
+            db.execute("COMMIT")
+        return
+    with psycopg.connect(url) as db:
+        db.execute("SELECT 1 FROM trials WHERE trial_id = %s FOR UPDATE", (trial_id,))
+        yield
+
+
+def test_two_drivers_claiming_one_queued_trial_at_once_get_it_once(storage_url):
+    """A driver takes a queued trial by setting it RUNNING if it is still WAITING: Optuna reads
+    the state, then writes. On SQLite the read ran outside the write's transaction, so two
+    drivers that read it while another process wrote both took it, and both trained it."""
+    study = optuna.create_study(study_name="s", storage=open_storage(storage_url).backend)
+    study.enqueue_trial({"x": 1.0})
+    waiting = study.trials[0]._trial_id
+    drivers = [open_storage(storage_url).backend for _ in range(2)]
+    with ThreadPoolExecutor(2) as pool, _writing(storage_url, waiting):
+        claims = [pool.submit(claim.set_trial_state_values, waiting, TrialState.RUNNING)
+                  for claim in drivers]  # fmt: skip
+        time.sleep(0.5)  # both have read it WAITING (or wait to), and wait for the writer
+    assert sorted(claim.result() for claim in claims) == [False, True]
