@@ -8,9 +8,11 @@ import os
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray stays on 127.0.0.1
 
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,14 @@ import numpy as np
 import pytest
 
 from trainers.data import default_data_dir
+
+# Ray's folder, this test run's own (short: Ray's socket paths under it must be). A cluster
+# started here (ray.cluster_utils.Cluster) records its address in it, and `ray.init()` or
+# `search run` anywhere on the machine that reads that record joins the cluster it names:
+# another test run's (`ray.init(num_cpus=...)` then fails) or a user's; its shutdown deletes
+# the record, whoever wrote it.
+RAY_TMPDIR = tempfile.mkdtemp(prefix="ray", dir=os.environ.get("RAY_TMPDIR", "/tmp"))
+os.environ["RAY_TMPDIR"] = RAY_TMPDIR
 
 ROOT = Path(__file__).resolve().parents[1]
 MAKE_CIFAR = ROOT.parent / "shared" / "data" / "cifar10" / "make_cifar10.py"
@@ -51,6 +61,10 @@ def pytest_report_header() -> list[str]:
 
 
 NO_CUDA = "no CUDA device here; run them on a GPU machine (../shared/gpu/README.md)"
+
+
+def pytest_unconfigure() -> None:
+    shutil.rmtree(RAY_TMPDIR, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
