@@ -6,35 +6,33 @@ other machines can use it too. `open_storage("grpc://HOST:PORT")` is the client 
 
 from __future__ import annotations
 
-import socket
-import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
+import grpc
 import optuna
 
 # Optuna's public run_grpc_proxy_server blocks until the process ends; the driver serves only
-# while its trials run, so it starts and stops the server that function would build itself.
-from optuna.storages._grpc.server import make_server
+# while its trials run, so it builds and stops the server that function would build itself
+# (optuna.storages._grpc.server.make_server), on a port of its own
+from optuna.storages._grpc.auto_generated.api_pb2_grpc import add_StorageServiceServicer_to_server
+from optuna.storages._grpc.servicer import OptunaStorageProxyService
 
 from storage.study_storage import Storage
 
 __all__ = ["serve_proxy"]
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def serve_proxy(storage: Storage, host: str) -> Iterator[str]:
-    """Serve `storage` on `host` at a free port while the block runs; yields grpc://HOST:PORT."""
-    port = _free_port(host)
-    with warnings.catch_warnings():  # experimental since Optuna 4.2
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        server = make_server(optuna.storages.get_storage(storage.backend), host, port)
+    """Serve `storage` on `host` while the block runs, at a port the system picks and no other
+    server may share (gRPC lets servers share a port by default, and a second driver's workers
+    would then reach either study's database); yields grpc://HOST:PORT."""
+    server = grpc.server(ThreadPoolExecutor(max_workers=10), options=[("grpc.so_reuseport", 0)])
+    service = OptunaStorageProxyService(optuna.storages.get_storage(storage.backend))
+    add_StorageServiceServicer_to_server(service, server)
+    port = server.add_insecure_port(f"{host}:0")
     server.start()
     try:
         yield f"grpc://{host}:{port}"
