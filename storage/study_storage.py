@@ -125,17 +125,14 @@ def _set_wal(url: sqlalchemy.URL, shown: str) -> None:
             with closing(sqlite3.connect(*args, **{**kwargs, "timeout": SQLITE_TIMEOUT_S})) as db:
                 db.execute("PRAGMA journal_mode=WAL")
             return
-        except sqlite3.OperationalError as err:  # the switch needs the file to itself, and
-            if "locked" in str(err) and time.monotonic() < deadline:  # SQLite does not wait
-                time.sleep(0.05)  # for it: another process opening or reading it, try again
-                continue
-            error = err
-        except sqlite3.Error as err:
-            error = err
-        raise UserError(
-            f"storage {shown}: cannot open or create the SQLite file ({error}); allowed: a file "
-            "in a writable directory"
-        ) from None
+        except sqlite3.Error as err:  # the switch needs the file to itself, and SQLite refuses
+            busy = getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY  # at once while
+            if not busy or time.monotonic() > deadline:
+                raise UserError(
+                    f"storage {shown}: cannot open or create the SQLite file ({err}); allowed: "
+                    "a file in a writable directory"
+                ) from None
+        time.sleep(0.05)  # another writes: try again, as a busy timeout would
 
 
 def check_storage(url: str | None = None) -> None:
