@@ -36,6 +36,7 @@ from optuna.storages._rdb import models
 from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.trial import FrozenTrial, TrialState
 
+from search.claim import NoPlace, taken, taken_in
 from search.trial import rdb_of, storage_of, study_id_of
 
 __all__ = ["Draft"]
@@ -127,10 +128,18 @@ class Draft(optuna.Trial):
         self._relative_params = None
         self._fixed_params: dict[str, Any] = {}
 
-    def write(self, state: TrialState) -> optuna.Trial | FrozenTrial:
+    def write(self, state: TrialState, wanted: int | None = None) -> optuna.Trial | FrozenTrial:
         """Store the draft in one transaction: RUNNING gives the trial to train; PRUNED or
-        FAIL gives the finished record (the sampler's `after_trial` heard of it, as on tell)."""
+        FAIL gives the finished record (the sampler's `after_trial` heard of it, as on tell).
+
+        With `wanted`, the study's trials to train, a RUNNING draft claims a place: where that
+        many are trained or running, nothing is written and NoPlace is raised (search.claim).
+        """
         study = self.home
+        if wanted is not None and rdb_of(study) is None:  # no transaction to count in
+            if taken(study.get_trials(deepcopy=False)) >= wanted:
+                raise NoPlace
+            wanted = None
         if state.is_finished():  # as on tell, before it is stored: what the sampler writes
             study.sampler.after_trial(self.study, self._cached_frozen_trial, state, None)
         record = copy.deepcopy(self._cached_frozen_trial)  # (its constraints) is in it then
@@ -142,16 +151,24 @@ class Draft(optuna.Trial):
             record._trial_id = storage_of(study).create_new_trial(study_id_of(study), record)
             record.number = storage_of(study).get_trial(record._trial_id).number
         else:
-            record._trial_id, record.number = _insert(rdb, study_id_of(study), record)
+            inserted = _insert(rdb, study_id_of(study), record, wanted)
+            if inserted is None:
+                raise NoPlace
+            record._trial_id, record.number = inserted
         study._thread_local.cached_all_trials = None  # as study.tell()
         return optuna.Trial(study, record._trial_id) if state == TrialState.RUNNING else record
 
 
-def _insert(rdb: optuna.storages.RDBStorage, study_id: int, record: FrozenTrial) -> tuple[int, int]:
+def _insert(
+    rdb: optuna.storages.RDBStorage, study_id: int, record: FrozenTrial, wanted: int | None
+) -> tuple[int, int] | None:
     """Optuna's `create_new_trial(study_id, template)` for a new trial's params and attributes:
-    one transaction, the study's row locked while the trial is numbered, as Optuna does."""
+    one transaction, the study's row locked while the trial is numbered, as Optuna does. With
+    `wanted`, None (nothing written) where that many places are taken (search.claim)."""
     with _create_scoped_session(rdb.scoped_session) as session:
         models.StudyModel.find_or_raise_by_id(study_id, session, for_update=True)
+        if wanted is not None and taken_in(session, study_id) >= wanted:
+            return None
         trial = models.TrialModel(
             study_id=study_id, number=None, state=record.state,
             datetime_start=record.datetime_start, datetime_complete=record.datetime_complete,

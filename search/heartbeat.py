@@ -20,7 +20,7 @@ from search.console import log
 from search.retry import NOT_RETRIED, can_retry, retry
 from search.trial import DESIGN, FAIL_REASON, as_sampled, rdb_of, retried_from, trial_id
 
-__all__ = ["GRACE_BEATS", "HEARTBEAT_S", "Heartbeat", "fail_dead", "forget_beats"]
+__all__ = ["GRACE_BEATS", "HEARTBEAT_S", "Heartbeat", "fail_dead"]
 
 _HICCUPS = (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError)
 GRACE_BEATS = 3  # missed heartbeats after which a running trial is failed and retried
@@ -31,8 +31,6 @@ _BEATS = (
     .bindparams(sqlalchemy.bindparam("ids", expanding=True))
     .columns(trial_id=sqlalchemy.Integer, heartbeat=sqlalchemy.DateTime)
 )
-
-_FORGET = sqlalchemy.text("DELETE FROM trial_heartbeats WHERE trial_id = :trial_id")
 
 
 class Heartbeat:
@@ -66,8 +64,8 @@ class Heartbeat:
             self.trial_ids.add(trial_id)
 
     def discard(self, trial_id: int) -> None:
-        """Beat no more for the trial; once this returns, no beat for it is on its way (one
-        would write its row again after `forget_beats` deleted it)."""
+        """Beat no more for the trial; once this returns, no beat for it is on its way (the
+        trial is told next: a late beat would stamp a trial that has ended)."""
         with self.lock:
             self.trial_ids.discard(trial_id)
 
@@ -133,13 +131,3 @@ def _fail(
         return  # another driver got there first
     if again:
         retry(study, as_sampled(storage.get_trial(trial_id(trial))))
-
-
-def forget_beats(study: optuna.Study, trial: optuna.Trial) -> None:
-    """Delete a trial's heartbeats as it goes back in the queue: whoever takes it next beats
-    anew, and until then it must not be judged by this driver's last beat (fail_dead would
-    find it stale and fail it under that driver)."""
-    storage = rdb_of(study)
-    if storage is not None and storage.heartbeat_interval:
-        with storage.engine.begin() as connection:
-            connection.execute(_FORGET, {"trial_id": trial_id(trial)})

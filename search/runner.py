@@ -16,10 +16,11 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from errors import ConfigError, SearchError, UserError
+from search.claim import NoPlace, claim_queued
 from search.console import log
 from search.draft import Draft
 from search.executors import Executor
-from search.heartbeat import GRACE_BEATS, Heartbeat, fail_dead, forget_beats
+from search.heartbeat import GRACE_BEATS, Heartbeat, fail_dead
 from search.interrupts import check, held
 from search.plan import Plan, checkpoint_path
 from search.progress import TrialProgress
@@ -31,7 +32,6 @@ from search.trial import (
     as_sampled,
     frozen,
     is_trained,
-    pop_queued,
     reason,
     retried_from,
     storage_of,
@@ -47,10 +47,6 @@ POLL_S = 1.0  # how often the loop looks at trials running elsewhere (Ray worker
 
 class _GaveUp(SearchError):
     """Too many trials in a row did not train."""
-
-
-class _Surplus(SearchError):
-    """Drivers racing for the last places asked more trials than are wanted."""
 
 
 class _Loop:
@@ -77,7 +73,7 @@ class _Loop:
             return Draft(self.study, trials)
         queued.sort(key=lambda t: (retried_from(t) is None, t.number))
         with held():
-            trial = pop_queued(self.study, queued)
+            trial = claim_queued(self.study, queued, self.plan.target)
             if trial is not None:
                 self.hold(trial)
                 return trial
@@ -88,20 +84,13 @@ class _Loop:
         self.beats.add(trial_id(trial))
         self.in_hand[trial.number] = trial
 
-    def requeue(self, trial: optuna.Trial) -> None:
-        """Put a trial taken from the queue back in it, for this or another driver to run."""
-        with held():
-            self.beats.discard(trial_id(trial))
-            forget_beats(self.study, trial)
-            storage_of(self.study).set_trial_state_values(trial_id(trial), TrialState.WAITING)
-            del self.in_hand[trial.number]
-
     def admit(self, trial: optuna.Trial) -> optuna.Trial:
-        """The sampled trial RUNNING in the storage and in hand (a draft is written now)."""
+        """The sampled trial RUNNING in the storage and in hand (a draft is written now, if the
+        study still has a place for it: else NoPlace, and nothing is written)."""
         if not isinstance(trial, Draft):
             return trial
         with held():
-            written = trial.write(TrialState.RUNNING)
+            written = trial.write(TrialState.RUNNING, self.plan.target)
             self.hold(written)
         return written
 
@@ -136,8 +125,8 @@ class _Loop:
         return record
 
     def _record(self, trial: optuna.Trial, outcome: Outcome) -> bool:
-        """Tell the outcome; False if another driver told it first (on SQLite, without row locks,
-        two can pop one queued trial), whose result, checkpoint and retry stand."""
+        """Tell the outcome; False if another driver told it first (one that judged this driver
+        dead by its heartbeats and failed the trial), whose result, checkpoint and retry stand."""
         try:
             if outcome.state == TrialState.COMPLETE:
                 self.study.tell(trial, outcome.value)
@@ -155,15 +144,11 @@ class _Loop:
     def start(self, trial: optuna.Trial) -> bool:
         """Sample the trial and hand it to the executor; False if it ended here instead (over
         budget, or a fault of its space, its config or, in this process, its training). Raises
-        _Surplus if other drivers took the last place meanwhile: a sampled trial is told FAIL,
-        a queued one (a published design, a retry) goes back in the queue."""
-        queued = not isinstance(trial, Draft)
+        NoPlace, writing nothing, if other drivers took the last place while it was sampled."""
         try:
             with held():  # a queued trial's sampler writes to the storage
                 config = sample(trial, self.plan.space, self.plan.fidelity, self.plan.budget)
             trial = self.admit(trial)
-            if self.surplus(trial):
-                raise _Surplus
             checkpoint = checkpoint_path(self.plan.checkpoints, frozen(trial))
             self.executor.submit(trial, config, checkpoint)
             return True
@@ -171,12 +156,8 @@ class _Loop:
             outcome = Outcome(TrialState.PRUNED)
         except ConfigError as err:
             outcome = Outcome(TrialState.FAIL, reason=str(err))
-        except _Surplus:
-            if queued:
-                self.requeue(trial)
-            else:
-                self.tell(trial, Outcome(TrialState.FAIL, reason="surplus: others took the place"))
-            raise
+        except NoPlace:
+            raise  # others took the last place while it was sampled: nothing was written
         except UserError:
             raise  # bad input training found (the data, say): nothing more can train
         except Exception as err:  # noqa: BLE001  # the one place a trial's fault is its FAIL
@@ -184,13 +165,6 @@ class _Loop:
             outcome = Outcome(TrialState.FAIL, reason=fault_reason(err))
         self.tell(trial, outcome)
         return False
-
-    def surplus(self, trial: optuna.Trial) -> bool:
-        """Whether drivers racing for the last places asked more trials than are wanted: the
-        lowest-numbered running trials keep the places. Counted on one fresh snapshot."""
-        trials = self.study.get_trials(deepcopy=False)
-        ahead = sum(t.state == TrialState.RUNNING and t.number < trial.number for t in trials)
-        return trained_count(trials) + ahead >= self.plan.target
 
     def time_up(self) -> bool:
         """Whether the deadline has passed (said once): no trial starts after it."""
@@ -213,7 +187,7 @@ class _Loop:
                 raise _GaveUp
             try:
                 busy += self.start(self.ask())
-            except _Surplus:
+            except NoPlace:  # other drivers took the last places meanwhile (search.claim)
                 return
 
     def wait_for_others(self) -> None:

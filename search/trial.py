@@ -5,7 +5,6 @@ status, report, export) goes through this module.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import warnings
 from collections.abc import Iterable
@@ -40,7 +39,6 @@ __all__ = [
     "is_budget_rejected",
     "is_trained",
     "outcome",
-    "pop_queued",
     "rdb_of",
     "reason",
     "retried_from",
@@ -143,9 +141,9 @@ def reason(trial: FrozenTrial) -> str:
 # per trial id, a Ray worker rebuilds its trial from the id (`optuna.trial.Trial(study, id)`),
 # the driver reads a trial's current record from the storage, the search for trials that never
 # beat reads Optuna's heartbeat table through the RDB storage under its cache, and a draft
-# (search.draft) is written as a template trial of the study's id, and a queued trial is popped
-# in the search's order (`pop_queued`). These functions and search.draft are the only places
-# that reach in.
+# (search.draft) is written as a template trial of the study's id, and a queued trial is claimed
+# in the search's order (search.claim). These functions, search.draft and search.claim are the
+# only places that reach in.
 def trial_id(trial: optuna.Trial | FrozenTrial) -> int:
     return trial._trial_id
 
@@ -167,16 +165,3 @@ def rdb_of(study: optuna.Study) -> optuna.storages.RDBStorage | None:
 def frozen(trial: optuna.Trial) -> FrozenTrial:
     """The trial's record as the storage holds it now."""
     return trial.storage.get_trial(trial_id(trial))
-
-
-def pop_queued(study: optuna.Study, queued: Iterable[FrozenTrial]) -> optuna.Trial | None:
-    """The first of `queued` (WAITING trials) that this process sets RUNNING, as `study.ask()`
-    pops Optuna's queue, but in the order given (`study.ask()` takes the oldest first); None
-    where other processes took them all."""
-    storage = storage_of(study)
-    for waiting in queued:
-        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
-            if storage.set_trial_state_values(trial_id(waiting), TrialState.RUNNING):
-                study._thread_local.cached_all_trials = None  # as study.ask(): a fresh read
-                return optuna.Trial(study, trial_id(waiting))
-    return None

@@ -131,9 +131,7 @@ def test_concurrent_drivers_lose_nothing(request, tmp_path, fake_cifar, backend,
         or (t.state.name == "PRUNED" and not t.user_attrs["pruned_reason"].startswith("budget"))
     ]
     assert len(trained) == 24  # exactly, however many drivers raced for the last places
-    for t in trials:
-        if t.state.name == "FAIL":
-            assert t.user_attrs["fail_reason"].startswith("surplus")
+    assert "FAIL" not in states  # a driver refused a place wrote nothing (search.claim)
 
 
 def test_running_out_of_memory_fails_the_trial_and_the_run_goes_on(tmp_path, fake_cifar):
