@@ -54,6 +54,9 @@ def load_config(path: str | Path) -> TrainConfig:
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or "malformed"
         raise UserError(f"{path} is not valid YAML or JSON{at}: {problem}") from None
+    except RecursionError:  # the composer recurses per level of nesting: `[[[[...`
+        raise UserError(f"{path} is not valid YAML or JSON: nested too deeply; allowed: a "
+                        "mapping of config keys") from None  # fmt: skip
     if not isinstance(data, dict):
         raise UserError(f"{path} must hold a mapping of config keys, got {type(data).__name__}")
     export = None

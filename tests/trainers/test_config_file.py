@@ -86,3 +86,11 @@ def test_a_runs_metrics_json_is_read_through_its_config(tmp_path):
     metrics = {"epochs": 3, "n_params": count_params(config.model), "config": config.to_dict()}
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     assert load_config(tmp_path / "metrics.json") == config
+
+
+def test_a_file_nested_too_deeply_is_one_line_not_a_recursion_error(tmp_path):
+    """PyYAML's composer recurses per level: `[[[[...` raised RecursionError, a traceback."""
+    path = tmp_path / "deep.yaml"
+    path.write_text("[" * 100_000)
+    with pytest.raises(UserError, match=r"deep\.yaml is not valid YAML or JSON: nested too deep"):
+        load_config(path)
