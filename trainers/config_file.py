@@ -15,7 +15,10 @@ from errors import ConfigError, UserError
 from trainers.config import TrainConfig
 from trainers.counting import count_params
 
-__all__ = ["load_config"]
+__all__ = ["EXPORT_KEYS", "load_config"]
+
+# what `search export` writes beside the config (search/views/export.py)
+EXPORT_KEYS = ("config", "n_params", "metrics", "zoo", "gain", "provenance")
 
 
 class _UniqueKeys(yaml.SafeLoader):
@@ -36,6 +39,19 @@ class _UniqueKeys(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep)
+
+
+def _check_beside(export: dict, path: Path) -> None:
+    """An export holds only EXPORT_KEYS beside its config: any other key is an edit's slip (a
+    config key dedented out of `config:`, `model:` or `optim:`), which would not train."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    stray = [key for key in export if key not in EXPORT_KEYS]
+    if stray:  # a config field first: the likelier slip
+        key = min(stray, key=lambda k: k not in fields)
+        raise ConfigError(
+            f"{path}: {key!r} beside config, not in it; allowed: the config's keys under "
+            f"config:, and beside it only {', '.join(EXPORT_KEYS)}"
+        )
 
 
 def load_config(path: str | Path) -> TrainConfig:
@@ -62,13 +78,8 @@ def load_config(path: str | Path) -> TrainConfig:
     export = None
     if "config" in data and isinstance(data["config"], dict):
         export, data = data, data["config"]  # `search export`'s, or a run's metrics.json
-        fields = {f.name for f in dataclasses.fields(TrainConfig)}
-        exported = "provenance" in export  # `search export`'s, not a run's metrics.json
-        if exported and (stray := sorted(fields & set(export))):  # an indentation slip
-            raise ConfigError(
-                f"{path}: {stray[0]!r} beside config, not in it; allowed: the config's keys "
-                "under config:"
-            )
+        if "provenance" in export:  # `search export`'s, not a run's metrics.json
+            _check_beside(export, path)
     try:
         config = TrainConfig.from_dict(data)
     except ConfigError as err:

@@ -94,3 +94,14 @@ def test_a_file_nested_too_deeply_is_one_line_not_a_recursion_error(tmp_path):
     path.write_text("[" * 100_000)
     with pytest.raises(UserError, match=r"deep\.yaml is not valid YAML or JSON: nested too deep"):
         load_config(path)
+
+
+def test_an_edited_export_with_a_nested_key_slipped_out_of_config_is_refused(tmp_path):
+    """`weight_decay: 0.01` dedented to the export's top level was dropped without a word: the
+    config then trained with the default weight decay, not the user's."""
+    n = count_params(ModelConfig())
+    path = tmp_path / "e.yaml"
+    path.write_text(f"config:\n  optim:\n    lr: 0.05\nweight_decay: 0.01\nn_params: {n}\n"
+                    "provenance: {trial: 3}\n")  # fmt: skip
+    with pytest.raises(ConfigError, match="'weight_decay' beside config, not in it; allowed"):
+        load_config(path)
