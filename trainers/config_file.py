@@ -85,7 +85,12 @@ def load_config(path: str | Path) -> TrainConfig:
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
     n_params = export.get("n_params") if export else None
-    if isinstance(n_params, int) and (built := count_params(config.model)) != n_params:
+    if n_params is not None and (isinstance(n_params, bool) or not isinstance(n_params, int)):
+        raise ConfigError(  # unchecked, an edited model would train as the exported one
+            f"{path}: n_params must be an integer, the exported model's count, got "
+            f"{n_params!r}; allowed: the exported count, or no n_params line"
+        )
+    if n_params is not None and (built := count_params(config.model)) != n_params:
         raise ConfigError(
             f"{path}: its config builds a model of {built:,} parameters, not the exported "
             f"n_params {n_params:,}; allowed: the exported model, or an edited one without n_params"

@@ -105,3 +105,15 @@ def test_an_edited_export_with_a_nested_key_slipped_out_of_config_is_refused(tmp
                     "provenance: {trial: 3}\n")  # fmt: skip
     with pytest.raises(ConfigError, match="'weight_decay' beside config, not in it; allowed"):
         load_config(path)
+
+
+@pytest.mark.parametrize("written", ["'5266'", "5266.0", "true", "[5266]"])
+def test_an_export_whose_n_params_is_no_integer_is_refused_not_left_unchecked(tmp_path, written):
+    """`n_params: '5266'` skipped the count's check: the edited model below trained as the
+    exported one, and `true` was checked as the count 1."""
+    path = tmp_path / "e.yaml"
+    path.write_text(f"config:\n  model:\n    stem_width: 8\nn_params: {written}\n")
+    with pytest.raises(ConfigError, match="n_params must be an integer"):
+        load_config(path)
+    path.write_text("config:\n  model:\n    stem_width: 8\nn_params:\n")  # blanked: left out
+    assert load_config(path).model.stem_width == 8
