@@ -13,7 +13,7 @@ from optuna.trial import FrozenTrial
 
 from errors import UserError
 from search.study import BUDGET, COMMAND, FIDELITY, SPACE
-from search.trial import CONFIG, DESIGN, DEVICE, METRICS, N_PARAMS
+from search.trial import CONFIG, DESIGN, DEVICE, METRICS, N_PARAMS, reason, retried_from
 from search.views.gain import gain, val_size_of
 from storage import Storage
 from trainers import TrainConfig
@@ -64,6 +64,7 @@ def export_document(study: optuna.Study, trial: FrozenTrial, storage: Storage) -
             "storage": storage.masked,
             **{key: study.user_attrs.get(key) for key in (SPACE, BUDGET, FIDELITY)},
             "params": trial.params,
+            **({"retry": reason(trial)} if retried_from(trial) is not None else {}),
             "exported_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "versions": _versions(),
         },

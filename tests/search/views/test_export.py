@@ -41,3 +41,31 @@ def test_every_key_search_export_writes_beside_config_is_one_search_train_reads(
     document = export_document(study, study.best_trial, types.SimpleNamespace(masked="s"))
     assert {"config", "zoo", "gain", "provenance"} <= set(document) <= set(EXPORT_KEYS)
     assert load_config(write_document(document, tmp_path / "best.yaml")) == config
+
+
+def test_the_export_of_a_retry_says_so_as_every_view_does(tmp_path):
+    """status and report call a retry one (`retry of #0, resumed after epoch 1`); its export
+    said nothing of it."""
+    import types
+
+    import optuna
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState, create_trial
+
+    from search.views.export import export_document
+    from trainers import TrainConfig, count_params
+
+    config, lr = TrainConfig(), {"lr": FloatDistribution(0.01, 0.5)}
+    attrs = {"config": config.to_dict(), "n_params": count_params(config.model)}
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(create_trial(state=TrialState.FAIL, params={"lr": 0.1}, distributions=lr,
+                                 user_attrs=attrs))  # fmt: skip
+    study.add_trial(create_trial(value=0.5, params={"lr": 0.1}, distributions=lr,
+                                 user_attrs={**attrs, "resumed_from_epoch": 1},
+                                 system_attrs={"failed_trial": 0}))  # fmt: skip
+    document = export_document(study, study.best_trial, types.SimpleNamespace(masked="s"))
+    assert document["provenance"]["retry"] == "retry of #0, resumed after epoch 1"
+    study.add_trial(create_trial(value=0.9, params={"lr": 0.1}, distributions=lr,
+                                 user_attrs=attrs))  # fmt: skip
+    document = export_document(study, study.best_trial, types.SimpleNamespace(masked="s"))
+    assert "retry" not in document["provenance"]
