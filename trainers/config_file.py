@@ -76,7 +76,12 @@ def load_config(path: str | Path) -> TrainConfig:
     if not isinstance(data, dict):
         raise UserError(f"{path} must hold a mapping of config keys, got {type(data).__name__}")
     export = None
-    if "config" in data and isinstance(data["config"], dict):
+    if "config" in data and not isinstance(data["config"], dict):  # an emptied `config:`
+        raise ConfigError(
+            f"{path}: config must be a mapping of the config's keys, got {data['config']!r}; "
+            "allowed: model, optim, ... under config:"
+        )
+    if "config" in data:
         export, data = data, data["config"]  # `search export`'s, or a run's metrics.json
         if "provenance" in export:  # `search export`'s, not a run's metrics.json
             _check_beside(export, path)

@@ -117,3 +117,13 @@ def test_an_export_whose_n_params_is_no_integer_is_refused_not_left_unchecked(tm
         load_config(path)
     path.write_text("config:\n  model:\n    stem_width: 8\nn_params:\n")  # blanked: left out
     assert load_config(path).model.stem_width == 8
+
+
+@pytest.mark.parametrize("written", ["", " []", " 3"])
+def test_an_export_whose_config_is_no_mapping_says_so(tmp_path, written):
+    """An emptied `config:` was read as a bare config holding an unknown key 'config',
+    whose allowed keys (model, optim, ...) are no fix for an export."""
+    path = tmp_path / "e.yaml"
+    path.write_text(f"config:{written}\nn_params: 5266\nprovenance: {{trial: 3}}\n")
+    with pytest.raises(ConfigError, match="config must be a mapping of the config's keys, got"):
+        load_config(path)
