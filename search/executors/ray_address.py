@@ -21,7 +21,7 @@ from ray._private.services import canonicalize_bootstrap_address
 from errors import UserError
 from search.console import log
 
-__all__ = ["CONNECT_TIMEOUT_S", "ray_target"]
+__all__ = ["CONNECT_TIMEOUT_S", "ray_target", "unanswered"]
 
 CONNECT_TIMEOUT_S = 10  # for a Ray head to answer
 CLIENT_PORT = "10001 unless `ray start --ray-client-server-port` chose another"
@@ -37,7 +37,7 @@ def _host_port(address: str) -> str | None:
     return f"{host}:{port}" if host and port.isdigit() else None
 
 
-def _unanswered(address: str) -> str | None:
+def unanswered(address: str) -> str | None:
     """Why no Ray head answers at `address` ([ray://]HOST:PORT), or None where one does."""
     client = address.startswith("ray://")
     host_port = _host_port(address)
@@ -87,7 +87,7 @@ def ray_target(address: str | None) -> str | None:
         found = _resolved(address, given)
     if found is None:
         return None
-    why = _unanswered(found)
+    why = unanswered(found)
     if why is None:
         return address
     if env or address not in (None, "auto"):

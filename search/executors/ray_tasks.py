@@ -24,7 +24,7 @@ from optuna.pruners import BasePruner
 from ray.exceptions import NodeDiedError, RayActorError, RayError, WorkerCrashedError
 
 from errors import UserError
-from search.executors.ray_address import ray_target
+from search.executors.ray_address import ray_target, unanswered
 from search.executors.resources import Resources, live_nodes
 from search.training import Outcome, fault_reason, train_trial
 from search.trial import GPU_IDS, GPUS, HOST, NODE, PID, trial_id
@@ -32,7 +32,11 @@ from storage import Storage, open_storage
 from storage.proxy import serve_proxy
 from trainers import Metrics, TrainConfig
 
-__all__ = ["RayExecutor", "ray_session", "storage_for_workers"]
+__all__ = ["ClusterLost", "RayExecutor", "ray_session", "storage_for_workers"]
+
+
+class ClusterLost(UserError):
+    """The Ray cluster stopped answering (its head died): nothing more can train on it."""
 
 
 @contextmanager
@@ -164,7 +168,26 @@ class RayExecutor:
             except UserError:  # bad input a worker found: the loop stops the search, and the
                 self.held_back = ended  # trials that ended beside it come from its next wait
                 raise
+        fresh = ended[len(ended) - len(ready) :]  # this wait's, not those held back
+        if any(outcome.retry for _, outcome in fresh):  # one died: its worker, its node, or
+            self._check_cluster(ended)  # the whole cluster?
         return ended
+
+    def _check_cluster(self, ended: list[tuple[optuna.Trial, Outcome]]) -> None:
+        """ClusterLost where the cluster's head no longer answers: Ray would exit this process
+        a minute later, leaving its trials RUNNING. Every trial in hand ends as a died one, to
+        be queued again by the loop from the next wait, and no trial starts on the dead one."""
+        why = unanswered(ray.get_runtime_context().gcs_address)
+        if why is None:
+            return
+        lost = Outcome(optuna.trial.TrialState.FAIL, reason="Ray cluster lost", retry=True)
+        self.held_back = ended + [(trial, lost) for trial in self.tasks.values()]
+        self.tasks.clear()
+        self.gpus_held.clear()
+        raise ClusterLost(
+            f"the Ray cluster stopped answering ({why}); its trials are queued again, to "
+            "resume when the same command is run with a cluster"
+        )
 
     def _ready(self, timeout_s: float) -> list[ray.ObjectRef]:
         """The tasks that have ended: the first within `timeout_s`, and any others by then."""

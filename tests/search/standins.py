@@ -190,3 +190,19 @@ class DyingWorker:
 
     def cancel(self) -> None:
         self.ended.clear()
+
+
+class DiesOnce(Timed):
+    """The first process to call it dies at once (as on a node that went down); the others
+    train like `Timed`."""
+
+    def __init__(self, flag: Path, seconds_per_epoch: float) -> None:
+        super().__init__(seconds_per_epoch)
+        self.flag = flag
+
+    def __call__(self, config: TrainConfig, report=None, **kwargs: object) -> Metrics:
+        try:
+            self.flag.touch(exist_ok=False)
+        except FileExistsError:
+            return super().__call__(config, report, **kwargs)
+        os._exit(1)
