@@ -14,6 +14,9 @@ import os
 
 import grpc
 from ray._common.utils import get_ray_address_file
+from ray._private.authentication.authentication_token_setup import (
+    maybe_enable_token_auth_if_token_available,
+)
 from ray._private.grpc_utils import init_grpc_channel
 from ray._private.ray_constants import GLOBAL_GRPC_OPTIONS
 from ray._private.services import canonicalize_bootstrap_address
@@ -26,6 +29,11 @@ __all__ = ["CONNECT_TIMEOUT_S", "ray_target", "unanswered"]
 CONNECT_TIMEOUT_S = 10  # for a Ray head to answer
 CLIENT_PORT = "10001 unless `ray start --ray-client-server-port` chose another"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+CLUSTER_ID = "/ray.rpc.NodeInfoGcsService/GetClusterId"  # token-authenticated where asked
+TOKEN = (
+    "its Ray head asks for an authentication token and this run sends none; set "
+    "RAY_AUTH_MODE=token, with the head's token in ~/.ray/auth_token or $RAY_AUTH_TOKEN"
+)
 SERVING = b"\x08\x01"  # a grpc.health.v1.HealthCheckResponse saying SERVING, as sent
 ALLOWED = ("allowed: HOST:PORT of a running Ray head (`ray start --head` prints it), "
            "ray://HOST:PORT of its Ray Client server, or auto")  # fmt: skip
@@ -51,9 +59,18 @@ def unanswered(address: str) -> str | None:
                 return None  # Ray Client's server is gRPC but has no health check
             why = (err.details() or err.code().name).rsplit(": ", 1)[-1].rstrip("]")
             return f"no Ray head answers there: {why}"
-    if client:  # a Ray head's own port: Ray Client would wait 30 s on it, then fail
-        return f"{host_port} is a Ray head's own port, not its Ray Client server's ({CLIENT_PORT})"
-    return None if reply == SERVING else "its Ray head is not serving"
+        if client:  # a Ray head's own port: Ray Client would wait 30 s on it, then fail
+            return (
+                f"{host_port} is a Ray head's own port, not its Ray Client server's ({CLIENT_PORT})"
+            )
+        if reply != SERVING:
+            return "its Ray head is not serving"
+        try:  # the health check asks for no token; Ray's own calls do where the head wants one
+            channel.unary_unary(CLUSTER_ID)(b"", timeout=CONNECT_TIMEOUT_S)
+        except grpc.RpcError as err:
+            if err.code() == grpc.StatusCode.UNAUTHENTICATED:
+                return TOKEN  # else Ray retries for 20 s, then fails saying nothing of it
+    return None
 
 
 def _resolved(address: str | None, given: str) -> str | None:
@@ -87,6 +104,8 @@ def ray_target(address: str | None) -> str | None:
         found = _resolved(address, given)
     if found is None:
         return None
+    if address in (None, "auto"):  # as ray.init does: a token here is sent to the one found
+        maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
     why = unanswered(found)
     if why is None:
         return address

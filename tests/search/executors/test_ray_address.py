@@ -6,8 +6,10 @@ import socket
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import grpc
 import pytest
 import ray
 from ray._private import services
@@ -118,3 +120,36 @@ def test_ray_address_in_the_environment_is_checked(ray_tmp, monkeypatch, not_ray
         for given in (None, "auto"):
             with pytest.raises(UserError, match=f"RAY_ADDRESS={address}: no Ray head answers"):
                 ray_target(given)
+
+
+@pytest.fixture
+def head_asking_a_token():
+    """HOST:PORT of a gRPC server that answers the health check, as a Ray head does, and refuses
+    Ray's calls without a token, as `ray start --head` does where ~/.ray/auth_token exists."""
+
+    def refuse(request, context):
+        context.abort(grpc.StatusCode.UNAUTHENTICATED, "InvalidAuthToken: token is missing")
+
+    methods = {
+        "/grpc.health.v1.Health/Check": lambda request, context: b"\x08\x01",
+        "/ray.rpc.NodeInfoGcsService/GetClusterId": refuse,
+    }
+    server = grpc.server(ThreadPoolExecutor(2))
+
+    class Handler(grpc.GenericRpcHandler):
+        def service(self, details):
+            method = methods.get(details.method)
+            return method and grpc.unary_unary_rpc_method_handler(method)
+
+    server.add_generic_rpc_handlers((Handler(),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield f"127.0.0.1:{port}"
+    server.stop(None)
+
+
+def test_a_head_that_asks_a_token_this_run_lacks_is_one_line(head_asking_a_token, monkeypatch):
+    """Before: Ray warned 20 times in 20 s, then failed saying nothing of the token."""
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # this process sends no token
+    with pytest.raises(UserError, match=r"asks for an authentication token .* RAY_AUTH_MODE=token"):
+        ray_target(head_asking_a_token)
