@@ -176,7 +176,10 @@ class RayExecutor:
     def _check_cluster(self, ended: list[tuple[optuna.Trial, Outcome]]) -> None:
         """ClusterLost where the cluster's head no longer answers: Ray would exit this process
         a minute later, leaving its trials RUNNING. Every trial in hand ends as a died one, to
-        be queued again by the loop from the next wait, and no trial starts on the dead one."""
+        be queued again by the loop from the next wait, and no trial starts on the dead one.
+        Not through Ray Client (ray://), whose cluster's own ports need not be reachable here."""
+        if ray.util.client.ray.is_connected():
+            return
         why = unanswered(ray.get_runtime_context().gcs_address)
         if why is None:
             return

@@ -5,17 +5,21 @@ gone for a minute), so the head's silence is stood in for; the workers die for r
 """
 
 import io
+import socket
+import time
 from contextlib import redirect_stderr
+from types import SimpleNamespace
 
 import optuna
 import pytest
 import ray
+from ray.cluster_utils import Cluster
 
 import tests.search.standins as standins
 from search import RunOptions, run_search
 from search.executors import ray_tasks
 from search.executors.ray_address import unanswered
-from search.executors.ray_tasks import ClusterLost
+from search.executors.ray_tasks import ClusterLost, RayExecutor
 from tests.conftest import TINY_SPACE
 
 pytestmark = pytest.mark.slow
@@ -52,3 +56,29 @@ def test_a_dead_head_stops_the_run_and_queues_every_trial_again(local_ray, tmp_p
     assert reasons[1].startswith("worker died (")
     queued = sorted(t.system_attrs["failed_trial"] for t in trials if t.state.name == "WAITING")
     assert queued == sorted(t.number for t in trials if t.state.name == "FAIL")
+
+
+def test_through_ray_client_a_died_worker_does_not_ask_the_heads_own_port(monkeypatch):
+    """Ray Client (ray://) is for clusters whose own ports this machine may not reach: there a
+    died worker must not be taken for a dead head (it was, whenever a worker died)."""
+    monkeypatch.setattr(ray_tasks, "unanswered", lambda address: "unreachable from here")
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 1, "ray_client_server_port": port}
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while ray.util.client.ray.is_connected() is False:
+            try:
+                ray.init(f"ray://127.0.0.1:{port}")
+            except ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        in_hand = SimpleNamespace(tasks={}, gpus_held={}, held_back=[])
+        RayExecutor._check_cluster(in_hand, [])  # no ClusterLost
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
