@@ -78,26 +78,42 @@ def call_space(space: Space, trial: optuna.Trial, budget: int | None = None) -> 
 def probe(
     space: Space, n: int, seed: int = 0, budget: int | None = None
 ) -> Iterator[tuple[optuna.Trial, TrainConfig]]:
-    """`n` random trials of `space` (at `budget`) in a throwaway in-memory study, and their
-    configs.
+    """`n` random trials of `space` (at `budget`) in a throwaway in-memory study, and the
+    configs of those the space returns one for.
 
-    Whatever the space raises becomes a UserError naming the space and the trial's values.
+    A trial the space fails for is passed over (in a search it fails that trial alone); if it
+    fails for every one, a UserError names the space, the first such trial and what it raised.
     """
     import optuna  # half a second: loaded by what probes, not by every import of a space
 
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    first_fault: UserError | None = None
+    returned = False
     for _ in range(n):
         trial = study.ask()
         try:
-            config = call_space(space, trial, budget)
-        except Exception as err:  # a person's space may raise anything: say it
-            said = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
-            raise UserError(
-                f"space {_name(space)!r} failed for a random trial {trial.params}: {said}; "
-                "allowed: a space that returns a valid TrainConfig for every trial"
-            ) from err
+            config = _probed(space, n, trial, budget)
+        except UserError as fault:
+            first_fault = first_fault or fault
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            continue
+        returned = True
         yield trial, config
         study.tell(trial, 0.0)
+    if not returned and first_fault is not None:
+        raise first_fault
+
+
+def _probed(space: Space, n: int, trial: optuna.Trial, budget: int | None) -> TrainConfig:
+    """The space's config for one of `n` probes; whatever it raises, a UserError saying it."""
+    try:
+        return call_space(space, trial, budget)
+    except Exception as err:  # a person's space may raise anything: say it
+        said = str(err) if isinstance(err, UserError) else f"{type(err).__name__}: {err}"
+        raise UserError(
+            f"space {_name(space)!r} failed for every one of {n} random trials (the first, "
+            f"{trial.params}: {said}); allowed: a space that returns a valid TrainConfig"
+        ) from err
 
 
 def _load_file(path: Path) -> Space:

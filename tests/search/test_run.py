@@ -182,6 +182,24 @@ def test_a_space_file_resumes_by_any_path_to_it(tmp_path, monkeypatch):
         run(url, trials=4, space=str(tmp_path / "other.py"))
 
 
+def test_a_space_that_fails_for_some_trials_fails_those_alone(tmp_path):
+    """Each of its trials whose lr is over 0.15 fails, saying why; the search goes on."""
+    path = tmp_path / "some.py"
+    path.write_text(
+        "from trainers import ModelConfig, OptimConfig, TrainConfig\n"
+        "def space(trial):\n"
+        "    lr = trial.suggest_float('lr', 0.05, 0.2)\n"
+        "    if lr > 0.15:\n"
+        "        raise RuntimeError(f'lr {lr} too high')\n"
+        "    model = ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16))\n"
+        "    return TrainConfig(model=model, optim=OptimConfig(lr=lr))\n"
+    )
+    study = run(f"sqlite:///{tmp_path}/s.db", trials=4, space=str(path), seed=3)
+    failed = [t for t in study.get_trials() if t.state.name == "FAIL"]
+    assert sum(is_trained(t) for t in study.get_trials()) == 4
+    assert failed and all("too high" in t.user_attrs["fail_reason"] for t in failed)
+
+
 def test_a_finished_run_leaves_no_empty_checkpoint_folders_but_a_given_root_stays(tmp_path):
     run(f"sqlite:///{tmp_path}/s.db", trials=2)
     assert not (tmp_path / "s-checkpoints").exists()

@@ -102,3 +102,26 @@ def test_a_file_that_registers_two_spaces_says_so(tmp_path, monkeypatch):
     )
     with pytest.raises(UserError, match=r"two\.py registers 2 spaces; allowed"):
         get_space(str(path))
+
+
+def test_a_probe_passes_over_the_trials_a_space_fails_for_and_refuses_one_that_always_fails():
+    """A space that fails for some of its configs fails those trials alone in a search, so the
+    probe goes on with the others; one that fails for every trial is refused, naming it."""
+    from spaces import probe
+    from trainers import ModelConfig
+
+    def some(trial: optuna.Trial) -> TrainConfig:
+        if trial.suggest_float("lr", 0.0, 1.0) > 0.9:
+            raise RuntimeError("lr too high")
+        return TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))
+
+    configs = [config for _, config in probe(some, 100)]
+    assert 50 < len(configs) < 100
+
+    def never(trial: optuna.Trial) -> TrainConfig:
+        trial.suggest_int("w", 8, 8)
+        raise RuntimeError("always")
+
+    with pytest.raises(UserError, match=r"'never' failed for every one of 5 random trials "
+                       r"\(the first, \{'w': 8\}: RuntimeError: always\); allowed"):  # fmt: skip
+        list(probe(never, 5))
