@@ -1,7 +1,8 @@
 """Search spaces by name: plain define-by-run functions `trial -> TrainConfig`.
 
 Register one with `@register("name")`; `get_space` also takes the path of a user's Python file
-that registers one, or defines a function named `space`. A space that takes a `budget` keyword
+that defines a function named `space` (searched even if what it imports registers
+others), or registers one. A space that takes a `budget` keyword
 (`space(trial, budget)`) is given the run's parameter budget, to size its models to it.
 """
 
@@ -138,12 +139,12 @@ def _load_file(path: Path) -> Space:
         raise UserError(
             f"space file {path} raised {type(err).__name__} when imported: {err}"
         ) from err
-    new = [s for key, s in _SPACES.items() if before.get(key) is not s]
     candidate = getattr(module, "space", None)
+    if callable(candidate):  # its own `space`, though what it imports may register others
+        return candidate
+    new = [s for key, s in _SPACES.items() if before.get(key) is not s]
     if len(new) == 1:
         return new[0]
-    if callable(candidate):
-        return candidate
     several = f"registers {len(new)} spaces" if len(new) > 1 else "defines no search space"
     raise UserError(
         f"space file {path} {several}; allowed: a function `space(trial)` "

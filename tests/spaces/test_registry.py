@@ -125,3 +125,23 @@ def test_a_probe_passes_over_the_trials_a_space_fails_for_and_refuses_one_that_a
     with pytest.raises(UserError, match=r"'never' failed for every one of 5 random trials "
                        r"\(the first, \{'w': 8\}: RuntimeError: always\); allowed"):  # fmt: skip
         list(probe(never, 5))
+
+
+def test_a_file_defining_space_is_searched_though_a_module_it_imports_registers_one(
+    tmp_path, monkeypatch
+):
+    """A user's `space` built on another registered space: the file's own is the one run."""
+    from spaces import registry
+
+    monkeypatch.setattr(registry, "_SPACES", dict(registry._SPACES))  # registered here only
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "base_space_for_test.py").write_text(
+        "from spaces import register\nfrom trainers import TrainConfig\n\n\n"
+        "@register('base_for_test')\ndef base(trial):\n    return TrainConfig(epochs=1)\n"
+    )
+    path = tmp_path / "mine.py"
+    path.write_text(
+        "import dataclasses\nfrom base_space_for_test import base\n\n\n"
+        "def space(trial):\n    return dataclasses.replace(base(trial), epochs=7)\n"
+    )
+    assert get_space(str(path))(optuna.trial.FixedTrial({})).epochs == 7
