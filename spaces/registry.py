@@ -117,27 +117,32 @@ def _probed(space: Space, n: int, trial: optuna.Trial, budget: int | None) -> Tr
         ) from err
 
 
+_ALLOWED = "allowed: a Python file defining a space, or a registered space's name (`search spaces`)"
+
+
 def _load_file(path: Path) -> Space:
     if not path.is_file():
-        what = "is a directory" if path.is_dir() else "does not exist"
-        raise UserError(f"space file {path} {what}; allowed: a Python file defining a space, or "
-                        "a registered space's name (`search spaces`)")  # fmt: skip
+        what = ("is a directory" if path.is_dir() else
+                "is not a regular file" if path.exists() else "does not exist")  # fmt: skip
+        raise UserError(f"space file {path} {what}; {_ALLOWED}")
     before = dict(_SPACES)
     name = f"_search_space_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise UserError(f"space file {path} is not a Python file")
+        raise UserError(f"space file {path} is not a .py file; {_ALLOWED}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # so that trials can be pickled to Ray workers
     try:
         spec.loader.exec_module(module)
     except SyntaxError as err:
         raise UserError(
-            f"space file {path}: syntax error at line {err.lineno}: {err.msg}"
+            f"space file {path}: syntax error at line {err.lineno}: {err.msg}; allowed: a "
+            "Python file (UTF-8 unless it declares its encoding)"
         ) from None
     except Exception as err:  # a person's file may raise anything: say what
         raise UserError(
-            f"space file {path} raised {type(err).__name__} when imported: {err}"
+            f"space file {path} raised {type(err).__name__} when imported: {err}; allowed: a "
+            "file that imports without error"
         ) from err
     candidate = getattr(module, "space", None)
     if callable(candidate):  # its own `space`, though what it imports may register others

@@ -145,3 +145,25 @@ def test_a_file_defining_space_is_searched_though_a_module_it_imports_registers_
         "def space(trial):\n    return dataclasses.replace(base(trial), epochs=7)\n"
     )
     assert get_space(str(path))(optuna.trial.FixedTrial({})).epochs == 7
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "message"),
+    [
+        ("mine.txt", "x = 1\n", "mine.txt is not a .py file; allowed: a Python file"),
+        ("syntax.py", "def space(:\n", "syntax error at line 1: invalid syntax; allowed: a Py"),
+        ("latin.py", b"x = '\xff'\n", "decode byte 0xff in position 0: invalid start byte; "),
+        ("raises.py", "1 / 0\n", "raised ZeroDivisionError when imported: division by zero; "),
+    ],
+)
+def test_a_bad_space_file_says_what_is_allowed(tmp_path, name, source, message):
+    path = tmp_path / name
+    path.write_bytes(source if isinstance(source, bytes) else source.encode())
+    with pytest.raises(UserError) as caught:
+        get_space(str(path))
+    assert message in str(caught.value) and "; allowed: " in str(caught.value)
+
+
+def test_a_space_path_that_exists_but_is_no_file_is_not_said_to_be_missing():
+    with pytest.raises(UserError, match="/dev/null is not a regular file; allowed: a Python"):
+        get_space("/dev/null")
