@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import optuna
 
+from errors import ConfigError
 from search.fidelity import Fidelity
 from search.trial import BUDGET_CONSTRAINT, CONFIG, N_PARAMS, PRUNED_REASON
 from spaces import Space, call_space
@@ -24,7 +25,7 @@ def sample(trial: optuna.Trial, space: Space, fidelity: Fidelity, budget: int) -
 
     Raises TrialPruned, before anything is built or read, if the model is over `budget`.
     """
-    config = fidelity.apply(call_space(space, trial, budget))
+    config = fidelity.apply(_space_config(trial, space, budget))
     n_params = count_params(config.model)
     trial.set_user_attr(N_PARAMS, n_params)
     trial.set_user_attr(CONFIG, config.to_dict())
@@ -35,3 +36,15 @@ def sample(trial: optuna.Trial, space: Space, fidelity: Fidelity, budget: int) -
         trial.set_user_attr(PRUNED_REASON, reason)
         raise optuna.TrialPruned(reason)
     return config
+
+
+def _space_config(trial: optuna.Trial, space: Space, budget: int) -> TrainConfig:
+    """The space's config; a TrialPruned it raises fails the trial (a PRUNED trial without a
+    budget reason is one the pruner stopped after training, and counts towards --trials)."""
+    try:
+        return call_space(space, trial, budget)
+    except optuna.TrialPruned as err:
+        raise ConfigError(
+            f"the space raised TrialPruned: {err or 'no reason given'} (only the budget and the "
+            "pruner prune a trial; one the space skips fails, and does not count as trained)"
+        ) from err

@@ -200,6 +200,25 @@ def test_a_space_that_fails_for_some_trials_fails_those_alone(tmp_path):
     assert failed and all("too high" in t.user_attrs["fail_reason"] for t in failed)
 
 
+def test_a_space_that_raises_trial_pruned_fails_those_trials_and_they_do_not_count(tmp_path):
+    path = tmp_path / "picky.py"
+    path.write_text(
+        "import optuna\n"
+        "from trainers import ModelConfig, TrainConfig\n"
+        "def space(trial):\n"
+        "    if trial.suggest_int('width', 8, 16, step=8) == 16:\n"
+        "        raise optuna.TrialPruned('not this one')\n"
+        "    return TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))\n"
+    )
+    study = run(f"sqlite:///{tmp_path}/s.db", trials=4, space=str(path), seed=0)
+    trials = study.get_trials()
+    assert all(t.params["width"] == 8 for t in trials if is_trained(t))
+    assert sum(is_trained(t) for t in trials) == 4
+    skipped = [t for t in trials if t.params.get("width") == 16]
+    assert skipped and all(t.state.name == "FAIL" for t in skipped)
+    assert all("TrialPruned: not this one" in t.user_attrs["fail_reason"] for t in skipped)
+
+
 def test_a_finished_run_leaves_no_empty_checkpoint_folders_but_a_given_root_stays(tmp_path):
     run(f"sqlite:///{tmp_path}/s.db", trials=2)
     assert not (tmp_path / "s-checkpoints").exists()
