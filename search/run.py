@@ -42,15 +42,19 @@ if TYPE_CHECKING:
 __all__ = ["PROBES", "run_search", "smallest_model"]
 
 PROBES = 200  # random configs sampled to find the smallest model of a space
+PROBE_SHARE = 0.1  # of --timeout, the most its probes may take once one gave a config
 
 
-def smallest_model(space: Space, budget: int, probes: int = PROBES) -> int:
+def smallest_model(
+    space: Space, budget: int, probes: int = PROBES, until: float | None = None
+) -> tuple[int, int]:
     """Fewest parameters among `probes` random configs of `space` at `budget` (in memory,
-    seeded).
+    seeded), none probed after `until` once one came back; and how many came back.
 
     Also shows early, before any storage is touched, that the space runs and returns configs.
     """
-    return min(count_params(config.model) for _, config in probe(space, probes, budget=budget))
+    counts = [count_params(c.model) for _, c in probe(space, probes, budget=budget, until=until)]
+    return min(counts), len(counts)
 
 
 def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) -> optuna.Study:
@@ -64,13 +68,7 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
     options.check()
     started = time.monotonic()  # --timeout counts from here, set-up included
     space = get_space(options.space)
-    smallest = smallest_model(space, options.budget)
-    if smallest > options.budget:
-        raise UserError(
-            f"--budget {options.budget:,} is below every model of space {options.space!r} "
-            f"(smallest of {PROBES} sampled: {smallest:,} parameters); "
-            f"allowed: a budget of at least {smallest:,}"
-        )
+    _check_budget(space, options, started)
     data_dir = find_cifar10(options.data_dir)  # a missing copy is downloaded (or fails) here
     if options.checkpoint_dir is not None:  # refused before a new storage is made
         _writable(options.checkpoint_dir / checkpoint_dirname(options.study_name))
@@ -112,6 +110,20 @@ def run_search(options: RunOptions, train_fn: Callable[..., Metrics] = train) ->
             executor = _ray_executor(resources, storage, study, train_fn, kwargs, stack)
         run_trials(study, plan, executor, stack.enter_context(progress))
     return study
+
+
+def _check_budget(space: Space, options: RunOptions, started: float) -> None:
+    """Refuse a budget below every model the space's probes built (probed for a tenth of
+    --timeout at most, once one gave a config)."""
+    timeout = options.timeout_s
+    until = None if timeout is None else started + PROBE_SHARE * timeout
+    smallest, sampled = smallest_model(space, options.budget, until=until)
+    if smallest > options.budget:
+        raise UserError(
+            f"--budget {options.budget:,} is below every model of space {options.space!r} "
+            f"(smallest of {sampled} sampled: {smallest:,} parameters); "
+            f"allowed: a budget of at least {smallest:,}"
+        )
 
 
 def _train_kwargs(options: RunOptions, data_dir: Path) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
@@ -77,10 +78,11 @@ def call_space(space: Space, trial: optuna.Trial, budget: int | None = None) -> 
 
 
 def probe(
-    space: Space, n: int, seed: int = 0, budget: int | None = None
+    space: Space, n: int, seed: int = 0, budget: int | None = None, until: float | None = None
 ) -> Iterator[tuple[optuna.Trial, TrainConfig]]:
     """`n` random trials of `space` (at `budget`) in a throwaway in-memory study, and the
-    configs of those the space returns one for.
+    configs of those the space returns one for; none started after `until` (a
+    `time.monotonic()`) once one has returned a config, so that a slow space is probed briefly.
 
     A trial the space fails for is passed over (in a search it fails that trial alone); if it
     fails for every one, a UserError names the space, the first such trial and what it raised.
@@ -91,6 +93,8 @@ def probe(
     first_fault: UserError | None = None
     returned = False
     for _ in range(n):
+        if returned and until is not None and time.monotonic() >= until:
+            return
         trial = study.ask()
         try:
             config = _probed(space, n, trial, budget)

@@ -219,6 +219,22 @@ def test_a_space_that_raises_trial_pruned_fails_those_trials_and_they_do_not_cou
     assert all("TrialPruned: not this one" in t.user_attrs["fail_reason"] for t in skipped)
 
 
+def test_a_timed_run_of_a_slow_space_probes_it_briefly_and_trains(tmp_path):
+    """200 probes of a space that takes 0.03 s took 6 s of a 3 s --timeout, so that no run of
+    the same command ever trained a trial; the probes now stop at a tenth of the time."""
+    path = tmp_path / "slow.py"
+    path.write_text(
+        "import time\n"
+        "from trainers import ModelConfig, TrainConfig\n"
+        "def space(trial):\n"
+        "    time.sleep(0.03)\n"
+        "    w = trial.suggest_int('w', 8, 16, step=8)\n"
+        "    return TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(w, w)))\n"
+    )
+    study = run(f"sqlite:///{tmp_path}/s.db", trials=50, space=str(path), timeout_s=3)
+    assert sum(is_trained(t) for t in study.get_trials()) >= 1
+
+
 def test_a_finished_run_leaves_no_empty_checkpoint_folders_but_a_given_root_stays(tmp_path):
     run(f"sqlite:///{tmp_path}/s.db", trials=2)
     assert not (tmp_path / "s-checkpoints").exists()

@@ -167,3 +167,18 @@ def test_a_bad_space_file_says_what_is_allowed(tmp_path, name, source, message):
 def test_a_space_path_that_exists_but_is_no_file_is_not_said_to_be_missing():
     with pytest.raises(UserError, match="/dev/null is not a regular file; allowed: a Python"):
         get_space("/dev/null")
+
+
+def test_a_probe_starts_none_after_its_time_once_one_returned_a_config():
+    """`until` in the past: the first config only; a space that fails goes on to one that works."""
+    import time
+
+    from spaces import probe
+
+    def space(trial: optuna.Trial) -> TrainConfig:
+        if trial.number < 3:
+            raise RuntimeError("not yet")
+        return TrainConfig(epochs=1)
+
+    assert len(list(probe(space, 50, until=time.monotonic() - 1))) == 1
+    assert len(list(probe(space, 50))) == 47
