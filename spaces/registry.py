@@ -68,7 +68,11 @@ def takes_budget(space: Space) -> bool:
 def call_space(space: Space, trial: optuna.Trial, budget: int | None = None) -> TrainConfig:
     """The space's config for `trial` (given `budget` if it takes one), checked to be a
     TrainConfig."""
-    config = space(trial, budget=budget) if budget and takes_budget(space) else space(trial)
+    try:
+        config = space(trial, budget=budget) if budget and takes_budget(space) else space(trial)
+    except SystemExit as err:  # would end the whole search, exit code 0 among them, silently
+        raise ConfigError(f"space {_name(space)!r} called sys.exit({err.code!r}); allowed: a "
+                          "space that returns a TrainConfig or raises") from err  # fmt: skip
     if not isinstance(config, TrainConfig):
         raise ConfigError(
             f"space {_name(space)!r} returned {type(config).__name__}; allowed: a "
@@ -143,7 +147,7 @@ def _load_file(path: Path) -> Space:
             f"space file {path}: syntax error at line {err.lineno}: {err.msg}; allowed: a "
             "Python file (UTF-8 unless it declares its encoding)"
         ) from None
-    except Exception as err:  # a person's file may raise anything: say what
+    except (Exception, SystemExit) as err:  # a person's file may raise anything: say what
         raise UserError(
             f"space file {path} raised {type(err).__name__} when imported: {err}; allowed: a "
             "file that imports without error"

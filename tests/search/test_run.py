@@ -235,6 +235,22 @@ def test_a_timed_run_of_a_slow_space_probes_it_briefly_and_trains(tmp_path):
     assert sum(is_trained(t) for t in study.get_trials()) >= 1
 
 
+def test_a_space_that_calls_sys_exit_for_a_trial_fails_that_trial_alone(tmp_path):
+    """It ended the run with exit code 0 and no word, a trial short."""
+    path = tmp_path / "exits.py"
+    path.write_text(
+        "import sys\n"
+        "from trainers import ModelConfig, TrainConfig\n"
+        "def space(trial):\n"
+        "    if trial.study.study_name == 's' and trial.number == 1:\n"
+        "        sys.exit(0)\n"
+        "    return TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))\n"
+    )
+    study = run(f"sqlite:///{tmp_path}/s.db", trials=2, space=str(path))
+    assert sum(is_trained(t) for t in study.get_trials()) == 2
+    assert study.trials[1].user_attrs["fail_reason"].startswith("space 'space' called sys.exit(0)")
+
+
 def test_a_finished_run_leaves_no_empty_checkpoint_folders_but_a_given_root_stays(tmp_path):
     run(f"sqlite:///{tmp_path}/s.db", trials=2)
     assert not (tmp_path / "s-checkpoints").exists()

@@ -182,3 +182,17 @@ def test_a_probe_starts_none_after_its_time_once_one_returned_a_config():
 
     assert len(list(probe(space, 50, until=time.monotonic() - 1))) == 1
     assert len(list(probe(space, 50))) == 47
+
+
+def test_a_space_file_or_space_that_calls_sys_exit_is_said_and_ends_nothing(tmp_path):
+    from errors import ConfigError
+
+    (tmp_path / "exits.py").write_text("import sys\nsys.exit(3)\n")
+    with pytest.raises(UserError, match=r"exits\.py raised SystemExit when imported: 3; allowed"):
+        get_space(str(tmp_path / "exits.py"))
+
+    def space(trial: optuna.Trial) -> TrainConfig:
+        raise SystemExit(0)
+
+    with pytest.raises(ConfigError, match=r"space 'space' called sys\.exit\(0\); allowed"):
+        call_space(space, optuna.trial.FixedTrial({}))
