@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import optuna
 
-from errors import ConfigError
+from errors import ConfigError, UserError
 from search.fidelity import Fidelity
 from search.trial import BUDGET_CONSTRAINT, CONFIG, N_PARAMS, PRUNED_REASON
 from spaces import Space, call_space
@@ -39,8 +39,10 @@ def sample(trial: optuna.Trial, space: Space, fidelity: Fidelity, budget: int) -
 
 
 def _space_config(trial: optuna.Trial, space: Space, budget: int) -> TrainConfig:
-    """The space's config; a TrialPruned it raises fails the trial (a PRUNED trial without a
-    budget reason is one the pruner stopped after training, and counts towards --trials)."""
+    """The space's config. Whatever it raises is that trial's fault (runner.py fails it): a
+    UserError (one of its files is bad, say) too, which would stop the search, and a
+    TrialPruned (a PRUNED trial without a budget reason is one the pruner stopped after
+    training, and counts towards --trials)."""
     try:
         return call_space(space, trial, budget)
     except optuna.TrialPruned as err:
@@ -48,3 +50,7 @@ def _space_config(trial: optuna.Trial, space: Space, budget: int) -> TrainConfig
             f"the space raised TrialPruned: {err or 'no reason given'} (only the budget and the "
             "pruner prune a trial; one the space skips fails, and does not count as trained)"
         ) from err
+    except ConfigError:
+        raise
+    except UserError as err:
+        raise ConfigError(f"the space raised {type(err).__name__}: {err}") from err

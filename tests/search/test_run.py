@@ -251,6 +251,23 @@ def test_a_space_that_calls_sys_exit_for_a_trial_fails_that_trial_alone(tmp_path
     assert study.trials[1].user_attrs["fail_reason"].startswith("space 'space' called sys.exit(0)")
 
 
+def test_a_space_reading_a_bad_file_for_some_configs_fails_those_trials_alone(tmp_path):
+    (tmp_path / "bad.yaml").write_text("model: [1, 2\n")
+    path = tmp_path / "files.py"
+    path.write_text(
+        "from pathlib import Path\n"
+        "from trainers import ModelConfig, TrainConfig, load_config\n"
+        "def space(trial):\n"
+        "    if trial.suggest_categorical('base', ['tiny', 'bad']) == 'bad':\n"
+        "        return load_config(Path(__file__).parent / 'bad.yaml')\n"
+        "    return TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))\n"
+    )
+    study = run(f"sqlite:///{tmp_path}/s.db", trials=2, space=str(path), seed=1)
+    bad = [t for t in study.get_trials() if t.params.get("base") == "bad"]
+    assert sum(is_trained(t) for t in study.get_trials()) == 2
+    assert bad and all("not valid YAML" in t.user_attrs["fail_reason"] for t in bad)
+
+
 def test_a_finished_run_leaves_no_empty_checkpoint_folders_but_a_given_root_stays(tmp_path):
     run(f"sqlite:///{tmp_path}/s.db", trials=2)
     assert not (tmp_path / "s-checkpoints").exists()

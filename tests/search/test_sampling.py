@@ -30,3 +30,17 @@ def test_the_budget_still_prunes():
     trial = study.enqueue_trial({"width": 8}) or study.ask()
     with pytest.raises(optuna.TrialPruned, match="budget: 5,266 > 1,000 parameters"):
         sample(trial, picky, FIDELITY, budget=1_000)
+
+
+def test_a_user_error_the_space_raises_is_that_trials_fault_not_the_searchs():
+    """A space that reads a bad file of the person's for one config: the runner fails the trial
+    on a ConfigError, but stopped the whole search on the UserError it was."""
+    from errors import UserError
+
+    def reads(trial: optuna.Trial) -> TrainConfig:
+        trial.suggest_int("width", 8, 8)
+        raise UserError("mine.yaml is not valid YAML")
+
+    study = optuna.create_study(direction="maximize")
+    with pytest.raises(ConfigError, match=r"the space raised UserError: mine\.yaml is not valid"):
+        sample(study.ask(), reads, FIDELITY, budget=1_000_000)
