@@ -80,10 +80,15 @@ class _DraftStorage:
     ) -> None:
         """A draft's is kept in the record by optuna.Trial._suggest; it is only checked here,
         as the storage would: a name the study samples from another distribution (choices
-        that changed) is a ValueError, which TPE would otherwise meet on every later trial."""
+        that changed) is a ValueError, which TPE would otherwise meet on every later trial,
+        and choices JSON cannot write (numpy numbers) a TypeError, this trial's fault."""
         if trial_id != DRAFT_ID:
             self.storage.set_trial_param(trial_id, name, internal, distribution)
             return
+        try:
+            distribution_to_json(distribution)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"parameter {name!r}: {err}") from err
         earlier = next(
             (t.distributions[name] for t in self.trials if name in t.distributions), None
         )
@@ -91,8 +96,16 @@ class _DraftStorage:
             check_distribution_compatibility(earlier, distribution)
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
-        if trial_id != DRAFT_ID:  # a draft's: optuna.Trial.set_user_attr keeps it
+        """A draft's is kept by optuna.Trial.set_user_attr once this returns; it is only
+        checked here, as a database would when it is set: a value JSON cannot write (a space's
+        numpy number) is that trial's fault now, not the whole run's when the draft is written."""
+        if trial_id != DRAFT_ID:
             self.storage.set_trial_user_attr(trial_id, key, value)
+            return
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"user attribute {key!r}: {err}") from err
 
     def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
         if trial_id == DRAFT_ID:

@@ -184,3 +184,20 @@ def test_a_model_of_exactly_the_budget_fits_and_one_parameter_more_does_not():
     sample(study.ask(), lambda trial: config, FIDELITY, budget=n)  # no TrialPruned
     with pytest.raises(optuna.TrialPruned, match=f"budget: {n:,} > {n - 1:,} parameters"):
         sample(study.ask(), lambda trial: config, FIDELITY, budget=n - 1)
+
+
+@pytest.mark.filterwarnings("ignore:Choices for a categorical distribution:UserWarning")
+def test_a_draft_refuses_what_its_storage_could_not_write_when_the_space_sets_it(tmp_path):
+    """A database refuses a value JSON cannot write when it is set, in the space: that trial
+    fails. A draft's, written later, crashed the run when its FAIL was written (a traceback)."""
+    import numpy as np
+
+    study, _ = new_study(f"sqlite:///{tmp_path}/s.db")
+    draft = Draft(study, study.get_trials(deepcopy=False))
+    with pytest.raises(TypeError, match="user attribute 'n': Object of type int64 is not JSON"):
+        draft.set_user_attr("n", np.int64(3))
+    with pytest.raises(TypeError, match="parameter 'w': Object of type int64 is not JSON"):
+        draft.suggest_categorical("w", [np.int64(8), np.int64(16)])
+    written = draft.write(TrialState.FAIL)
+    assert written.state == TrialState.FAIL and written.user_attrs == written.params == {}
+    assert study.get_trials()[0].state == TrialState.FAIL

@@ -268,6 +268,22 @@ def test_a_space_reading_a_bad_file_for_some_configs_fails_those_trials_alone(tm
     assert bad and all("not valid YAML" in t.user_attrs["fail_reason"] for t in bad)
 
 
+def test_a_space_setting_an_attribute_json_cannot_write_fails_that_trial_alone(tmp_path):
+    """It was a traceback, exit 1, when the failed draft was written."""
+    path = tmp_path / "attr.py"
+    path.write_text(
+        "import numpy as np\n"
+        "from trainers import ModelConfig, TrainConfig\n"
+        "def space(trial):\n"
+        "    if trial.study.study_name == 's' and trial.number == 1:\n"
+        "        trial.set_user_attr('chosen', np.int64(8))\n"
+        "    return TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))\n"
+    )
+    study = run(f"sqlite:///{tmp_path}/s.db", trials=2, space=str(path))
+    assert sum(is_trained(t) for t in study.get_trials()) == 2
+    assert "user attribute 'chosen'" in study.trials[1].user_attrs["fail_reason"]
+
+
 def test_a_finished_run_leaves_no_empty_checkpoint_folders_but_a_given_root_stays(tmp_path):
     run(f"sqlite:///{tmp_path}/s.db", trials=2)
     assert not (tmp_path / "s-checkpoints").exists()
