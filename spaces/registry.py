@@ -73,6 +73,8 @@ def call_space(space: Space, trial: optuna.Trial, budget: int | None = None) -> 
     except SystemExit as err:  # would end the whole search, exit code 0 among them, silently
         raise ConfigError(f"space {_name(space)!r} called sys.exit({err.code!r}); allowed: a "
                           "space that returns a TrainConfig or raises") from err  # fmt: skip
+    if inspect.iscoroutine(config):  # an `async def` space: closed, so Python says nothing more
+        config.close()
     if not isinstance(config, TrainConfig):
         raise ConfigError(
             f"space {_name(space)!r} returned {type(config).__name__}; allowed: a "

@@ -196,3 +196,16 @@ def test_a_space_file_or_space_that_calls_sys_exit_is_said_and_ends_nothing(tmp_
 
     with pytest.raises(ConfigError, match=r"space 'space' called sys\.exit\(0\); allowed"):
         call_space(space, optuna.trial.FixedTrial({}))
+
+
+def test_an_async_space_is_refused_in_one_line_without_python_warning_of_it(tmp_path):
+    """Its coroutines, never awaited, made Python print a RuntimeWarning below the error line."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "asy.py"
+    path.write_text("async def space(trial):\n    return None\n")
+    code = f"from spaces import get_space, probe\nlist(probe(get_space({str(path)!r}), 3))\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "returned coroutine" in result.stderr
+    assert "never awaited" not in result.stderr
