@@ -91,7 +91,7 @@ def test_a_claim_waits_for_one_under_way_and_counts_it(request, tmp_path, backen
     study.enqueue_trial({"x": 0.1})
     study.enqueue_trial({"x": 0.2})
     theirs, ours = study.get_trials()
-    holding = threading.Event()
+    holding, committing = threading.Event(), []
 
     def other_driver() -> None:  # what a claim does, slowly
         with orm.Session(rdb.engine) as session, session.begin():
@@ -101,11 +101,11 @@ def test_a_claim_waits_for_one_under_way_and_counts_it(request, tmp_path, backen
             session.flush()
             holding.set()
             time.sleep(0.5)
+            committing.append(time.monotonic())
 
     other = threading.Thread(target=other_driver)
     other.start()
     assert holding.wait(10)
-    start = time.monotonic()
     with pytest.raises(NoPlace):
         if claim == "queued":
             claim_queued(study, [ours], 1)
@@ -113,8 +113,9 @@ def test_a_claim_waits_for_one_under_way_and_counts_it(request, tmp_path, backen
             draft = Draft(study, study.get_trials(deepcopy=False))
             draft.suggest_float("x", 0.0, 1.0)
             draft.write(TrialState.RUNNING, 1)
-    assert time.monotonic() - start > 0.3  # it waited for the other's claim
+    refused = time.monotonic()
     other.join()
+    assert refused > committing[0]  # it waited for the other's claim to commit
     states = [t.state for t in study.get_trials()]
     assert states == [TrialState.RUNNING, TrialState.WAITING]
     study.enqueue_trial({"x": 0.3})  # refused, it left no transaction open (SQLite: no lock)
