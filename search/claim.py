@@ -26,7 +26,7 @@ from sqlalchemy import orm
 from errors import SearchError
 from search.trial import BUDGET_CONSTRAINT, is_trained, rdb_of, storage_of, study_id_of, trial_id
 
-__all__ = ["NoPlace", "claim_queued", "taken", "taken_in"]
+__all__ = ["NoPlace", "check_place", "claim_queued", "taken", "taken_in"]
 
 # Where Optuna's `Trial.set_constraint` stores the budget's constraint (n_params - budget)
 CONSTRAINT_KEY = f"constraints:{BUDGET_CONSTRAINT}"
@@ -39,6 +39,13 @@ class NoPlace(SearchError):
 def taken(trials: Iterable[FrozenTrial]) -> int:
     """Places taken in a snapshot of the study: trained trials and running ones."""
     return sum(is_trained(t) or t.state == TrialState.RUNNING for t in trials)
+
+
+def check_place(study: optuna.Study, wanted: int) -> None:
+    """NoPlace where `wanted` places are taken, counted on a fresh read: for a storage without
+    transactions to count in (Optuna's gRPC proxy, memory), before a claim in another call."""
+    if taken(study.get_trials(deepcopy=False)) >= wanted:
+        raise NoPlace
 
 
 def taken_in(session: orm.Session, study_id: int) -> int:
@@ -72,8 +79,7 @@ def claim_queued(
     are taken."""
     rdb = rdb_of(study)
     if rdb is None:
-        if taken(study.get_trials(deepcopy=False)) >= wanted:
-            raise NoPlace
+        check_place(study, wanted)
         for waiting in queued:
             with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
                 if storage_of(study).set_trial_state_values(trial_id(waiting), TrialState.RUNNING):

@@ -36,7 +36,7 @@ from optuna.storages._rdb import models
 from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.trial import FrozenTrial, TrialState
 
-from search.claim import NoPlace, taken, taken_in
+from search.claim import NoPlace, check_place, taken_in
 from search.trial import rdb_of, storage_of, study_id_of
 
 __all__ = ["Draft"]
@@ -148,18 +148,15 @@ class Draft(optuna.Trial):
         With `wanted`, the study's trials to train, a RUNNING draft claims a place: where that
         many are trained or running, nothing is written and NoPlace is raised (search.claim).
         """
-        study = self.home
-        if wanted is not None and rdb_of(study) is None:  # no transaction to count in
-            if taken(study.get_trials(deepcopy=False)) >= wanted:
-                raise NoPlace
-            wanted = None
+        study, rdb = self.home, rdb_of(self.home)
+        if wanted is not None and rdb is None:  # no transaction to count in
+            check_place(study, wanted)
         if state.is_finished():  # as on tell, before it is stored: what the sampler writes
             study.sampler.after_trial(self.study, self._cached_frozen_trial, state, None)
         record = copy.deepcopy(self._cached_frozen_trial)  # (its constraints) is in it then
         record.state = state
         if state.is_finished():
             record.datetime_complete = datetime.datetime.now()
-        rdb = rdb_of(study)
         if rdb is None:  # Optuna's gRPC proxy or memory: the storage's own template path
             record._trial_id = storage_of(study).create_new_trial(study_id_of(study), record)
             record.number = storage_of(study).get_trial(record._trial_id).number

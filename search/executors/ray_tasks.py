@@ -161,14 +161,15 @@ class RayExecutor:
     def wait(self, timeout_s: float) -> list[tuple[optuna.Trial, Outcome]]:
         ended, self.held_back = self.held_back, []
         ready = self._ready(0 if ended else timeout_s) if self.tasks else []
+        fresh: list[tuple[optuna.Trial, Outcome]] = []  # this wait's, not those held back
         for ref in ready:
             trial, _ = self.tasks.pop(ref), self.gpus_held.pop(ref)
             try:
-                ended.append((trial, self._outcome(ref)))
+                fresh.append((trial, self._outcome(ref)))
             except UserError:  # bad input a worker found: the loop stops the search, and the
-                self.held_back = ended  # trials that ended beside it come from its next wait
+                self.held_back = ended + fresh  # trials that ended beside it come next wait
                 raise
-        fresh = ended[len(ended) - len(ready) :]  # this wait's, not those held back
+        ended += fresh
         if any(outcome.retry for _, outcome in fresh):  # one died: its worker, its node, or
             self._check_cluster(ended)  # the whole cluster?
         return ended

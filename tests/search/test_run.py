@@ -182,35 +182,41 @@ def test_a_space_file_resumes_by_any_path_to_it(tmp_path, monkeypatch):
         run(url, trials=4, space=str(tmp_path / "other.py"))
 
 
+def space_file(tmp_path, body, imports=""):
+    """A user's space file: `imports`, then `def space(trial)` running `body` (its lines, each
+    indented) and returning a tiny model's config unless the body returned one."""
+    path = tmp_path / "mine.py"
+    path.write_text(
+        f"{imports}from trainers import ModelConfig, OptimConfig, TrainConfig, load_config\n"
+        "TINY = ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16))\n"
+        f"def space(trial):\n{body}    return TrainConfig(model=TINY)\n"
+    )
+    return str(path)
+
+
 def test_a_space_that_fails_for_some_trials_fails_those_alone(tmp_path):
     """Each of its trials whose lr is over 0.15 fails, saying why; the search goes on."""
-    path = tmp_path / "some.py"
-    path.write_text(
-        "from trainers import ModelConfig, OptimConfig, TrainConfig\n"
-        "def space(trial):\n"
+    space = space_file(
+        tmp_path,
         "    lr = trial.suggest_float('lr', 0.05, 0.2)\n"
         "    if lr > 0.15:\n"
         "        raise RuntimeError(f'lr {lr} too high')\n"
-        "    model = ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16))\n"
-        "    return TrainConfig(model=model, optim=OptimConfig(lr=lr))\n"
+        "    return TrainConfig(model=TINY, optim=OptimConfig(lr=lr))\n",
     )
-    study = run(f"sqlite:///{tmp_path}/s.db", trials=4, space=str(path), seed=3)
+    study = run(f"sqlite:///{tmp_path}/s.db", trials=4, space=space, seed=3)
     failed = [t for t in study.get_trials() if t.state.name == "FAIL"]
     assert sum(is_trained(t) for t in study.get_trials()) == 4
     assert failed and all("too high" in t.user_attrs["fail_reason"] for t in failed)
 
 
 def test_a_space_that_raises_trial_pruned_fails_those_trials_and_they_do_not_count(tmp_path):
-    path = tmp_path / "picky.py"
-    path.write_text(
-        "import optuna\n"
-        "from trainers import ModelConfig, TrainConfig\n"
-        "def space(trial):\n"
+    space = space_file(
+        tmp_path,
         "    if trial.suggest_int('width', 8, 16, step=8) == 16:\n"
-        "        raise optuna.TrialPruned('not this one')\n"
-        "    return TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))\n"
+        "        raise optuna.TrialPruned('not this one')\n",
+        imports="import optuna\n",
     )
-    study = run(f"sqlite:///{tmp_path}/s.db", trials=4, space=str(path), seed=0)
+    study = run(f"sqlite:///{tmp_path}/s.db", trials=4, space=space, seed=0)
     trials = study.get_trials()
     assert all(t.params["width"] == 8 for t in trials if is_trained(t))
     assert sum(is_trained(t) for t in trials) == 4
@@ -222,47 +228,38 @@ def test_a_space_that_raises_trial_pruned_fails_those_trials_and_they_do_not_cou
 def test_a_timed_run_of_a_slow_space_probes_it_briefly_and_trains(tmp_path):
     """200 probes of a space that takes 0.03 s took 6 s of a 3 s --timeout, so that no run of
     the same command ever trained a trial; the probes now stop at a tenth of the time."""
-    path = tmp_path / "slow.py"
-    path.write_text(
-        "import time\n"
-        "from trainers import ModelConfig, TrainConfig\n"
-        "def space(trial):\n"
+    space = space_file(
+        tmp_path,
         "    time.sleep(0.03)\n"
         "    w = trial.suggest_int('w', 8, 16, step=8)\n"
-        "    return TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(w, w)))\n"
+        "    return TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(w, w)))\n",
+        imports="import time\n",
     )
-    study = run(f"sqlite:///{tmp_path}/s.db", trials=50, space=str(path), timeout_s=3)
+    study = run(f"sqlite:///{tmp_path}/s.db", trials=50, space=space, timeout_s=3)
     assert sum(is_trained(t) for t in study.get_trials()) >= 1
 
 
 def test_a_space_that_calls_sys_exit_for_a_trial_fails_that_trial_alone(tmp_path):
     """It ended the run with exit code 0 and no word, a trial short."""
-    path = tmp_path / "exits.py"
-    path.write_text(
-        "import sys\n"
-        "from trainers import ModelConfig, TrainConfig\n"
-        "def space(trial):\n"
-        "    if trial.study.study_name == 's' and trial.number == 1:\n"
-        "        sys.exit(0)\n"
-        "    return TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))\n"
+    space = space_file(
+        tmp_path,
+        "    if trial.study.study_name == 's' and trial.number == 1:\n        sys.exit(0)\n",
+        imports="import sys\n",
     )
-    study = run(f"sqlite:///{tmp_path}/s.db", trials=2, space=str(path))
+    study = run(f"sqlite:///{tmp_path}/s.db", trials=2, space=space)
     assert sum(is_trained(t) for t in study.get_trials()) == 2
     assert study.trials[1].user_attrs["fail_reason"].startswith("space 'space' called sys.exit(0)")
 
 
 def test_a_space_reading_a_bad_file_for_some_configs_fails_those_trials_alone(tmp_path):
     (tmp_path / "bad.yaml").write_text("model: [1, 2\n")
-    path = tmp_path / "files.py"
-    path.write_text(
-        "from pathlib import Path\n"
-        "from trainers import ModelConfig, TrainConfig, load_config\n"
-        "def space(trial):\n"
+    space = space_file(
+        tmp_path,
         "    if trial.suggest_categorical('base', ['tiny', 'bad']) == 'bad':\n"
-        "        return load_config(Path(__file__).parent / 'bad.yaml')\n"
-        "    return TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))\n"
+        "        return load_config(Path(__file__).parent / 'bad.yaml')\n",
+        imports="from pathlib import Path\n",
     )
-    study = run(f"sqlite:///{tmp_path}/s.db", trials=2, space=str(path), seed=1)
+    study = run(f"sqlite:///{tmp_path}/s.db", trials=2, space=space, seed=1)
     bad = [t for t in study.get_trials() if t.params.get("base") == "bad"]
     assert sum(is_trained(t) for t in study.get_trials()) == 2
     assert bad and all("not valid YAML" in t.user_attrs["fail_reason"] for t in bad)
@@ -270,16 +267,13 @@ def test_a_space_reading_a_bad_file_for_some_configs_fails_those_trials_alone(tm
 
 def test_a_space_setting_an_attribute_json_cannot_write_fails_that_trial_alone(tmp_path):
     """It was a traceback, exit 1, when the failed draft was written."""
-    path = tmp_path / "attr.py"
-    path.write_text(
-        "import numpy as np\n"
-        "from trainers import ModelConfig, TrainConfig\n"
-        "def space(trial):\n"
+    space = space_file(
+        tmp_path,
         "    if trial.study.study_name == 's' and trial.number == 1:\n"
-        "        trial.set_user_attr('chosen', np.int64(8))\n"
-        "    return TrainConfig(model=ModelConfig(stem_width=8, depths=(1, 1), widths=(8, 16)))\n"
+        "        trial.set_user_attr('chosen', np.int64(8))\n",
+        imports="import numpy as np\n",
     )
-    study = run(f"sqlite:///{tmp_path}/s.db", trials=2, space=str(path))
+    study = run(f"sqlite:///{tmp_path}/s.db", trials=2, space=space)
     assert sum(is_trained(t) for t in study.get_trials()) == 2
     assert "user attribute 'chosen'" in study.trials[1].user_attrs["fail_reason"]
 
